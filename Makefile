@@ -1,0 +1,53 @@
+# ampsim — see README.md. Every target sets itself up first (tools/setup.sh is idempotent).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ENV := . tools/env.sh &&
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+DATA := data/GuitarTraining.wav
+
+.PHONY: all setup data notebooks test test-rust test-notebooks test-harness lab bench clean clean-cache
+
+all: notebooks
+
+setup:
+	@tools/setup.sh
+
+build: setup
+	$(ENV) cargo build --workspace
+
+# Regenerated when the synthesiser or the amp changes.
+$(DATA): ampsim-core/src/synth.rs ampsim-core/src/amp.rs ampsim-core/src/dsp.rs | setup
+	$(ENV) cargo run --quiet -p ampsim-cli -- synth --out $(DATA)
+
+## data: the built-in training recording (deterministic: same bytes every time)
+data: $(DATA)
+
+## notebooks: execute every notebook in full mode, in place; figures go to figures/
+notebooks: setup data
+	@mkdir -p figures models
+	$(ENV) python3 tools/run_notebooks.py --in-place $(NOTEBOOKS)
+
+## test: Rust tests, the notebook harness's own tests, every notebook in quick mode
+test: setup data test-rust test-harness test-notebooks
+
+test-rust: setup
+	$(ENV) cargo test --workspace
+
+test-harness: setup
+	$(ENV) AMPSIM_REQUIRE_KERNEL=1 python3 -m pytest -q tools/test_run_notebooks.py
+
+test-notebooks: setup data
+	@mkdir -p figures models
+	$(ENV) python3 tools/run_notebooks.py --quick --out-dir target/notebooks-quick $(NOTEBOOKS)
+
+## lab: JupyterLab on notebooks/ with the "Rust (ampsim)" kernel
+lab: setup data
+	$(ENV) jupyter lab --notebook-dir=notebooks
+
+clean:
+	cargo clean
+	rm -rf figures target/notebooks-quick
+
+## clean-cache: remove the venv, evcxr and evcxr's build cache (re-installed on next use)
+clean-cache:
+	$(ENV) rm -rf "$$AMPSIM_CACHE"

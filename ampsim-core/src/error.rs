@@ -1,0 +1,45 @@
+//! One error type for the library: every variant says what was wrong with which file or argument.
+
+use std::path::PathBuf;
+
+/// Errors raised by ampsim-core. Messages name the file or argument at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be opened, read, written or renamed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not a readable WAV file (wrong header, truncated data, unsupported encoding).
+    #[error("{path}: not a readable WAV file: {reason}")]
+    Wav { path: PathBuf, reason: String },
+    /// The audio is readable but not usable as asked (empty, wrong channel count, mismatch).
+    #[error("{path}: {reason}")]
+    Audio { path: PathBuf, reason: String },
+    /// A function argument is out of its valid range.
+    #[error("invalid argument `{name}`: {reason}")]
+    InvalidArgument { name: &'static str, reason: String },
+    /// Drawing a figure failed.
+    #[error("plot `{title}`: {reason}")]
+    Plot { title: String, reason: String },
+    /// libtorch reported an error.
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+    /// polars reported an error while building a table.
+    #[error("table: {0}")]
+    Table(#[from] polars::error::PolarsError),
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+    pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidArgument { name, reason: reason.into() }
+    }
+}

@@ -1,0 +1,35 @@
+//! # ampsim-core
+//!
+//! Learn the sound of a guitar amplifier from a recording and play any guitar signal
+//! through the learned model. The library reads like the blog post
+//! "Guitar Amp Simulation with Tensorflow and Keras":
+//!
+//! load ([`recording`]) → plot ([`plot`]) → window → model → fit → predict → listen
+//! ([`display`]) → compare.
+//!
+//! The default training data is synthesised ([`synth`] plays a guitar, [`amp`] is a
+//! virtual mic'd tube amp), so every notebook runs on a fresh machine; your own
+//! recordings load through [`recording::Recording`] and are aligned with [`align`].
+//!
+//! The crates the notebooks need are re-exported so that one set of versions is used
+//! everywhere: [`tch`], [`plotters`], [`hound`], [`polars`], [`rustfft`].
+
+pub use hound;
+pub use plotters;
+pub use polars;
+pub use rustfft;
+pub use tch;
+
+pub mod align;
+pub mod amp;
+pub mod audio;
+pub mod display;
+pub mod dsp;
+pub mod error;
+pub mod plot;
+pub mod recording;
+pub mod runtime;
+pub mod synth;
+
+pub use error::{Error, Result};
+pub use recording::Recording;

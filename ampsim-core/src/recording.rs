@@ -1,0 +1,269 @@
+//! A paired recording: the guitar straight from the pickup ("direct") and the amp through a
+//! microphone ("amp"), with the sample rate that came with the file.
+//!
+//! The blog post's layout is one stereo WAV, left = direct, right = amp
+//! ([`Recording::load`]); two mono files work too ([`Recording::load_pair`]). The built-in
+//! default is synthesised ([`Recording::synthetic`], written by `make data`).
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::align::{estimate_lag, shift_by_lag, LagEstimate};
+use crate::amp::{self, AmpConfig};
+use crate::audio::{read_wav, write_wav, WavEncoding};
+use crate::synth::{guitar_di, GuitarConfig};
+use crate::{Error, Result};
+
+/// Default file written by `make data`, relative to the project root.
+pub const DEFAULT_DATA_FILE: &str = "data/GuitarTraining.wav";
+/// Length of the default recording (long enough for the post's index ranges).
+pub const DEFAULT_SECONDS: f64 = 40.0;
+/// Seed of the default recording.
+pub const DEFAULT_SEED: u64 = 2019;
+
+/// Direct and amp signals of equal length at one sample rate.
+#[derive(Clone, Debug)]
+pub struct Recording {
+    /// Where it came from (a path or a description).
+    pub name: String,
+    pub sample_rate_hz: u32,
+    pub direct: Vec<f32>,
+    pub amp: Vec<f32>,
+}
+
+fn audio_err(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Audio { path: path.to_path_buf(), reason: reason.into() }
+}
+
+impl Recording {
+    /// Pair two signals; they must have the same, non-zero length.
+    pub fn new(name: impl Into<String>, direct: Vec<f32>, amp: Vec<f32>, sample_rate_hz: u32) -> Result<Recording> {
+        if sample_rate_hz == 0 {
+            return Err(Error::invalid("sample_rate_hz", "must be positive"));
+        }
+        if direct.is_empty() {
+            return Err(Error::invalid("direct", "is empty"));
+        }
+        if direct.len() != amp.len() {
+            return Err(Error::invalid("amp", format!("{} samples, but direct has {}", amp.len(), direct.len())));
+        }
+        Ok(Recording { name: name.into(), sample_rate_hz, direct, amp })
+    }
+
+    /// Load one stereo WAV: left channel = direct, right channel = amp.
+    pub fn load(path: impl AsRef<Path>) -> Result<Recording> {
+        let path = path.as_ref();
+        let wav = read_wav(path)?;
+        if wav.channels.len() != 2 {
+            return Err(audio_err(
+                path,
+                format!(
+                    "expected 2 channels (left = direct, right = amp), found {}; for two mono files use Recording::load_pair",
+                    wav.channels.len()
+                ),
+            ));
+        }
+        let mut ch = wav.channels.into_iter();
+        let (direct, amp) = (ch.next().unwrap_or_default(), ch.next().unwrap_or_default());
+        Recording::new(path.display().to_string(), direct, amp, wav.sample_rate_hz)
+    }
+
+    /// Load two mono WAV files of the same sample rate and length.
+    pub fn load_pair(direct_path: impl AsRef<Path>, amp_path: impl AsRef<Path>) -> Result<Recording> {
+        let (dp, ap) = (direct_path.as_ref(), amp_path.as_ref());
+        let d = read_wav(dp)?;
+        let a = read_wav(ap)?;
+        for w in [&d, &a] {
+            if w.channels.len() != 1 {
+                return Err(audio_err(&w.path, format!("expected a mono file, found {} channels", w.channels.len())));
+            }
+        }
+        if d.sample_rate_hz != a.sample_rate_hz {
+            return Err(audio_err(
+                ap,
+                format!("sample rate {} Hz differs from {} Hz of {}", a.sample_rate_hz, d.sample_rate_hz, dp.display()),
+            ));
+        }
+        if d.len_frames() != a.len_frames() {
+            return Err(audio_err(
+                ap,
+                format!("{} samples, but {} has {}: the files must be the same length", a.len_frames(), dp.display(), d.len_frames()),
+            ));
+        }
+        let name = format!("{} + {}", dp.display(), ap.display());
+        let sr = d.sample_rate_hz;
+        Recording::new(name, d.channels.into_iter().next().unwrap_or_default(), a.channels.into_iter().next().unwrap_or_default(), sr)
+    }
+
+    /// The built-in recording: the scripted guitar performance through the reference amp.
+    pub fn synthetic(seconds: f64, seed: u64, guitar: &GuitarConfig, amp_cfg: &AmpConfig) -> Result<Recording> {
+        let direct = guitar_di(seconds, seed, guitar)?;
+        let amp = amp::render(&direct, amp_cfg, guitar.sample_rate_hz)?;
+        Recording::new(format!("synthetic (seed {seed})"), direct, amp, guitar.sample_rate_hz)
+    }
+
+    /// The built-in recording with default settings ([`DEFAULT_SECONDS`], [`DEFAULT_SEED`]).
+    pub fn synthetic_default() -> Result<Recording> {
+        Recording::synthetic(DEFAULT_SECONDS, DEFAULT_SEED, &GuitarConfig::default(), &AmpConfig::default())
+    }
+
+    /// Write as a stereo 16-bit WAV (left direct, right amp), atomically.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_wav(path, &[&self.direct, &self.amp], self.sample_rate_hz, WavEncoding::Pcm16)
+    }
+
+    pub fn len_samples(&self) -> usize {
+        self.direct.len()
+    }
+
+    pub fn duration_seconds(&self) -> f64 {
+        self.direct.len() as f64 / self.sample_rate_hz as f64
+    }
+
+    /// Per-channel statistics: samples, seconds, peak and RMS in dBFS, crest factor in dB.
+    pub fn stats(&self) -> Result<DataFrame> {
+        let s = [ChannelStats::of(&self.direct), ChannelStats::of(&self.amp)];
+        let n = self.len_samples() as u64;
+        Ok(df!(
+            "channel" => ["direct", "amp"],
+            "samples" => [n, n],
+            "seconds" => [self.duration_seconds(); 2],
+            "sample_rate_hz" => [self.sample_rate_hz; 2],
+            "peak_dbfs" => [s[0].peak_dbfs, s[1].peak_dbfs],
+            "rms_dbfs" => [s[0].rms_dbfs, s[1].rms_dbfs],
+            "crest_db" => [s[0].peak_dbfs - s[0].rms_dbfs, s[1].peak_dbfs - s[1].rms_dbfs],
+        )?)
+    }
+
+    /// Estimate the amp channel's latency (see [`crate::align`]), searching ±1000 samples.
+    pub fn estimate_lag(&self) -> Result<LagEstimate> {
+        estimate_lag(&self.direct, &self.amp, 1000)
+    }
+
+    /// A copy with the estimated latency removed (and the estimate). The polarity is left as
+    /// recorded; the estimate reports it.
+    pub fn aligned(&self) -> Result<(Recording, LagEstimate)> {
+        let est = self.estimate_lag()?;
+        Ok((self.shifted(est.lag_samples)?, est))
+    }
+
+    /// A copy with `amp` advanced by `lag_samples` (the recording gets shorter by |lag|).
+    pub fn shifted(&self, lag_samples: i64) -> Result<Recording> {
+        let (d, a) = shift_by_lag(&self.direct, &self.amp, lag_samples)?;
+        Recording::new(format!("{} (aligned by {lag_samples})", self.name), d, a, self.sample_rate_hz)
+    }
+}
+
+/// Level statistics of one channel.
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelStats {
+    pub peak_dbfs: f64,
+    pub rms_dbfs: f64,
+}
+
+impl ChannelStats {
+    pub fn of(x: &[f32]) -> ChannelStats {
+        let peak = x.iter().fold(0.0f64, |m, &v| m.max((v as f64).abs()));
+        let ms = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len().max(1) as f64;
+        ChannelStats { peak_dbfs: 20.0 * peak.max(1e-10).log10(), rms_dbfs: 10.0 * ms.max(1e-20).log10() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ampsim-rec-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn real_dir() -> Option<PathBuf> {
+        let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/real/jvm410h");
+        if d.is_dir() {
+            Some(d)
+        } else {
+            eprintln!("skipping: {} is absent", d.display());
+            None
+        }
+    }
+
+    #[test]
+    fn stereo_roundtrip_and_stats() {
+        let d = tmpdir("rt");
+        let rec = Recording::synthetic(3.0, 1, &GuitarConfig::default(), &AmpConfig::default()).unwrap();
+        let p = d.join("take.wav");
+        rec.save(&p).unwrap();
+        let back = Recording::load(&p).unwrap();
+        assert_eq!(back.sample_rate_hz, 44_100);
+        assert_eq!(back.len_samples(), rec.len_samples());
+        let stats = back.stats().unwrap();
+        assert_eq!(stats.height(), 2);
+        let peak = stats.column("peak_dbfs").unwrap().f64().unwrap().get(1).unwrap();
+        assert!((-4.0..=-2.0).contains(&peak), "amp peak {peak}");
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn every_bad_input_gets_its_error() {
+        let d = tmpdir("bad");
+        let x = vec![0.1f32; 20_000];
+        let mono = d.join("mono.wav");
+        write_wav(&mono, &[&x], 44_100, WavEncoding::Pcm16).unwrap();
+        let e = Recording::load(&mono).unwrap_err().to_string();
+        assert!(e.contains("mono.wav") && e.contains("expected 2 channels"), "{e}");
+
+        let three = d.join("three.wav");
+        write_wav(&three, &[&x, &x, &x], 44_100, WavEncoding::Pcm16).unwrap();
+        let e = Recording::load(&three).unwrap_err().to_string();
+        assert!(e.contains("three.wav") && e.contains("found 3"), "{e}");
+        let e = Recording::load_pair(&mono, &three).unwrap_err().to_string();
+        assert!(e.contains("three.wav") && e.contains("expected a mono file"), "{e}");
+
+        let other_rate = d.join("rate48k.wav");
+        write_wav(&other_rate, &[&x], 48_000, WavEncoding::Float32).unwrap();
+        let e = Recording::load_pair(&mono, &other_rate).unwrap_err().to_string();
+        assert!(e.contains("rate48k.wav") && e.contains("48000 Hz differs from 44100 Hz"), "{e}");
+
+        let short = d.join("short.wav");
+        write_wav(&short, &[&x[..1000]], 44_100, WavEncoding::Pcm16).unwrap();
+        let e = Recording::load_pair(&mono, &short).unwrap_err().to_string();
+        assert!(e.contains("short.wav") && e.contains("same length"), "{e}");
+
+        let ok = Recording::load_pair(&mono, &mono).unwrap();
+        assert_eq!(ok.len_samples(), 20_000);
+
+        let junk = d.join("junk.wav");
+        std::fs::write(&junk, b"RIFF....WAVEjunk").unwrap();
+        assert!(Recording::load(&junk).unwrap_err().to_string().contains("junk.wav"));
+        assert!(Recording::load(d.join("absent.wav")).unwrap_err().to_string().contains("absent.wav"));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn real_jvm410h_takes_load_and_align_plausibly() {
+        let Some(dir) = real_dir() else { return };
+        let mut lags = Vec::new();
+        let mut takes: Vec<PathBuf> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "wav")).collect();
+        takes.sort();
+        for p in takes {
+            let take = p.file_name().unwrap().to_string_lossy().to_string();
+            let rec = Recording::load(&p).unwrap();
+            assert_eq!(rec.sample_rate_hz, 44_100);
+            assert_eq!(rec.len_samples(), 220_500);
+            let est = rec.estimate_lag().unwrap();
+            eprintln!("{take}: {est}");
+            assert!((-5..=60).contains(&est.lag_samples), "{take}: implausible lag: {est}");
+            assert!(est.clarity > 5.0, "{take}: no clear response: {est}");
+            lags.push(est.lag_samples);
+        }
+        assert!(!lags.is_empty(), "no takes found in {}", dir.display());
+        // Same rig, same settings: every take has (nearly) the same latency.
+        let (lo, hi) = (lags.iter().min().unwrap(), lags.iter().max().unwrap());
+        assert!(hi - lo <= 3, "lags differ between takes: {lags:?}");
+    }
+}

@@ -1,0 +1,111 @@
+//! What the notebooks need to know about where they run: quick mode, libtorch, threads, device.
+
+use std::path::{Path, PathBuf};
+
+/// Name of the environment variable that switches the notebooks to quick mode.
+pub const QUICK_ENV: &str = "AMPSIM_QUICK";
+
+/// `true` when `AMPSIM_QUICK` is set to `1`, `true` or `yes` (case-insensitive).
+///
+/// Quick mode is what `make test` uses: notebooks shrink data ranges and epochs so the
+/// whole suite runs in minutes. Full mode (the default) uses the blog post's numbers.
+pub fn quick_mode() -> bool {
+    std::env::var(QUICK_ENV)
+        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+        .unwrap_or(false)
+}
+
+/// Pick `full` normally and `quick` in quick mode.
+pub fn quick_or<T>(quick: T, full: T) -> T {
+    if quick_mode() {
+        quick
+    } else {
+        full
+    }
+}
+
+/// The libtorch version tch 0.26 is built against.
+pub const REQUIRED_LIBTORCH: &str = "2.13.0";
+
+/// Facts about the libtorch runtime, printed by the environment notebook.
+#[derive(Debug, Clone)]
+pub struct RuntimeInfo {
+    /// Version string of the loaded libtorch when it can be found (e.g. `2.13.0+cu128`).
+    pub libtorch_version: Option<String>,
+    /// Directory the libtorch shared libraries come from, when known.
+    pub libtorch_dir: Option<PathBuf>,
+    pub cuda_available: bool,
+    pub cuda_device_count: i64,
+    pub cudnn_available: bool,
+    /// Intra-op threads libtorch uses.
+    pub threads: i32,
+    /// The device training will use: CUDA 0 when available, otherwise CPU.
+    pub device: tch::Device,
+    pub quick_mode: bool,
+}
+
+impl RuntimeInfo {
+    /// Query libtorch and the environment.
+    pub fn query() -> Self {
+        let libtorch_dir = find_libtorch_dir();
+        let libtorch_version = libtorch_dir.as_deref().and_then(read_libtorch_version);
+        RuntimeInfo {
+            libtorch_version,
+            libtorch_dir,
+            cuda_available: tch::Cuda::is_available(),
+            cuda_device_count: tch::Cuda::device_count(),
+            cudnn_available: tch::Cuda::cudnn_is_available(),
+            threads: tch::get_num_threads(),
+            device: tch::Device::cuda_if_available(),
+            quick_mode: quick_mode(),
+        }
+    }
+}
+
+impl std::fmt::Display for RuntimeInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "libtorch version : {} (tch 0.26 requires {REQUIRED_LIBTORCH})",
+            self.libtorch_version.as_deref().unwrap_or("unknown")
+        )?;
+        if let Some(dir) = &self.libtorch_dir {
+            writeln!(f, "libtorch dir     : {}", dir.display())?;
+        }
+        writeln!(
+            f,
+            "CUDA available   : {} ({} device(s), cuDNN {})",
+            self.cuda_available, self.cuda_device_count, self.cudnn_available
+        )?;
+        writeln!(f, "threads          : {}", self.threads)?;
+        writeln!(f, "training device  : {:?}", self.device)?;
+        write!(f, "quick mode       : {}", self.quick_mode)
+    }
+}
+
+/// The libtorch library directory: `$LIBTORCH/lib`, else the first entry of
+/// `LD_LIBRARY_PATH` that holds `libtorch_cpu.so`.
+fn find_libtorch_dir() -> Option<PathBuf> {
+    if let Ok(root) = std::env::var("LIBTORCH") {
+        let lib = Path::new(&root).join("lib");
+        if lib.is_dir() {
+            return Some(lib);
+        }
+    }
+    let paths = std::env::var_os("LD_LIBRARY_PATH")?;
+    std::env::split_paths(&paths).find(|p| p.join("libtorch_cpu.so").exists())
+}
+
+/// Read the version from a PyTorch wheel (`torch/version.py` beside `torch/lib`) or a
+/// libtorch archive (`build-version` beside `lib`).
+fn read_libtorch_version(lib_dir: &Path) -> Option<String> {
+    let root = lib_dir.parent()?;
+    if let Ok(text) = std::fs::read_to_string(root.join("build-version")) {
+        return Some(text.trim().to_string());
+    }
+    let text = std::fs::read_to_string(root.join("version.py")).ok()?;
+    text.lines()
+        .find(|l| l.starts_with("__version__"))
+        .and_then(|l| l.split(['\'', '"']).nth(1))
+        .map(str::to_string)
+}
