@@ -23,7 +23,9 @@ import nbformat
 KERNEL = os.environ.get("AMPSIM_KERNEL_NAME", "ampsim-rust")
 
 # What evcxr prints when a cell fails. Compile errors arrive as error outputs or as
-# `error[E...]`/`error:` text; panics as "panicked at"; a failed `?` as "Error: ...".
+# `error[E...]`/`error:` text; panics as "panicked at". A failed `?` prints only the error's
+# message on stderr, so any stderr text counts as a failure, except lines matching
+# BENIGN_STDERR (blank lines, compiler warnings, libtorch's own warnings).
 FAILURE_PATTERNS = [
     re.compile(r"panicked at"),
     re.compile(r"^error(\[E\d+\])?:", re.M),
@@ -31,6 +33,13 @@ FAILURE_PATTERNS = [
     re.compile(r"Child process terminated"),
     re.compile(r"Subprocess terminated"),
 ]
+
+
+BENIGN_STDERR = re.compile(r"^\s*$|^warning:|^\[W\d")
+
+
+def stderr_is_failure(text):
+    return any(not BENIGN_STDERR.search(line) for line in text.splitlines())
 
 
 def output_text(out):
@@ -52,7 +61,9 @@ def cell_failures(nb):
             continue
         for out in cell.get("outputs", []):
             text = output_text(out)
-            is_error = out.get("output_type") == "error"
+            is_error = out.get("output_type") == "error" or (
+                out.get("output_type") == "stream" and out.get("name") == "stderr" and stderr_is_failure(text)
+            )
             hit = next((p for p in FAILURE_PATTERNS if p.search(text)), None)
             if is_error or hit:
                 m = hit.search(text) if hit else None

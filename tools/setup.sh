@@ -58,6 +58,10 @@ fi
 
 # --- 4. kernelspec ----------------------------------------------------------------------------
 mkdir -p "$AMPSIM_EVCXR_TMPDIR"
+# evcxr loads each cell as a shared library linked to Rust's dynamic std. Its RUNPATH is
+# computed for cargo's deps/ folder, one level below where evcxr loads it from, so it misses
+# when the build folder and ~/.rustup share a parent (both under $HOME): name std's folder.
+rust_std_lib="$(rustc --print target-libdir)"
 spec_json="$(python3 - <<PY
 import json
 print(json.dumps({
@@ -69,8 +73,8 @@ print(json.dumps({
         "LIBTORCH_USE_PYTORCH": "${LIBTORCH_USE_PYTORCH:-}",
         "LIBTORCH": "${LIBTORCH:-}",
         "VIRTUAL_ENV": "$AMPSIM_VENV",
-        "PATH": "$AMPSIM_VENV/bin:$AMPSIM_EVCXR_ROOT/bin:$HOME/.cargo/bin:/usr/local/bin:/usr/bin:/bin",
-        "LD_LIBRARY_PATH": "$AMPSIM_TORCH_LIB",
+        "PATH": "$AMPSIM_VENV/bin:$AMPSIM_EVCXR_ROOT/bin:$(dirname "$(command -v cargo)"):/usr/local/bin:/usr/bin:/bin",
+        "LD_LIBRARY_PATH": "$AMPSIM_TORCH_LIB:$rust_std_lib",
         "EVCXR_TMPDIR": "$AMPSIM_EVCXR_TMPDIR",
     },
 }, indent=1))

@@ -47,6 +47,13 @@ def test_stderr_failures_are_caught(text):
     assert [f[0] for f in failures] == [1]
 
 
+def test_benign_stderr_passes_and_other_stderr_fails():
+    benign = new_output("stream", name="stderr", text="warning: unused variable `x`\n\n")
+    assert cell_failures(nb_with(code("let x = 1;", benign))) == []
+    message = new_output("stream", name="stderr", text="no such file\n")
+    assert [f[0] for f in cell_failures(nb_with(code("r?", message)))] == [0]
+
+
 def test_error_output_is_caught():
     err = new_output("error", ename="Error", evalue="cannot find value `y`", traceback=["cannot find value `y`"])
     nb = nb_with(code("y", err))
@@ -100,6 +107,7 @@ def test_a_failed_question_mark_and_a_compile_error_fail(tmp_path, need_kernel):
         [code('let r: Result<i32, std::io::Error> = Err(std::io::Error::other("no such file")); let v = r?;')],
     )
     assert r.returncode == 1 and "errors.ipynb" in r.stdout and "cell 0" in r.stdout, r.stdout
+    assert "no such file" in r.stdout, r.stdout
     r = run_runner(tmp_path, "compile.ipynb", [code("let z = undefined_name + 1;")])
     assert r.returncode == 1 and "compile.ipynb" in r.stdout and "cell 0" in r.stdout, r.stdout
 
