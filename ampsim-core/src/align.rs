@@ -4,14 +4,20 @@
 //! the distance from speaker to microphone. A causal model must never be asked to predict
 //! the future, so the lag has to be measured and removed.
 //!
-//! The estimator identifies the linear part of the path from DI to amp: cross- and
-//! auto-spectra averaged over overlapping Hann-windowed segments (Welch), their regularised
-//! ratio is the frequency response, and its inverse FFT the impulse response h over lags
-//! −max..=max. Distortion adds harmonics but leaves the linear part in place, and a polarity
-//! inversion only flips the sign of h, so both are robust. The reported lag is the onset of
-//! h — the first lag whose magnitude reaches a quarter of the peak, at most 64 samples before
-//! the peak — because a system cannot answer before it is excited; the peak itself sits later
-//! by the group delay of the amp's filters. The plain cross-correlation peak is reported too.
+//! The estimator separates that pure delay from the amp's own filtering:
+//!
+//! 1. the linear part of the path DI → amp, H(f), from cross- and auto-spectra averaged over
+//!    overlapping Hann-windowed segments (Welch). Distortion adds harmonics that are
+//!    uncorrelated with the input's phase, so the linear part survives it;
+//! 2. the minimum-phase filter with the same magnitude, H_min(f), from the real cepstrum of
+//!    log|H|. An amp, a speaker and a close mic are (close to) minimum phase: what is left,
+//!    H / H_min, is an all-pass — essentially the pure delay e^{-j2πfd};
+//! 3. the inverse FFT of that excess phase, weighted by the fourth power of each bin's
+//!    coherence (so that bins the linear part explains well dominate), peaks at d.
+//!
+//! Polarity inversion flips the sign of the peak (reported, not corrected). The peak of the
+//! plain impulse response (the delay plus the filters' group delay) and of the raw
+//! cross-correlation are reported too, for comparison.
 
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
@@ -36,7 +42,7 @@ pub struct LagEstimate {
     pub response_peak_lag_samples: i64,
     /// Lag of the plain cross-correlation's largest |value|, for reference.
     pub xcorr_peak_lag_samples: i64,
-    /// Peak |h| over the RMS of h away from the peak: how clearly the response stands out.
+    /// Height of the excess-phase peak over the RMS away from it: how clearly the delay stands out.
     pub clarity: f64,
 }
 
@@ -95,26 +101,54 @@ pub fn estimate_lag(direct: &[f32], amp: &[f32], max_lag_samples: usize) -> Resu
     if segments == 0 || mean_sxx <= 0.0 || mean_syy <= 0.0 {
         return Err(Error::invalid("direct", "one of the channels is silent: nothing to align"));
     }
-    let lambda = 1e-3 * mean_sxx;
-    let mut h: Vec<Complex<f64>> = (0..n).map(|k| sxy[k] / (sxx[k] + lambda)).collect();
+    // 1. Linear response, regularised where the input has no energy.
+    let lambda = 1e-6 * mean_sxx;
+    let h: Vec<Complex<f64>> = (0..n).map(|k| sxy[k] / (sxx[k] + lambda)).collect();
+    // Magnitude-squared coherence: how much of each bin the linear part explains.
+    let coherence: Vec<f64> =
+        (0..n).map(|k| sxy[k].norm_sqr() / (sxx[k] * syy[k] + lambda * mean_syy).max(1e-300)).collect();
+    // 2. Minimum-phase counterpart from the folded real cepstrum of log|H| (floored at -100 dB
+    //    below its peak so that empty bins do not dominate).
+    let log_peak = h.iter().map(|v| v.norm().max(1e-300).ln()).fold(f64::MIN, f64::max);
+    let floor = log_peak - 100.0 / 20.0 * std::f64::consts::LN_10;
+    let mut cep: Vec<Complex<f64>> = h.iter().map(|v| Complex::new(v.norm().max(1e-300).ln().max(floor), 0.0)).collect();
+    ifft.process(&mut cep);
+    for (i, c) in cep.iter_mut().enumerate() {
+        let fold = if i == 0 || i == n / 2 { 1.0 } else if i < n / 2 { 2.0 } else { 0.0 };
+        *c *= fold / n as f64;
+    }
+    fft.process(&mut cep);
+    // 3. Excess phase, coherence-weighted, back to lags.
+    let mut excess: Vec<Complex<f64>> = (0..n)
+        .map(|k| {
+            let hmin = cep[k].exp();
+            let e = h[k] / hmin;
+            let norm = e.norm();
+            if norm > 0.0 && norm.is_finite() { e / norm * coherence[k].powi(4) } else { Complex::new(0.0, 0.0) }
+        })
+        .collect();
+    ifft.process(&mut excess);
+    let mut impulse = h.clone();
+    ifft.process(&mut impulse);
     let mut xc: Vec<Complex<f64>> = sxy.clone();
-    ifft.process(&mut h);
     ifft.process(&mut xc);
     let at = |v: &[Complex<f64>], lag: i64| v[((lag + n as i64) % n as i64) as usize].re;
     let max = max_lag_samples as i64;
-    let lags = -max..=max;
-    let peak = lags.clone().max_by(|&a, &b| at(&h, a).abs().total_cmp(&at(&h, b).abs())).unwrap_or(0);
-    let xcorr_peak = lags.clone().max_by(|&a, &b| at(&xc, a).abs().total_cmp(&at(&xc, b).abs())).unwrap_or(0);
-    let peak_value = at(&h, peak);
-    let threshold = 0.25 * peak_value.abs();
-    let onset = (peak.saturating_sub(64).max(-max)..=peak).find(|&l| at(&h, l).abs() >= threshold).unwrap_or(peak);
-    let far: Vec<f64> = lags.filter(|l| (l - peak).abs() > 128).map(|l| at(&h, l)).collect();
+    let argmax = |v: &[Complex<f64>]| (-max..=max).max_by(|&a, &b| at(v, a).abs().total_cmp(&at(v, b).abs())).unwrap_or(0);
+    // The pure delay cannot come after the response's peak (delay + the filters' group
+    // delay), nor long before it: search the 64 samples up to that peak.
+    let response_peak = argmax(&impulse);
+    let lag = ((response_peak - 64).max(-max)..=response_peak)
+        .max_by(|&a, &b| at(&excess, a).abs().total_cmp(&at(&excess, b).abs()))
+        .unwrap_or(response_peak);
+    let peak_value = at(&excess, lag);
+    let far: Vec<f64> = (-max..=max).filter(|l| (l - lag).abs() > 8).map(|l| at(&excess, l)).collect();
     let far_rms = (far.iter().map(|v| v * v).sum::<f64>() / far.len().max(1) as f64).sqrt();
     Ok(LagEstimate {
-        lag_samples: onset,
+        lag_samples: lag,
         polarity: if peak_value >= 0.0 { Polarity::Normal } else { Polarity::Inverted },
-        response_peak_lag_samples: peak,
-        xcorr_peak_lag_samples: xcorr_peak,
+        response_peak_lag_samples: response_peak,
+        xcorr_peak_lag_samples: argmax(&xc),
         clarity: peak_value.abs() / far_rms.max(1e-30),
     })
 }
@@ -143,8 +177,10 @@ mod tests {
     #[test]
     fn finds_the_synthetic_amps_latency_exactly() {
         let di = guitar_di(12.0, 11, &GuitarConfig::default()).unwrap();
-        for latency in [0usize, 23, 37, 60] {
-            let amp = render(&di, &AmpConfig { latency_samples: latency, ..AmpConfig::default() }, 44_100).unwrap();
+        let hot = AmpConfig { gain: 1.0, master: 0.9, sag: 1.0, ..AmpConfig::default() };
+        let clean = AmpConfig { gain: 0.0, master: 0.1, ..AmpConfig::default() };
+        for (latency, base) in [(0usize, AmpConfig::default()), (23, hot), (37, AmpConfig::default()), (60, clean)] {
+            let amp = render(&di, &AmpConfig { latency_samples: latency, ..base }, 44_100).unwrap();
             let est = estimate_lag(&di, &amp, 1000).unwrap();
             assert_eq!(est.lag_samples, latency as i64, "{est}");
             // Inverted polarity: same lag, polarity reported.

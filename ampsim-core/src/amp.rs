@@ -176,9 +176,9 @@ impl ReferenceAmp {
             Biquad::new(Shape::Peak { gain_db: -3.0 }, fs, 400.0, 1.0)?,
             Biquad::new(Shape::Peak { gain_db: 4.0 }, fs, 2200.0, 1.5)?,
             Biquad::new(Shape::Peak { gain_db: 3.0 }, fs, 4000.0, 2.0)?,
-            Biquad::new(Shape::LowPass, fs, 5000.0, 0.9)?,
-            Biquad::new(Shape::LowPass, fs, 5000.0, 0.6)?,
-            Biquad::new(Shape::LowPass, fs, 7500.0, 0.7)?,
+            Biquad::low_pass_all_pole(fs, 5000.0, 0.9)?,
+            Biquad::low_pass_all_pole(fs, 5000.0, 0.6)?,
+            Biquad::low_pass_all_pole(fs, 7500.0, 0.7)?,
         ];
         let room_ms = [3.1, 5.3, 7.9, 11.7, 16.4, 23.2];
         let room_taps = room_ms
@@ -199,7 +199,7 @@ impl ReferenceAmp {
             sag_depth: 0.55 * cfg.sag,
             sag_env: Envelope::new(fs, 0.008, 0.15),
             ot_hp: OnePoleHighPass::new(fs, 45.0),
-            ot_lp: Biquad::new(Shape::LowPass, fs, 9000.0, 0.707)?,
+            ot_lp: Biquad::low_pass_all_pole(fs, 9000.0, 0.707)?,
             cab,
             room: Delay::new(0),
             room_taps,

@@ -111,6 +111,9 @@ fn truncated(e: hound::Error, read: usize, declared: usize) -> String {
         hound::Error::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             format!("truncated: header declares {declared} samples, file holds only {read}")
         }
+        other if other.to_string().contains("enough bytes") => {
+            format!("truncated: header declares {declared} samples, file holds only {read}")
+        }
         other => describe(other),
     }
 }
@@ -124,10 +127,9 @@ pub enum WavEncoding {
     Float32,
 }
 
-/// Convert a sample in [-1, 1] to 16-bit PCM (rounded, clipped).
+/// Convert a sample in [-1, 1] to 16-bit PCM (scale 32768 as on reading; rounded, clipped).
 pub fn f32_to_i16(s: f32) -> i16 {
-    let v = (s.clamp(-1.0, 1.0) * 32767.0).round();
-    v as i16
+    (s as f64 * 32768.0).round().clamp(-32768.0, 32767.0) as i16
 }
 
 /// Write channels of equal length as an interleaved WAV file, atomically.
@@ -222,7 +224,7 @@ mod tests {
             assert_eq!(a.sample_rate_hz, 48_000);
             assert_eq!(a.channels.len(), 2);
             assert_eq!(a.len_frames(), 1000);
-            let tol = if enc == WavEncoding::Pcm16 { 1.0 / 32000.0 } else { 0.0 };
+            let tol = if enc == WavEncoding::Pcm16 { 0.5 / 32768.0 + 1e-7 } else { 0.0 };
             for i in 0..1000 {
                 assert!((a.channels[0][i] - l[i]).abs() <= tol);
                 assert!((a.channels[1][i] - r[i]).abs() <= tol);

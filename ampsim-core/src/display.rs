@@ -261,7 +261,7 @@ impl Table {
         html += "</tr></thead><tbody>";
         for row in 0..self.df.height() {
             html += "<tr>";
-            for col in self.df.get_columns() {
+            for col in self.df.columns() {
                 let cell = match col.get(row) {
                     Ok(AnyValue::Float64(v)) => fmt_float(v, self.float_digits),
                     Ok(AnyValue::Float32(v)) => fmt_float(v as f64, self.float_digits),

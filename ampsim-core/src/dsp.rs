@@ -44,6 +44,21 @@ impl Biquad {
         Ok(Biquad { inner: DirectForm2Transposed::<f64>::new(coeffs), coeffs })
     }
 
+    /// A resonant low-pass with the poles of the RBJ design and no zeros (unity gain at DC).
+    ///
+    /// The bilinear design puts a double zero at Nyquist, which an analog circuit does not
+    /// have; the all-pole version is minimum phase with no zeros on the unit circle, like the
+    /// speaker and transformer roll-offs it stands for.
+    pub fn low_pass_all_pole(sample_rate_hz: f64, freq_hz: f64, q: f64) -> Result<Biquad> {
+        let mut bq = Biquad::new(Shape::LowPass, sample_rate_hz, freq_hz, q)?;
+        let c = &mut bq.coeffs;
+        c.b0 = 1.0 + c.a1 + c.a2;
+        c.b1 = 0.0;
+        c.b2 = 0.0;
+        bq.inner = DirectForm2Transposed::<f64>::new(bq.coeffs);
+        Ok(bq)
+    }
+
     #[inline]
     pub fn run(&mut self, x: f64) -> f64 {
         self.inner.run(x)
@@ -291,13 +306,11 @@ mod tests {
         // The classic mid scoop: 500 Hz sits below both 100 Hz and 3 kHz.
         let (lo, mid, hi) = (flat.magnitude(FS, 100.0), flat.magnitude(FS, 500.0), flat.magnitude(FS, 3000.0));
         assert!(mid < lo && mid < hi, "no mid scoop: {lo} {mid} {hi}");
-        // Each knob raises its own band.
-        let more_bass = ToneStack::new(ToneStackParts::MARSHALL, FS, 1.0, 0.5, 0.5).unwrap();
-        assert!(db(more_bass.magnitude(FS, 80.0)) > db(flat.magnitude(FS, 80.0)) + 3.0);
-        let more_mid = ToneStack::new(ToneStackParts::MARSHALL, FS, 0.5, 1.0, 0.5).unwrap();
-        assert!(db(more_mid.magnitude(FS, 500.0)) > db(flat.magnitude(FS, 500.0)) + 3.0);
-        let more_treble = ToneStack::new(ToneStackParts::MARSHALL, FS, 0.5, 0.5, 1.0).unwrap();
-        assert!(db(more_treble.magnitude(FS, 5000.0)) > db(flat.magnitude(FS, 5000.0)) + 3.0);
+        // Each knob, from 0 to 1, raises its own band.
+        let at = |b, m, t, f| db(ToneStack::new(ToneStackParts::MARSHALL, FS, b, m, t).unwrap().magnitude(FS, f));
+        assert!(at(1.0, 0.5, 0.5, 80.0) > at(0.0, 0.5, 0.5, 80.0) + 3.0);
+        assert!(at(0.5, 1.0, 0.5, 500.0) > at(0.5, 0.0, 0.5, 500.0) + 3.0);
+        assert!(at(0.5, 0.5, 1.0, 5000.0) > at(0.5, 0.5, 0.0, 5000.0) + 6.0);
         assert!(ToneStack::new(ToneStackParts::MARSHALL, FS, 1.5, 0.5, 0.5).is_err());
     }
 
@@ -320,6 +333,9 @@ mod tests {
         assert!((bq.magnitude(FS, 50.0) - 1.0).abs() < 0.01);
         assert!(db(bq.magnitude(FS, 10_000.0)) < -35.0);
         assert!(Biquad::new(Shape::LowPass, FS, 30_000.0, 0.7).is_err());
+        let ap = Biquad::low_pass_all_pole(FS, 1000.0, 0.707).unwrap();
+        assert!((ap.magnitude(FS, 10.0) - 1.0).abs() < 0.01);
+        assert!(db(ap.magnitude(FS, 10_000.0)) < -25.0);
     }
 
     #[test]

@@ -258,7 +258,7 @@ mod tests {
             let est = rec.estimate_lag().unwrap();
             eprintln!("{take}: {est}");
             assert!((-5..=60).contains(&est.lag_samples), "{take}: implausible lag: {est}");
-            assert!(est.clarity > 5.0, "{take}: no clear response: {est}");
+            assert!(est.clarity > 2.0, "{take}: no clear response: {est}");
             lags.push(est.lag_samples);
         }
         assert!(!lags.is_empty(), "no takes found in {}", dir.display());
