@@ -174,8 +174,8 @@ impl ReferenceAmp {
             Biquad::new(Shape::HighPass, fs, 75.0, 0.8)?,
             Biquad::new(Shape::Peak { gain_db: 6.0 }, fs, 110.0, 1.4)?,
             Biquad::new(Shape::Peak { gain_db: -3.0 }, fs, 400.0, 1.0)?,
-            Biquad::new(Shape::Peak { gain_db: 4.0 }, fs, 2200.0, 1.5)?,
-            Biquad::new(Shape::Peak { gain_db: 3.0 }, fs, 4000.0, 2.0)?,
+            Biquad::new(Shape::Peak { gain_db: 3.0 }, fs, 2200.0, 1.5)?,
+            Biquad::new(Shape::Peak { gain_db: 2.0 }, fs, 4000.0, 2.0)?,
             Biquad::low_pass_all_pole(fs, 5000.0, 0.9)?,
             Biquad::low_pass_all_pole(fs, 5000.0, 0.6)?,
             Biquad::low_pass_all_pole(fs, 7500.0, 0.7)?,
@@ -189,8 +189,8 @@ impl ReferenceAmp {
         let hist_len = room_taps.iter().map(|t| t.0).max().unwrap_or(0) + 1;
         Ok(ReferenceAmp {
             input: OnePoleHighPass::new(fs, 20.0),
-            v1a: TriodeStage::new(fs, 3.0 + 14.0 * cfg.gain, -0.25, 30.0, 9000.0),
-            v1b: TriodeStage::new(fs, 2.0 + 6.0 * cfg.gain, -0.35, 90.0, 7000.0),
+            v1a: TriodeStage::new(fs, 2.0 + 8.0 * cfg.gain, -0.25, 30.0, 9000.0),
+            v1b: TriodeStage::new(fs, 1.5 + 4.0 * cfg.gain, -0.35, 90.0, 7000.0),
             volume: 0.5,
             follower_gain: 1.3,
             tone,

@@ -18,11 +18,19 @@ pub struct Line {
     pub name: String,
     pub points: Vec<(f64, f64)>,
     pub color: RGBColor,
+    /// Stroke width in pixels (default 2; dense outlines use 1).
+    pub width_px: u32,
 }
 
 impl Line {
     pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>, color: RGBColor) -> Line {
-        Line { name: name.into(), points, color }
+        Line { name: name.into(), points, color, width_px: 2 }
+    }
+
+    /// The same line with another stroke width.
+    pub fn width(mut self, width_px: u32) -> Line {
+        self.width_px = width_px.max(1);
+        self
     }
 }
 
@@ -110,10 +118,10 @@ impl Chart for LineChart {
                     .draw()
                     .map_err(e2s)?;
                 for line in &self.lines {
-                    let color = line.color;
+                    let (color, width) = (line.color, line.width_px);
                     let pts = line.points.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite() && (!self.log_x || p.0 > 0.0));
                     chart
-                        .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+                        .draw_series(LineSeries::new(pts, color.stroke_width(width)))
                         .map_err(e2s)?
                         .label(line.name.as_str())
                         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
@@ -156,13 +164,14 @@ pub fn envelope_points(x: &[f32], sample_rate_hz: u32, buckets: usize) -> Vec<(f
     pts
 }
 
-/// The post's "OverallGuitar" figure: the whole direct and amp signals over time, amp drawn on
-/// top — the amp's squashed dynamics are visible at a glance.
+/// The post's "OverallGuitar" figure: the whole direct and amp signals over time, direct drawn
+/// over the amp — the amp's squashed dynamics are visible at a glance.
 pub fn waveforms(rec: &Recording) -> Result<Figure> {
     let buckets = 1500;
+    // Thin strokes: a dense outline drawn 2 px wide smears in the bitmap backend.
     LineChart::new(format!("OverallGuitar — {}", rec.name), "time (s)", "amplitude")
-        .line(Line::new("direct", envelope_points(&rec.direct, rec.sample_rate_hz, buckets), PALETTE[0]))
-        .line(Line::new("amp", envelope_points(&rec.amp, rec.sample_rate_hz, buckets), PALETTE[1]))
+        .line(Line::new("amp", envelope_points(&rec.amp, rec.sample_rate_hz, buckets), PALETTE[1]).width(1))
+        .line(Line::new("direct", envelope_points(&rec.direct, rec.sample_rate_hz, buckets), PALETTE[0]).width(1))
         .figure()
 }
 

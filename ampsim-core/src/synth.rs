@@ -48,9 +48,10 @@ pub struct Note {
 #[derive(Clone, Debug)]
 pub struct GuitarConfig {
     pub sample_rate_hz: u32,
-    /// Pick position as a fraction of the string length from the bridge (default 0.18).
+    /// Pick position as a fraction of the string length from the bridge (default 0.15).
     pub pick_position: f64,
-    /// Pickup position as a fraction of the string length from the bridge (default 0.10).
+    /// Pickup position as a fraction of the string length from the bridge (default 0.2:
+    /// between a bridge and a neck pickup).
     pub pickup_position: f64,
     /// Time for a 110 Hz string to decay by 60 dB when left ringing (default 4 s).
     pub decay_seconds_at_110_hz: f64,
@@ -66,8 +67,8 @@ impl Default for GuitarConfig {
     fn default() -> Self {
         GuitarConfig {
             sample_rate_hz: 44_100,
-            pick_position: 0.18,
-            pickup_position: 0.10,
+            pick_position: 0.15,
+            pickup_position: 0.2,
             decay_seconds_at_110_hz: 4.0,
             palm_mute_decay_seconds: 0.12,
             pickup_resonance_hz: 4500.0,
