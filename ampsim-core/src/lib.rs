@@ -26,10 +26,14 @@ pub mod audio;
 pub mod display;
 pub mod dsp;
 pub mod error;
+pub mod losses;
+pub mod models;
 pub mod plot;
 pub mod recording;
 pub mod runtime;
 pub mod synth;
+pub mod train;
+pub mod windows;
 
 pub use error::{Error, Result};
 pub use recording::Recording;
