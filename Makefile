@@ -40,6 +40,10 @@ test-notebooks: setup data
 	@mkdir -p figures models
 	$(ENV) python3 tools/run_notebooks.py --quick --out-dir target/notebooks-quick $(NOTEBOOKS)
 
+## bench: the post's dense network, one epoch + test prediction: windows/s and peak memory
+bench: setup data
+	$(ENV) cargo run --quiet -p ampsim-core --example bench_dense
+
 ## lab: JupyterLab on notebooks/ with the "Rust (ampsim)" kernel
 lab: setup data
 	$(ENV) jupyter lab --notebook-dir=notebooks

@@ -109,3 +109,46 @@ fn read_libtorch_version(lib_dir: &Path) -> Option<String> {
         .and_then(|l| l.split(['\'', '"']).nth(1))
         .map(str::to_string)
 }
+
+/// Environment variable that points the notebooks at another recording (default: the built-in one).
+pub const DATA_ENV: &str = "AMPSIM_DATA";
+
+/// The project root: the nearest folder at or above the current directory whose `Cargo.toml`
+/// declares the workspace. Falls back to the current directory.
+pub fn project_root() -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    for dir in cwd.ancestors() {
+        if let Ok(text) = std::fs::read_to_string(dir.join("Cargo.toml")) {
+            if text.contains("[workspace]") {
+                return dir.to_path_buf();
+            }
+        }
+    }
+    cwd
+}
+
+/// The recording the notebooks read: `$AMPSIM_DATA` when set, else `default` (relative paths
+/// are taken from the notebook's folder, as written).
+pub fn data_path(default: &str) -> PathBuf {
+    std::env::var_os(DATA_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(default))
+}
+
+/// Where figures go: `figures/` in full mode; `target/quick/figures/` in quick mode, so that
+/// `make test` never overwrites the figures of a full run.
+pub fn figures_dir() -> PathBuf {
+    mode_dir("figures")
+}
+
+/// Where trained models go: `models/` in full mode; `target/quick/models/` in quick mode.
+pub fn models_dir() -> PathBuf {
+    mode_dir("models")
+}
+
+fn mode_dir(name: &str) -> PathBuf {
+    let root = project_root();
+    if quick_mode() {
+        root.join("target").join("quick").join(name)
+    } else {
+        root.join(name)
+    }
+}

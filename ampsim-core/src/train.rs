@@ -219,6 +219,59 @@ pub fn evaluate_mse<M: WindowModel>(model: &M, windows: &Windows, batch_size: us
     crate::losses::mse(&y, &y_hat)
 }
 
+/// One trained variant of the dense model and how it did on the test windows.
+#[derive(Debug)]
+pub struct Trial {
+    pub name: String,
+    pub config: crate::models::MlpConfig,
+    pub optimizer: Optimizer,
+    pub parameters: i64,
+    pub history: History,
+    pub test_mse: f64,
+    pub test_esr: f64,
+    /// Model output for every test window.
+    pub predictions: Vec<f32>,
+}
+
+/// Build, train and evaluate one variant (seeded with `fit_cfg.seed`).
+pub fn trial(name: &str, config: &crate::models::MlpConfig, fit_cfg: &FitConfig, train: &Windows, test: &Windows) -> Result<(Trial, nn::VarStore)> {
+    seed_everything(fit_cfg.seed);
+    let vs = nn::VarStore::new(train.device);
+    let model = Mlp::new(&vs.root(), config)?;
+    if fit_cfg.verbose {
+        println!("== {name} ==");
+    }
+    let history = fit(&model, &vs, train, None, fit_cfg)?;
+    let predictions = predict(&model, test, 4096)?;
+    let y = Vec::<f32>::try_from(test.y().to_device(tch::Device::Cpu).view([-1]))?;
+    let trial = Trial {
+        name: name.to_string(),
+        config: config.clone(),
+        optimizer: fit_cfg.optimizer,
+        parameters: crate::models::parameter_count(&vs),
+        test_mse: crate::losses::mse(&y, &predictions)?,
+        test_esr: crate::losses::esr(&y, &predictions)?,
+        history,
+        predictions,
+    };
+    Ok((trial, vs))
+}
+
+/// A comparison table: model, hidden layers, optimizer, parameters, test MSE, test ESR,
+/// final training loss and training time.
+pub fn trials_table(trials: &[&Trial]) -> Result<DataFrame> {
+    Ok(df!(
+        "model" => trials.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+        "hidden_layers" => trials.iter().map(|t| t.config.hidden.len() as u32).collect::<Vec<_>>(),
+        "optimizer" => trials.iter().map(|t| t.optimizer.name().to_string()).collect::<Vec<_>>(),
+        "parameters" => trials.iter().map(|t| t.parameters).collect::<Vec<_>>(),
+        "test_mse" => trials.iter().map(|t| t.test_mse).collect::<Vec<_>>(),
+        "test_esr" => trials.iter().map(|t| t.test_esr).collect::<Vec<_>>(),
+        "final_train_loss" => trials.iter().map(|t| t.history.final_loss().unwrap_or(f64::NAN)).collect::<Vec<_>>(),
+        "train_seconds" => trials.iter().map(|t| t.history.seconds()).collect::<Vec<_>>(),
+    )?)
+}
+
 /// Save a var store as safetensors, atomically (temporary file + rename); creates the folder.
 pub fn save_safetensors(vs: &nn::VarStore, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
