@@ -164,6 +164,12 @@ pub struct Audio {
     pub original_seconds: f64,
 }
 
+impl std::fmt::Debug for Audio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Audio({:?}, {} samples at {} Hz)", self.title, self.samples.len(), self.sample_rate_hz)
+    }
+}
+
 impl Audio {
     /// Default longest clip embedded in a notebook: 6 s of 16-bit mono is ~0.7 MB of base64.
     pub const DEFAULT_MAX_SECONDS: f64 = 6.0;
@@ -238,8 +244,14 @@ impl Audio {
     }
 }
 
+/// Several audio players in one output. (evcxr keeps one output per MIME type per cell, so
+/// two players displayed separately in one cell would show only the last.)
+pub fn players(clips: &[Audio]) -> Html {
+    Html(clips.iter().map(Audio::to_html).collect::<Vec<_>>().join("\n"))
+}
+
 /// A polars `DataFrame` shown as an HTML table.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Table {
     pub df: polars::prelude::DataFrame,
     /// Digits after the decimal point for floating-point cells.
@@ -362,6 +374,8 @@ mod tests {
         assert_eq!(r.len() as usize, sr);
         let html = a.to_html();
         assert!(html.contains("data:audio/wav;base64,") && html.contains("first 1.0 s of 3.0 s"));
+        let both = players(&[a.clone(), Audio::new("other", &tone, sr as u32).unwrap()]);
+        assert_eq!(both.0.matches("<audio").count(), 2);
     }
 
     #[test]

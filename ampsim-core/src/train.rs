@@ -272,6 +272,12 @@ pub fn trials_table(trials: &[&Trial]) -> Result<DataFrame> {
     )?)
 }
 
+/// [`trials_table`] of `first` followed by `others` (no borrowed list to keep in a notebook).
+pub fn trials_table_with(first: &Trial, others: &[Trial]) -> Result<DataFrame> {
+    let all: Vec<&Trial> = std::iter::once(first).chain(others.iter()).collect();
+    trials_table(&all)
+}
+
 /// Save a var store as safetensors, atomically (temporary file + rename); creates the folder.
 pub fn save_safetensors(vs: &nn::VarStore, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
