@@ -5,7 +5,7 @@ ENV := . tools/env.sh &&
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 DATA := data/GuitarTraining.wav
 
-.PHONY: all setup data notebooks test test-rust test-notebooks test-harness lab bench clean clean-cache
+.PHONY: all setup build data notebooks test test-rust test-notebooks test-notebooks-real test-harness lab bench clean clean-cache
 
 all: notebooks
 
@@ -28,7 +28,7 @@ notebooks: setup data
 	$(ENV) python3 tools/run_notebooks.py --in-place $(NOTEBOOKS)
 
 ## test: Rust tests, the notebook harness's own tests, every notebook in quick mode
-test: setup data test-rust test-harness test-notebooks
+test: setup data test-rust test-harness test-notebooks test-notebooks-real
 
 test-rust: setup
 	$(ENV) cargo test --workspace
@@ -43,6 +43,13 @@ test-notebooks: setup data
 ## bench: the post's dense network, one epoch + test prediction: windows/s and peak memory
 bench: setup data
 	$(ENV) cargo run --quiet -p ampsim-core --example bench_dense
+
+# The data notebooks again, unchanged, on a real 5-second recording (when ../shared is there).
+REAL_TAKE := $(firstword $(wildcard ../shared/data/real/jvm410h/*.wav))
+test-notebooks-real: setup
+	@if [ -z "$(REAL_TAKE)" ]; then echo "skipping: no real recording in ../shared/data/real/jvm410h"; else \
+	  $(ENV) AMPSIM_DATA="$(abspath $(REAL_TAKE))" python3 tools/run_notebooks.py --quick --out-dir target/notebooks-real \
+	    notebooks/01_input_data.ipynb notebooks/02_dense_network.ipynb notebooks/03_spectrograms.ipynb; fi
 
 ## lab: JupyterLab on notebooks/ with the "Rust (ampsim)" kernel
 lab: setup data

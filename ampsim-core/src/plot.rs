@@ -96,6 +96,16 @@ fn e2s<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
+/// Axis tick text: whole numbers without decimals, others with at most three, trailing zeros cut.
+pub fn tick(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{:.0}", v)
+    } else {
+        let s = format!("{:.3}", v);
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
 impl Chart for LineChart {
     fn title(&self) -> String {
         self.title.clone()
@@ -112,6 +122,8 @@ impl Chart for LineChart {
                     .configure_mesh()
                     .x_desc(self.x_label.as_str())
                     .y_desc(self.y_label.as_str())
+                    .x_label_formatter(&|v| tick(v))
+                    .y_label_formatter(&|v| tick(v))
                     .label_style(("sans-serif", 18))
                     .axis_desc_style(("sans-serif", 20))
                     .light_line_style(RGBColor(235, 235, 235))
@@ -197,6 +209,14 @@ pub fn closeup(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_are_short() {
+        assert_eq!(tick(&10000.0), "10000");
+        assert_eq!(tick(&0.25), "0.25");
+        assert_eq!(tick(&-0.5), "-0.5");
+        assert_eq!(tick(&0.1234567), "0.123");
+    }
 
     #[test]
     fn envelope_keeps_extremes() {

@@ -142,6 +142,8 @@ impl Chart for HeatMaps {
                 .disable_mesh()
                 .x_desc("time (s)")
                 .y_desc("frequency (Hz)")
+                .x_label_formatter(&|v| crate::plot::tick(v))
+                .y_label_formatter(&|v| crate::plot::tick(v))
                 .label_style(("sans-serif", 16))
                 .axis_desc_style(("sans-serif", 18))
                 .draw()
@@ -171,7 +173,13 @@ impl Chart for HeatMaps {
             .caption(&self.unit, ("sans-serif", 18))
             .build_cartesian_2d(0f64..1f64, vmin..vmax)
             .map_err(e2s)?;
-        cb.configure_mesh().disable_mesh().disable_x_axis().label_style(("sans-serif", 16)).draw().map_err(e2s)?;
+        cb.configure_mesh()
+            .disable_mesh()
+            .disable_x_axis()
+            .y_label_formatter(&|v| crate::plot::tick(v))
+            .label_style(("sans-serif", 16))
+            .draw()
+            .map_err(e2s)?;
         let steps = 64;
         cb.draw_series((0..steps).map(|i| {
             let a = vmin + (vmax - vmin) * i as f64 / steps as f64;
