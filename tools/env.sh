@@ -31,4 +31,10 @@ case ":${LD_LIBRARY_PATH:-}:" in
   *":$AMPSIM_TORCH_LIB:"*) ;;
   *) export LD_LIBRARY_PATH="$AMPSIM_TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ;;
 esac
+# Jupyter looks in JUPYTER_PATH before the user's data folder: make's runs use this venv's
+# kernelspec even when another checkout or cache wrote a newer one there.
+case ":${JUPYTER_PATH:-}:" in
+  *":$AMPSIM_VENV/share/jupyter:"*) ;;
+  *) export JUPYTER_PATH="$AMPSIM_VENV/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}" ;;
+esac
 export AMPSIM_CACHE AMPSIM_VENV AMPSIM_EVCXR_ROOT AMPSIM_KERNEL_NAME AMPSIM_EVCXR_TMPDIR AMPSIM_TORCH_LIB
