@@ -1,0 +1,116 @@
+//! A stacked LSTM over raw samples with a linear head — the recurrent amp model of Wright,
+//! Damskägg & Välimäki (DAFx 2019) and of Neural Amp Modeler's LSTM architecture.
+//!
+//! Input `[batch, time]` → LSTM (input 1, hidden H, L layers) → linear head → `[batch, time]`,
+//! optionally plus the input (Wright et al.'s skip connection). The initial hidden and cell
+//! states are trainable parameters, as NAM stores them in its `.nam` files.
+
+use tch::nn::{self, Module, RNN};
+use tch::Tensor;
+
+use crate::{Error, Result};
+
+/// Configuration of [`Lstm`]. The default is NAM's "standard" preset: one layer of 24.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LstmConfig {
+    /// Hidden units per layer (default 24).
+    pub hidden_size: usize,
+    /// Stacked layers (default 1).
+    pub num_layers: usize,
+    /// Add the input to the head's output (default false, as NAM).
+    pub input_skip: bool,
+}
+
+impl Default for LstmConfig {
+    fn default() -> Self {
+        LstmConfig { hidden_size: 24, num_layers: 1, input_skip: false }
+    }
+}
+
+impl LstmConfig {
+    /// NAM's presets: `standard` 1×24, `lite` 2×8, `feather` 1×16, `nano` 1×12.
+    pub fn preset(name: &str) -> Result<LstmConfig> {
+        let (num_layers, hidden_size) = match name {
+            "standard" => (1, 24),
+            "lite" => (2, 8),
+            "feather" => (1, 16),
+            "nano" => (1, 12),
+            other => return Err(Error::invalid("preset", format!("unknown LSTM preset `{other}` (standard, lite, feather, nano)"))),
+        };
+        Ok(LstmConfig { hidden_size, num_layers, input_skip: false })
+    }
+
+    /// Number of weights as NAM stores them: per layer the input and recurrent matrices, one
+    /// (summed) bias, the initial hidden and cell state; then the head's weights and bias.
+    pub fn nam_weight_count(&self) -> usize {
+        let h = self.hidden_size;
+        let mut total = 0;
+        for layer in 0..self.num_layers {
+            let input = if layer == 0 { 1 } else { h };
+            total += 4 * h * (input + h) + 4 * h + 2 * h;
+        }
+        total + h + 1
+    }
+}
+
+/// Recurrent state carried between calls: `(h, c)`, each `[layers, batch, hidden]`.
+pub type LstmState = nn::LSTMState;
+
+/// The LSTM amp model.
+#[derive(Debug)]
+pub struct Lstm {
+    lstm: nn::LSTM,
+    head: nn::Linear,
+    /// Trainable initial states, `[layers, hidden]`.
+    pub h0: Tensor,
+    pub c0: Tensor,
+    pub config: LstmConfig,
+}
+
+impl Lstm {
+    pub fn new(vs: &nn::Path, config: &LstmConfig) -> Result<Lstm> {
+        if config.hidden_size == 0 || config.num_layers == 0 {
+            return Err(Error::invalid("config", "hidden_size and num_layers must be positive"));
+        }
+        let rnn_cfg = nn::RNNConfig { batch_first: true, num_layers: config.num_layers as i64, ..Default::default() };
+        let lstm = nn::lstm(vs / "lstm", 1, config.hidden_size as i64, rnn_cfg);
+        let head = nn::linear(vs / "head", config.hidden_size as i64, 1, Default::default());
+        let shape = [config.num_layers as i64, config.hidden_size as i64];
+        let h0 = vs.var("h0", &shape, nn::Init::Const(0.0));
+        let c0 = vs.var("c0", &shape, nn::Init::Const(0.0));
+        Ok(Lstm { lstm, head, h0, c0, config: config.clone() })
+    }
+
+    /// The stored initial state expanded to `batch`.
+    pub fn initial_state(&self, batch: i64) -> LstmState {
+        let expand = |t: &Tensor| t.unsqueeze(1).expand([-1, batch, -1], false).contiguous();
+        nn::LSTMState((expand(&self.h0), expand(&self.c0)))
+    }
+
+    /// Process `[batch, time]` from `state`; returns the output `[batch, time]` and the state after it.
+    pub fn forward_with_state(&self, xs: &Tensor, state: &LstmState) -> (Tensor, LstmState) {
+        let (out, state) = self.lstm.seq_init(&xs.unsqueeze(-1), state);
+        let mut y = self.head.forward(&out).squeeze_dim(-1);
+        if self.config.input_skip {
+            y = y + xs;
+        }
+        (y, state)
+    }
+
+    /// Process `[batch, time]` from the stored initial state.
+    pub fn forward(&self, xs: &Tensor) -> Tensor {
+        let batch = if xs.dim() == 2 { xs.size()[0] } else { 1 };
+        let xs2 = if xs.dim() == 1 { xs.unsqueeze(0) } else { xs.shallow_clone() };
+        let (y, _) = self.forward_with_state(&xs2, &self.initial_state(batch));
+        if xs.dim() == 1 { y.squeeze_dim(0) } else { y }
+    }
+
+    /// Weights as NAM counts them, from the live tensors (the two LSTM biases count once).
+    pub fn nam_weight_count(&self, vs: &nn::VarStore) -> usize {
+        vs.variables()
+            .iter()
+            .map(|(name, t)| if name.contains("bias_hh") { 0 } else { t.numel() })
+            .sum()
+    }
+}
+
