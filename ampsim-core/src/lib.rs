@@ -35,6 +35,7 @@ pub mod runtime;
 pub mod spectrum;
 pub mod synth;
 pub mod train;
+pub mod train_seq;
 pub mod windows;
 
 pub use error::{Error, Result};
