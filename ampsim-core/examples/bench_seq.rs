@@ -16,7 +16,16 @@ fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, rec: &Recording, budg
     let (train_end, val_end) = (n * 60 / 100, n * 80 / 100);
     let train = SeqData::new(&rec.direct[..train_end], &rec.amp[..train_end], device)?;
     let val = SeqData::new(&rec.direct[train_end..val_end], &rec.amp[train_end..val_end], device)?;
-    let cfg = SeqFitConfig { max_seconds: Some(budget), ..SeqFitConfig::default() };
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
+    let d = SeqFitConfig::default();
+    let cfg = SeqFitConfig {
+        max_seconds: Some(budget),
+        batch_size: env("BATCH").map_or(d.batch_size, |v| v as usize),
+        segment_samples: env("SEGMENT").map_or(d.segment_samples, |v| v as usize),
+        learning_rate: env("LR").unwrap_or(d.learning_rate),
+        ..d
+    };
+    println!("batch {} x segment {} (+ warm-up {}), lr {}", cfg.batch_size, cfg.segment_samples, model.warm_up_samples(), cfg.learning_rate);
     let t = Instant::now();
     let h = fit_sequence(model, vs, &train, &val, &cfg)?;
     println!("trained {:.0} s, {} epochs, best val ESR {:.5} (epoch {}), stopped: {}", t.elapsed().as_secs_f64(), h.epochs.len(), h.best_val_esr, h.best_epoch, h.stopped_because);
