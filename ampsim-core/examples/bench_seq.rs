@@ -48,7 +48,8 @@ fn main() -> ampsim_core::Result<()> {
     let mut vs = nn::VarStore::new(device);
     match kind {
         "lstm" => {
-            let m = Lstm::new(&vs.root(), &LstmConfig::preset(preset)?)?;
+            let burn_in = std::env::var("BURN_IN").ok().and_then(|v| v.parse().ok()).unwrap_or(LstmConfig::default().burn_in_samples);
+            let m = Lstm::new(&vs.root(), &LstmConfig { burn_in_samples: burn_in, ..LstmConfig::preset(preset)? })?;
             run(&m, &mut vs, &rec, budget, device)
         }
         _ => {

@@ -29,9 +29,6 @@ pub trait SequenceModel {
     fn process(&self, xs: &Tensor) -> Tensor;
 }
 
-/// Burn-in of the LSTM's state at the start of each training segment, in samples.
-pub const LSTM_BURN_IN: usize = 2048;
-
 impl SequenceModel for WaveNet {
     fn warm_up_samples(&self) -> usize {
         self.receptive_field() - 1
@@ -47,11 +44,11 @@ impl SequenceModel for WaveNet {
 
 impl SequenceModel for Lstm {
     fn warm_up_samples(&self) -> usize {
-        LSTM_BURN_IN
+        self.config.burn_in_samples
     }
     fn forward_aligned(&self, xs: &Tensor) -> Tensor {
-        let t = xs.size()[1];
-        self.forward(xs).narrow(1, LSTM_BURN_IN as i64, t - LSTM_BURN_IN as i64)
+        let (t, warm) = (xs.size()[1], self.config.burn_in_samples as i64);
+        self.forward(xs).narrow(1, warm, t - warm)
     }
     fn process(&self, xs: &Tensor) -> Tensor {
         self.forward(xs)

@@ -19,11 +19,14 @@ pub struct LstmConfig {
     pub num_layers: usize,
     /// Add the input to the head's output (default false, as NAM).
     pub input_skip: bool,
+    /// Samples at the start of each training segment that only warm up the state and are not
+    /// scored (default 1024).
+    pub burn_in_samples: usize,
 }
 
 impl Default for LstmConfig {
     fn default() -> Self {
-        LstmConfig { hidden_size: 24, num_layers: 1, input_skip: false }
+        LstmConfig { hidden_size: 24, num_layers: 1, input_skip: false, burn_in_samples: 1024 }
     }
 }
 
@@ -37,7 +40,7 @@ impl LstmConfig {
             "nano" => (1, 12),
             other => return Err(Error::invalid("preset", format!("unknown LSTM preset `{other}` (standard, lite, feather, nano)"))),
         };
-        Ok(LstmConfig { hidden_size, num_layers, input_skip: false })
+        Ok(LstmConfig { hidden_size, num_layers, ..LstmConfig::default() })
     }
 
     /// Number of weights as NAM stores them: per layer the input and recurrent matrices, one
