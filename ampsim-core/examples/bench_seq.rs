@@ -23,6 +23,7 @@ fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, rec: &Recording, budg
         batch_size: env("BATCH").map_or(d.batch_size, |v| v as usize),
         segment_samples: env("SEGMENT").map_or(d.segment_samples, |v| v as usize),
         learning_rate: env("LR").unwrap_or(d.learning_rate),
+        patience: env("PATIENCE").map_or(d.patience, |v| v as usize),
         ..d
     };
     println!("batch {} x segment {} (+ warm-up {}), lr {}", cfg.batch_size, cfg.segment_samples, model.warm_up_samples(), cfg.learning_rate);
