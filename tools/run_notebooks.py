@@ -75,9 +75,42 @@ def cell_failures(nb):
     return failures
 
 
-def run(path, quick, in_place, out_dir, timeout):
+def evcxr_client_class():
+    """nbclient's client, waiting a moment after each cell for late stream output.
+
+    evcxr forwards the cell's stderr from another thread, so a line (the message of a failed
+    `?`) can arrive after the kernel reported the cell idle; nbclient would drop it.
+    """
+    from queue import Empty
+
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionComplete
+    from nbclient.util import ensure_async
+
+    class EvcxrClient(NotebookClient):
+        late_output_seconds = 0.5
+
+        async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+            await super()._async_poll_output_msg(parent_msg_id, cell, cell_index)
+            deadline = time.monotonic() + self.late_output_seconds
+            while (remaining := deadline - time.monotonic()) > 0:
+                try:
+                    msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=remaining))
+                except Empty:
+                    return
+                if msg["msg_type"] == "stream" and msg["parent_header"].get("msg_id") == parent_msg_id:
+                    try:
+                        self.process_message(msg, cell, cell_index)
+                    except CellExecutionComplete:
+                        pass
+
+    return EvcxrClient
+
+
+def run(path, quick, in_place, out_dir, timeout):
     from nbclient.exceptions import CellExecutionError, DeadKernelError
+
+    NotebookClient = evcxr_client_class()
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
