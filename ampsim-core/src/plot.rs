@@ -98,7 +98,9 @@ fn e2s<E: std::fmt::Display>(e: E) -> String {
 
 /// Axis tick text: whole numbers without decimals, others with at most three, trailing zeros cut.
 pub fn tick(v: &f64) -> String {
-    if (v - v.round()).abs() < 1e-9 {
+    if v.abs() < 1e-9 {
+        "0".to_string()
+    } else if (v - v.round()).abs() < 1e-9 {
         format!("{:.0}", v)
     } else {
         let s = format!("{:.3}", v);
@@ -216,6 +218,8 @@ mod tests {
         assert_eq!(tick(&0.25), "0.25");
         assert_eq!(tick(&-0.5), "-0.5");
         assert_eq!(tick(&0.1234567), "0.123");
+        assert_eq!(tick(&-0.0), "0");
+        assert_eq!(tick(&-1e-12), "0");
     }
 
     #[test]
