@@ -74,7 +74,7 @@ pub fn estimate_lag(direct: &[f32], amp: &[f32], max_lag_samples: usize) -> Resu
     }
     let n = SEGMENT;
     let hop = n / 2;
-    let window: Vec<f64> = (0..n).map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()).collect();
+    let window = crate::spectrum::hann(n);
     let mut planner = FftPlanner::<f64>::new();
     let fft = planner.plan_fft_forward(n);
     let ifft = planner.plan_fft_inverse(n);

@@ -39,4 +39,17 @@ pub mod train_seq;
 pub mod windows;
 
 pub use error::{Error, Result};
+
+/// Helpers shared by the unit tests.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use std::path::PathBuf;
+
+    /// A fresh folder under the system's temporary folder, unique to this process and `tag`.
+    pub fn tmpdir(prefix: &str, tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ampsim-{prefix}-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}
 pub use recording::Recording;

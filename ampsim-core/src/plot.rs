@@ -92,7 +92,8 @@ impl LineChart {
     }
 }
 
-fn e2s<E: std::fmt::Display>(e: E) -> String {
+/// A plotters error as text (for `Chart::draw`).
+pub(crate) fn e2s<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 

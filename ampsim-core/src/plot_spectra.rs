@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::display::{Chart, Figure};
-use crate::plot::{Line, LineChart, PALETTE};
+use crate::plot::{e2s, Line, LineChart, PALETTE};
 use crate::spectrum::Spectrogram;
 use crate::{Error, Result};
 
@@ -101,10 +101,6 @@ pub fn reduce(s: &Spectrogram, name: &str, max_freq_hz: f64, columns: usize, row
         f_edges: (0..=rws).map(|r| -bin_df / 2.0 + f1 * r as f64 / rws as f64).collect(),
         values,
     })
-}
-
-fn e2s<E: std::fmt::Display>(e: E) -> String {
-    e.to_string()
 }
 
 impl Chart for HeatMaps {

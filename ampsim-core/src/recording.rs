@@ -176,9 +176,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn tmpdir(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("ampsim-rec-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        d
+        crate::test_util::tmpdir("rec", tag)
     }
 
     fn real_dir() -> Option<PathBuf> {

@@ -50,8 +50,28 @@ impl Spectrogram {
     }
 }
 
-fn hann(n: usize) -> Vec<f64> {
+/// Periodic Hann window of `n` samples.
+pub(crate) fn hann(n: usize) -> Vec<f64> {
     (0..n).map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()).collect()
+}
+
+/// Hann-windowed FFT of every `fft_size` frame of `x`, `hop` apart: calls `each(start, bins)`
+/// with the frame's first sample and its bins 0..=fft_size/2, scaled so that a full-scale
+/// sine reads magnitude 1 (the window's coherent gain divided out).
+fn for_each_frame(x: &[f32], fft_size: usize, hop: usize, mut each: impl FnMut(usize, &[Complex<f64>])) {
+    let win = hann(fft_size);
+    let gain = win.iter().sum::<f64>() / 2.0;
+    let fft = FftPlanner::<f64>::new().plan_fft_forward(fft_size);
+    let mut buf = vec![Complex::new(0.0, 0.0); fft_size];
+    let mut start = 0;
+    while start + fft_size <= x.len() {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = Complex::new(x[start + i] as f64 * win[i] / gain, 0.0);
+        }
+        fft.process(&mut buf);
+        each(start, &buf[..=fft_size / 2]);
+        start += hop;
+    }
 }
 
 fn check(x: &[f32], sample_rate_hz: u32, fft_size: usize) -> Result<()> {
@@ -74,22 +94,12 @@ pub fn spectrogram(x: &[f32], sample_rate_hz: u32, cfg: &SpectrogramConfig) -> R
         return Err(Error::invalid("hop_samples", "must be positive"));
     }
     let n = cfg.fft_size;
-    let win = hann(n);
-    let gain = win.iter().sum::<f64>() / 2.0;
-    let fft = FftPlanner::<f64>::new().plan_fft_forward(n);
-    let mut buf = vec![Complex::new(0.0, 0.0); n];
     let mut db = Vec::new();
     let mut times_s = Vec::new();
-    let mut start = 0;
-    while start + n <= x.len() {
-        for i in 0..n {
-            buf[i] = Complex::new(x[start + i] as f64 * win[i], 0.0);
-        }
-        fft.process(&mut buf);
-        db.push(buf[..=n / 2].iter().map(|c| (20.0 * (c.norm() / gain).max(1e-30).log10()).max(cfg.floor_db) as f32).collect());
+    for_each_frame(x, n, cfg.hop_samples, |start, bins| {
+        db.push(bins.iter().map(|c| (20.0 * c.norm().max(1e-30).log10()).max(cfg.floor_db) as f32).collect());
         times_s.push((start + n / 2) as f64 / sample_rate_hz as f64);
-        start += cfg.hop_samples;
-    }
+    });
     let freqs_hz = (0..=n / 2).map(|k| k as f64 * sample_rate_hz as f64 / n as f64).collect();
     Ok(Spectrogram { sample_rate_hz, fft_size: n, hop_samples: cfg.hop_samples, times_s, freqs_hz, db })
 }
@@ -98,24 +108,14 @@ pub fn spectrogram(x: &[f32], sample_rate_hz: u32, cfg: &SpectrogramConfig) -> R
 /// Returns (frequencies in Hz, levels in dB) for bins 0..=fft_size/2.
 pub fn average_spectrum(x: &[f32], sample_rate_hz: u32, fft_size: usize) -> Result<(Vec<f64>, Vec<f64>)> {
     check(x, sample_rate_hz, fft_size)?;
-    let win = hann(fft_size);
-    let gain = win.iter().sum::<f64>() / 2.0;
-    let fft = FftPlanner::<f64>::new().plan_fft_forward(fft_size);
     let mut power = vec![0.0f64; fft_size / 2 + 1];
-    let mut buf = vec![Complex::new(0.0, 0.0); fft_size];
     let mut frames = 0usize;
-    let mut start = 0;
-    while start + fft_size <= x.len() {
-        for i in 0..fft_size {
-            buf[i] = Complex::new(x[start + i] as f64 * win[i], 0.0);
-        }
-        fft.process(&mut buf);
-        for (p, c) in power.iter_mut().zip(&buf) {
-            *p += (c.norm() / gain).powi(2);
+    for_each_frame(x, fft_size, fft_size / 2, |_, bins| {
+        for (p, c) in power.iter_mut().zip(bins) {
+            *p += c.norm_sqr();
         }
         frames += 1;
-        start += fft_size / 2;
-    }
+    });
     let freqs = (0..power.len()).map(|k| k as f64 * sample_rate_hz as f64 / fft_size as f64).collect();
     let db = power.iter().map(|p| 10.0 * (p / frames as f64).max(1e-30).log10()).collect();
     Ok((freqs, db))
