@@ -1,21 +1,62 @@
-//! Train an LSTM or WaveNet preset on a recording for a time budget; print throughput,
-//! validation/test ESR and the real-time factor (one thread).
+//! Train an LSTM or WaveNet preset for a time budget; print throughput, validation/test ESR
+//! and the real-time factor (one thread).
 //!
-//!     cargo run -p ampsim-core --example bench_seq -- [wavenet|lstm] [preset] [seconds] [recording.wav]
+//!     cargo run -p ampsim-core --example bench_seq -- [wavenet|lstm] [preset] [seconds] [recording.wav | folder]
+//!
+//! A recording is split into 10-s blocks of 6 s training, 2 s validation, 2 s test. A folder of takes (e.g.
+//! `../shared/data/real/jvm410h`) trains on all takes but the last two, validates on the
+//! second-to-last and tests on the last, in file-name order. Knobs for experiments (defaults
+//! are `SeqFitConfig`'s): BATCH, SEGMENT, LR, PATIENCE, BURN_IN (LSTM).
 
+use std::path::Path;
 use std::time::Instant;
 
-use ampsim_core::losses::esr;
 use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
 use ampsim_core::tch::{nn, Device};
-use ampsim_core::train_seq::{fit_sequence, process_signal, real_time_factor, SeqData, SeqFitConfig, SequenceModel};
+use ampsim_core::train_seq::{fit_sequence, real_time_factor, validation_esr, SeqData, SeqFitConfig, SequenceModel};
+use ampsim_core::windows::Split;
+use ampsim_core::recording::wav_files_in;
 use ampsim_core::Recording;
 
-fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, rec: &Recording, budget: f64, device: Device) -> ampsim_core::Result<()> {
-    let n = rec.len_samples();
-    let (train_end, val_end) = (n * 60 / 100, n * 80 / 100);
-    let train = SeqData::new(&rec.direct[..train_end], &rec.amp[..train_end], device)?;
-    let val = SeqData::new(&rec.direct[train_end..val_end], &rec.amp[train_end..val_end], device)?;
+/// Where training, validation and test data come from.
+enum Data {
+    /// One recording, split into interleaved ranges.
+    Split(Recording, Split),
+    /// Separate takes: all but the last two train, the second-to-last validates, the last tests.
+    Takes(Vec<Recording>),
+}
+
+fn load(path: &str) -> ampsim_core::Result<Data> {
+    let aligned = |p: &Path| -> ampsim_core::Result<Recording> {
+        let (rec, lag) = Recording::load(p)?.aligned()?;
+        println!("{}: {lag}", p.display());
+        Ok(rec)
+    };
+    if Path::new(path).is_dir() {
+        let files = wav_files_in(path, 3)?;
+        let takes = files.iter().map(|p| aligned(p)).collect::<ampsim_core::Result<Vec<_>>>()?;
+        println!("train on {} takes, validate on {}, test on {}", takes.len() - 2, takes[takes.len() - 2].name, takes[takes.len() - 1].name);
+        return Ok(Data::Takes(takes));
+    }
+    let rec = aligned(Path::new(path))?;
+    let split = Split::standard(rec.len_samples(), rec.sample_rate_hz)?;
+    println!("{}", split.describe(rec.sample_rate_hz));
+    Ok(Data::Split(rec, split))
+}
+
+fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: f64, device: Device) -> ampsim_core::Result<()> {
+    let warm = model.warm_up_samples();
+    let (train, val, test, rate) = match data {
+        Data::Split(rec, split) => {
+            let r = |ranges: &[std::ops::Range<usize>], ctx| SeqData::from_ranges(&rec.direct, &rec.amp, ranges, ctx, device);
+            (r(&split.train, 0)?, r(&split.validation, warm)?, r(&split.test, warm)?, rec.sample_rate_hz)
+        }
+        Data::Takes(takes) => {
+            let t = |recs: &[Recording]| SeqData::from_takes(&recs.iter().map(|r| (&r.direct[..], &r.amp[..])).collect::<Vec<_>>(), device);
+            let n = takes.len();
+            (t(&takes[..n - 2])?, t(&takes[n - 2..n - 1])?, t(&takes[n - 1..])?, takes[0].sample_rate_hz)
+        }
+    };
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
     let d = SeqFitConfig::default();
     let cfg = SeqFitConfig {
@@ -26,14 +67,14 @@ fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, rec: &Recording, budg
         patience: env("PATIENCE").map_or(d.patience, |v| v as usize),
         ..d
     };
-    println!("batch {} x segment {} (+ warm-up {}), lr {}", cfg.batch_size, cfg.segment_samples, model.warm_up_samples(), cfg.learning_rate);
+    println!("batch {} x segment {} (+ warm-up {warm}), lr {}, {} training samples", cfg.batch_size, cfg.segment_samples, cfg.learning_rate, train.len());
     let t = Instant::now();
     let h = fit_sequence(model, vs, &train, &val, &cfg)?;
     println!("trained {:.0} s, {} epochs, best val ESR {:.5} (epoch {}), stopped: {}", t.elapsed().as_secs_f64(), h.epochs.len(), h.best_val_esr, h.best_epoch, h.stopped_because);
-    let y_hat = process_signal(model, &rec.direct[val_end..], device)?;
-    let warm = model.warm_up_samples();
-    println!("test ESR {:.5}", esr(&rec.amp[val_end + warm..], &y_hat[warm..])?);
-    println!("real-time factor (1 thread): {:.1}x", real_time_factor(model, &rec.direct[..rec.sample_rate_hz as usize * 10], rec.sample_rate_hz)?);
+    println!("test ESR {:.5} over {:.1} s", validation_esr(model, &test)?, test.len() as f64 / rate as f64);
+    let (d0, _) = &train.pieces()[0];
+    let rtf_input = Vec::<f32>::try_from(d0.narrow(0, 0, d0.size()[0].min(rate as i64 * 10)).to_device(Device::Cpu))?;
+    println!("real-time factor (1 thread): {:.1}x", real_time_factor(model, &rtf_input, rate)?);
     Ok(())
 }
 
@@ -43,19 +84,18 @@ fn main() -> ampsim_core::Result<()> {
     let preset = args.get(2).map_or("standard", String::as_str);
     let budget: f64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(120.0);
     let path = args.get(4).cloned().unwrap_or_else(|| "data/GuitarTraining.wav".into());
-    let (rec, lag) = Recording::load(&path)?.aligned()?;
-    println!("{path}: {lag}");
+    let data = load(&path)?;
     let device = Device::cuda_if_available();
     let mut vs = nn::VarStore::new(device);
     match kind {
         "lstm" => {
             let burn_in = std::env::var("BURN_IN").ok().and_then(|v| v.parse().ok()).unwrap_or(LstmConfig::default().burn_in_samples);
             let m = Lstm::new(&vs.root(), &LstmConfig { burn_in_samples: burn_in, ..LstmConfig::preset(preset)? })?;
-            run(&m, &mut vs, &rec, budget, device)
+            run(&m, &mut vs, &data, budget, device)
         }
         _ => {
             let m = WaveNet::new(&vs.root(), &WaveNetConfig::preset(preset)?)?;
-            run(&m, &mut vs, &rec, budget, device)
+            run(&m, &mut vs, &data, budget, device)
         }
     }
 }

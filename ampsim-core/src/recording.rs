@@ -153,6 +153,27 @@ impl Recording {
         let (d, a) = shift_by_lag(&self.direct, &self.amp, lag_samples)?;
         Recording::new(format!("{} (aligned by {lag_samples})", self.name), d, a, self.sample_rate_hz)
     }
+
+    /// A copy of the samples in `range` (e.g. one part of a [`crate::windows::Split`]).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Result<Recording> {
+        if range.start >= range.end || range.end > self.len_samples() {
+            return Err(Error::invalid("range", format!("{range:?} is empty or outside the recording's {} samples", self.len_samples())));
+        }
+        let name = format!("{} [{:.1}–{:.1} s]", self.name, range.start as f64 / self.sample_rate_hz as f64, range.end as f64 / self.sample_rate_hz as f64);
+        Recording::new(name, self.direct[range.clone()].to_vec(), self.amp[range].to_vec(), self.sample_rate_hz)
+    }
+}
+
+/// The WAV files in a folder of takes, sorted by name; an error when there are fewer than `min_takes`.
+pub fn wav_files_in(folder: impl AsRef<Path>, min_takes: usize) -> Result<Vec<std::path::PathBuf>> {
+    let folder = folder.as_ref();
+    let entries = std::fs::read_dir(folder).map_err(|e| Error::io(folder, e))?;
+    let mut files: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav"))).collect();
+    files.sort();
+    if files.len() < min_takes {
+        return Err(Error::invalid("folder", format!("{} holds {} WAV files; need at least {min_takes}", folder.display(), files.len())));
+    }
+    Ok(files)
 }
 
 /// Level statistics of one channel.

@@ -3,18 +3,22 @@
 //! exponentially decaying learning rate, validation ESR every epoch, the best checkpoint
 //! kept, early stopping, a wall-clock budget, seeded; CUDA when libtorch sees a GPU.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use polars::prelude::*;
+use serde::{Deserialize, Serialize};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 use tch::nn::{self, OptimizerConfig};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 use crate::losses::{esr, LossConfig};
 use crate::models::{Lstm, WaveNet};
-use crate::train::save_safetensors;
+use crate::audio::write_atomic;
+use crate::train::{load_safetensors, save_safetensors};
 use crate::{Error, Result};
 
 /// A causal model over whole segments.
@@ -73,10 +77,18 @@ pub struct SeqFitConfig {
     pub loss: LossConfig,
     /// Stop after this many epochs without a better validation ESR (default 20).
     pub patience: usize,
-    /// Stop once this many seconds of training have passed (default: none).
+    /// Stop once this many seconds of training have passed in this run (default: none).
     pub max_seconds: Option<f64>,
-    /// Where the best weights are written (safetensors), if anywhere.
+    /// Where the best weights are written (safetensors), if anywhere. Beside it go the latest
+    /// weights (`<name>.last.safetensors`) and the training state (`<name>.train.json`).
     pub checkpoint: Option<PathBuf>,
+    /// Continue from the state saved beside `checkpoint` by an earlier run (latest weights,
+    /// epoch, learning rate, best so far, history); starts afresh when there is none. Adam's
+    /// moment estimates are not saved and restart from zero. Default false.
+    pub resume: bool,
+    /// Set from elsewhere (e.g. a Ctrl-C handler) to stop after the current step; the best
+    /// weights are kept as usual.
+    pub stop: Option<Arc<AtomicBool>>,
     pub seed: u64,
     pub verbose: bool,
 }
@@ -94,6 +106,8 @@ impl Default for SeqFitConfig {
             patience: 20,
             max_seconds: None,
             checkpoint: None,
+            resume: false,
+            stop: None,
             seed: 0,
             verbose: true,
         }
@@ -101,7 +115,7 @@ impl Default for SeqFitConfig {
 }
 
 /// One epoch of sequence training.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeqEpoch {
     pub epoch: usize,
     pub loss: f64,
@@ -114,7 +128,7 @@ pub struct SeqEpoch {
 }
 
 /// History of [`fit_sequence`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct SeqHistory {
     pub epochs: Vec<SeqEpoch>,
     pub best_val_esr: f64,
@@ -139,41 +153,140 @@ impl SeqHistory {
     }
 }
 
-/// Aligned direct/amp samples of one range, on a device.
+/// Aligned direct/amp pieces (takes, or ranges of one recording) on a device. Training draws
+/// segments from within pieces; evaluation runs each piece whole and scores it after the
+/// model's warm-up.
 pub struct SeqData {
-    pub direct: Tensor,
-    pub amp: Tensor,
+    pieces: Vec<(Tensor, Tensor)>,
+}
+
+fn check_pair(what: &str, direct: &[f32], amp: &[f32]) -> Result<()> {
+    if direct.len() != amp.len() || direct.is_empty() {
+        return Err(Error::invalid("amp", format!("{what}: {} amp samples vs {} direct", amp.len(), direct.len())));
+    }
+    Ok(())
 }
 
 impl SeqData {
+    /// One piece.
     pub fn new(direct: &[f32], amp: &[f32], device: Device) -> Result<SeqData> {
-        if direct.len() != amp.len() || direct.is_empty() {
-            return Err(Error::invalid("amp", format!("{} samples vs direct's {}", amp.len(), direct.len())));
-        }
-        Ok(SeqData { direct: Tensor::from_slice(direct).to_device(device), amp: Tensor::from_slice(amp).to_device(device) })
+        SeqData::from_takes(&[(direct, amp)], device)
     }
 
+    /// One piece per take (direct, amp).
+    pub fn from_takes(takes: &[(&[f32], &[f32])], device: Device) -> Result<SeqData> {
+        if takes.is_empty() {
+            return Err(Error::invalid("takes", "no takes given"));
+        }
+        let mut pieces = Vec::new();
+        for (i, (d, a)) in takes.iter().enumerate() {
+            check_pair(&format!("take {i}"), d, a)?;
+            pieces.push((Tensor::from_slice(d).to_device(device), Tensor::from_slice(a).to_device(device)));
+        }
+        Ok(SeqData { pieces })
+    }
+
+    /// One piece per range of a recording, each extended back by up to `context_samples` of
+    /// the signal before it. Pass the model's warm-up as the context and every sample of the
+    /// ranges is scored (except at the very start of the recording, where there is no context).
+    pub fn from_ranges(direct: &[f32], amp: &[f32], ranges: &[std::ops::Range<usize>], context_samples: usize, device: Device) -> Result<SeqData> {
+        check_pair("recording", direct, amp)?;
+        let mut takes = Vec::new();
+        for r in ranges {
+            if r.start >= r.end || r.end > direct.len() {
+                return Err(Error::invalid("ranges", format!("{r:?} is empty or outside the recording's {} samples", direct.len())));
+            }
+            let from = r.start.saturating_sub(context_samples);
+            takes.push((&direct[from..r.end], &amp[from..r.end]));
+        }
+        SeqData::from_takes(&takes, device)
+    }
+
+    /// Total samples over all pieces (context included).
     pub fn len(&self) -> usize {
-        self.direct.size()[0] as usize
+        self.pieces.iter().map(|(d, _)| d.size()[0] as usize).sum()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    pub fn pieces(&self) -> &[(Tensor, Tensor)] {
+        &self.pieces
+    }
 }
 
-/// ESR of `model` over a whole range (warm-up samples excluded).
-pub fn validation_esr<M: SequenceModel>(model: &M, data: &SeqData) -> Result<f64> {
+/// The scored samples of every piece, concatenated: `(real amp, model output)`. Pieces no
+/// longer than the model's warm-up are skipped; an error if that leaves nothing.
+pub fn predict_scored<M: SequenceModel>(model: &M, data: &SeqData) -> Result<(Vec<f32>, Vec<f32>)> {
     let warm = model.warm_up_samples() as i64;
-    let n = data.len() as i64;
-    if n <= warm + 1 {
-        return Err(Error::invalid("data", format!("{n} samples do not exceed the model's warm-up of {warm}")));
+    let (mut real, mut predicted) = (Vec::new(), Vec::new());
+    for (direct, amp) in data.pieces() {
+        let n = direct.size()[0];
+        if n <= warm {
+            continue;
+        }
+        let y_hat = tch::no_grad(|| model.forward_aligned(&direct.view([1, -1])));
+        real.extend(Vec::<f32>::try_from(amp.narrow(0, warm, n - warm).to_device(Device::Cpu))?);
+        predicted.extend(Vec::<f32>::try_from(y_hat.view([-1]).to_device(Device::Cpu))?);
     }
-    let y_hat = tch::no_grad(|| model.forward_aligned(&data.direct.view([1, -1])));
-    let y = data.amp.narrow(0, warm, n - warm);
-    let a = Vec::<f32>::try_from(y.to_device(Device::Cpu))?;
-    let b = Vec::<f32>::try_from(y_hat.view([-1]).to_device(Device::Cpu))?;
-    esr(&a, &b)
+    if real.is_empty() {
+        return Err(Error::invalid("data", format!("no piece is longer than the model's warm-up of {warm} samples")));
+    }
+    Ok((real, predicted))
+}
+
+/// ESR of `model` over all pieces of `data` (Σe² / Σy² over the scored samples).
+pub fn validation_esr<M: SequenceModel>(model: &M, data: &SeqData) -> Result<f64> {
+    let (y, y_hat) = predict_scored(model, data)?;
+    esr(&y, &y_hat)
+}
+
+/// Training state saved beside a checkpoint after every epoch, so that a run can resume.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct TrainState {
+    /// Epochs completed.
+    epoch: usize,
+    learning_rate: f64,
+    since_best: usize,
+    history: SeqHistory,
+}
+
+/// `model.safetensors` → `model.<tag>` beside it.
+fn sibling(path: &Path, tag: &str) -> PathBuf {
+    path.with_extension(tag)
+}
+
+/// The files a checkpointed run writes: best weights, latest weights, training state (JSON).
+pub fn checkpoint_files(checkpoint: &Path) -> [PathBuf; 3] {
+    [checkpoint.to_path_buf(), sibling(checkpoint, "last.safetensors"), sibling(checkpoint, "train.json")]
+}
+
+fn load_state(checkpoint: &Path, vs: &mut nn::VarStore) -> Result<Option<TrainState>> {
+    let [_, last, state] = checkpoint_files(checkpoint);
+    if !state.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&state).map_err(|e| Error::io(&state, e))?;
+    let st: TrainState = serde_json::from_str(&text).map_err(|e| Error::invalid("resume", format!("{}: not a training state ({e})", state.display())))?;
+    load_safetensors(vs, &last)?;
+    Ok(Some(st))
+}
+
+fn snapshot(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
+    vs.variables().into_iter().map(|(k, t)| (k, t.detach().copy())).collect()
+}
+
+fn restore(vs: &nn::VarStore, values: Vec<(String, Tensor)>) {
+    tch::no_grad(|| {
+        let vars = vs.variables();
+        for (name, value) in values {
+            if let Some(t) = vars.get(&name) {
+                let mut t = t.shallow_clone();
+                t.copy_(&value);
+            }
+        }
+    });
 }
 
 /// Train a sequence model whose variables live in `vs`; keeps the best weights (by validation
@@ -184,28 +297,63 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
     if cfg.segment_samples == 0 || cfg.batch_size == 0 || cfg.max_epochs == 0 {
         return Err(Error::invalid("cfg", "segment_samples, batch_size and max_epochs must be positive"));
     }
-    if train.len() < seg + 1 {
-        return Err(Error::invalid("train", format!("{} samples is shorter than one segment ({seg} = warm-up {warm} + {})", train.len(), cfg.segment_samples)));
+    // Segment starts are drawn uniformly over all pieces long enough to hold one.
+    let offsets: Vec<usize> = train.pieces().iter().map(|(d, _)| (d.size()[0] as usize + 1).saturating_sub(seg)).collect();
+    let total_offsets: usize = offsets.iter().sum();
+    if total_offsets == 0 {
+        let longest = train.pieces().iter().map(|(d, _)| d.size()[0]).max().unwrap_or(0);
+        return Err(Error::invalid("train", format!("the longest training piece ({longest} samples) is shorter than one segment ({seg} = warm-up {warm} + {})", cfg.segment_samples)));
+    }
+    if validation.pieces().iter().all(|(d, _)| d.size()[0] as usize <= warm) {
+        return Err(Error::invalid("validation", format!("no validation piece is longer than the model's warm-up of {warm} samples")));
+    }
+    if cfg.resume && cfg.checkpoint.is_none() {
+        return Err(Error::invalid("resume", "resuming needs the checkpoint path of the earlier run"));
     }
     tch::manual_seed(cfg.seed as i64);
-    let mut rng = Pcg64::seed_from_u64(cfg.seed);
-    let mut opt = nn::Adam::default().build(vs, cfg.learning_rate)?;
+    let mut state = TrainState { epoch: 0, learning_rate: cfg.learning_rate, since_best: 0, history: SeqHistory { best_val_esr: f64::INFINITY, ..Default::default() } };
+    let mut best: Option<Vec<(String, Tensor)>> = None;
+    if let (true, Some(path)) = (cfg.resume, &cfg.checkpoint) {
+        if let Some(st) = load_state(path, vs)? {
+            let mut best_vs = snapshot(vs);
+            if path.exists() {
+                let current = snapshot(vs);
+                load_safetensors(vs, path)?;
+                best_vs = snapshot(vs);
+                restore(vs, current);
+            }
+            best = Some(best_vs);
+            if cfg.verbose {
+                println!("resuming after epoch {} (best validation ESR {:.5} at epoch {})", st.epoch, st.history.best_val_esr, st.history.best_epoch);
+            }
+            state = st;
+        }
+    }
+    let mut opt = nn::Adam::default().build(vs, state.learning_rate)?;
     let steps = cfg.steps_per_epoch.unwrap_or((train.len() / (cfg.segment_samples * cfg.batch_size)).max(1));
     let started = Instant::now();
-    let mut history = SeqHistory { best_val_esr: f64::INFINITY, ..Default::default() };
-    let mut best: Option<Vec<(String, Tensor)>> = None;
-    let mut lr = cfg.learning_rate;
-    let mut since_best = 0usize;
-    let offsets_max = train.len() - seg;
-    for epoch in 1..=cfg.max_epochs {
+    let elapsed_before = state.history.seconds();
+    let stopped = || cfg.stop.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
+    state.history.stopped_because = format!("{} epochs done", cfg.max_epochs);
+    for epoch in state.epoch + 1..=cfg.max_epochs {
         let epoch_start = Instant::now();
+        // One generator per epoch, so a resumed run draws the segments a whole run would have.
+        let mut rng = Pcg64::seed_from_u64(cfg.seed.wrapping_mul(0x9e37_79b9).wrapping_add(epoch as u64));
         let mut total = 0.0;
+        let mut done = 0;
         for _ in 0..steps {
-            let starts: Vec<i64> = (0..cfg.batch_size).map(|_| rng.random_range(0..=offsets_max) as i64).collect();
-            let idx = Tensor::from_slice(&starts).to_device(train.direct.device()).unsqueeze(1)
-                + Tensor::arange(seg as i64, (Kind::Int64, train.direct.device())).unsqueeze(0);
-            let x = train.direct.take(&idx);
-            let y = train.amp.take(&idx).narrow(1, warm as i64, cfg.segment_samples as i64);
+            if stopped() {
+                break;
+            }
+            let (mut xs, mut ys) = (Vec::with_capacity(cfg.batch_size), Vec::with_capacity(cfg.batch_size));
+            for _ in 0..cfg.batch_size {
+                let mut k = rng.random_range(0..total_offsets);
+                let piece = offsets.iter().position(|&o| if k < o { true } else { k -= o; false }).unwrap_or(0);
+                let (d, a) = &train.pieces()[piece];
+                xs.push(d.narrow(0, k as i64, seg as i64));
+                ys.push(a.narrow(0, (k + warm) as i64, cfg.segment_samples as i64));
+            }
+            let (x, y) = (Tensor::stack(&xs, 0), Tensor::stack(&ys, 0));
             let y_hat = model.forward_aligned(&x);
             let loss = cfg.loss.loss(&y_hat, &y);
             opt.backward_step(&loss);
@@ -214,65 +362,72 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
                 return Err(Error::invalid("cfg", format!("training diverged (loss {v}) in epoch {epoch}; lower the learning rate")));
             }
             total += v;
+            done += 1;
+        }
+        if done == 0 {
+            state.history.stopped_because = "stopped by request".into();
+            break;
         }
         let val = validation_esr(model, validation)?;
         let epoch_seconds = epoch_start.elapsed().as_secs_f64();
+        let lr = state.learning_rate;
         let e = SeqEpoch {
             epoch,
-            loss: total / steps as f64,
+            loss: total / done as f64,
             val_esr: val,
             learning_rate: lr,
-            elapsed_seconds: started.elapsed().as_secs_f64(),
-            samples_per_second: (steps * cfg.batch_size * seg) as f64 / epoch_seconds,
+            elapsed_seconds: elapsed_before + started.elapsed().as_secs_f64(),
+            samples_per_second: (done * cfg.batch_size * seg) as f64 / epoch_seconds,
         };
-        if val < history.best_val_esr {
-            history.best_val_esr = val;
-            history.best_epoch = epoch;
-            since_best = 0;
-            best = Some(vs.variables().into_iter().map(|(k, t)| (k, t.detach().copy())).collect());
+        let improved = val < state.history.best_val_esr;
+        if improved {
+            state.history.best_val_esr = val;
+            state.history.best_epoch = epoch;
+            state.since_best = 0;
+            best = Some(snapshot(vs));
             if let Some(path) = &cfg.checkpoint {
                 save_safetensors(vs, path)?;
             }
         } else {
-            since_best += 1;
+            state.since_best += 1;
         }
         if cfg.verbose {
             println!(
                 "epoch {epoch:>4}  loss {:.5}  val ESR {:.5}{}  lr {lr:.2e}  {:.0}s  ({:.0} samples/s)",
                 e.loss,
                 e.val_esr,
-                if since_best == 0 { " *" } else { "  " },
+                if improved { " *" } else { "  " },
                 e.elapsed_seconds,
                 e.samples_per_second
             );
         }
-        history.epochs.push(e);
-        lr *= cfg.lr_decay;
-        opt.set_lr(lr);
-        if since_best >= cfg.patience {
-            history.stopped_because = format!("no better validation ESR for {} epochs", cfg.patience);
+        state.history.epochs.push(e);
+        state.epoch = epoch;
+        state.learning_rate *= cfg.lr_decay;
+        opt.set_lr(state.learning_rate);
+        if let Some(path) = &cfg.checkpoint {
+            let [_, last, state_file] = checkpoint_files(path);
+            save_safetensors(vs, &last)?;
+            let json = serde_json::to_string_pretty(&state).map_err(|e| Error::invalid("checkpoint", e.to_string()))?;
+            write_atomic(&state_file, json.as_bytes())?;
+        }
+        if stopped() {
+            state.history.stopped_because = "stopped by request".into();
+            break;
+        }
+        if state.since_best >= cfg.patience {
+            state.history.stopped_because = format!("no better validation ESR for {} epochs", cfg.patience);
             break;
         }
         if cfg.max_seconds.is_some_and(|m| started.elapsed().as_secs_f64() >= m) {
-            history.stopped_because = format!("time budget of {:.0} s reached", cfg.max_seconds.unwrap_or(0.0));
+            state.history.stopped_because = format!("time budget of {:.0} s reached", cfg.max_seconds.unwrap_or(0.0));
             break;
-        }
-        if epoch == cfg.max_epochs {
-            history.stopped_because = format!("{} epochs done", cfg.max_epochs);
         }
     }
     if let Some(best) = best {
-        tch::no_grad(|| {
-            let vars = vs.variables();
-            for (name, value) in best {
-                if let Some(t) = vars.get(&name) {
-                    let mut t = t.shallow_clone();
-                    t.copy_(&value);
-                }
-            }
-        });
+        restore(vs, best);
     }
-    Ok(history)
+    Ok(state.history)
 }
 
 /// Run a whole signal through a sequence model (no gradients); output has the input's length.
@@ -331,6 +486,52 @@ mod tests {
         let h = fit_sequence(&lstm, &mut vs, &train, &val, &cfg).unwrap();
         assert!(h.best_val_esr < before * 0.5, "LSTM: {before} -> {}", h.best_val_esr);
         assert_eq!(h.to_dataframe().unwrap().height(), h.epochs.len());
+    }
+
+    #[test]
+    fn a_checkpointed_run_resumes_where_it_stopped() {
+        let (x, y) = toy(30_000);
+        let train = SeqData::new(&x[..20_000], &y[..20_000], Device::Cpu).unwrap();
+        let val = SeqData::new(&x[20_000..], &y[20_000..], Device::Cpu).unwrap();
+        let dir = crate::test_util::tmpdir("train_seq", "resume");
+        let ckpt = dir.join("wn.safetensors");
+        let cfg = SeqFitConfig { segment_samples: 512, batch_size: 4, max_epochs: 2, steps_per_epoch: Some(3), verbose: false, seed: 3, checkpoint: Some(ckpt.clone()), ..SeqFitConfig::default() };
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let wn = WaveNet::new(&vs.root(), &WaveNetConfig::preset("nano").unwrap()).unwrap();
+        let first = fit_sequence(&wn, &mut vs, &train, &val, &cfg).unwrap();
+        assert_eq!(first.epochs.len(), 2);
+        for f in checkpoint_files(&ckpt) {
+            assert!(f.exists(), "{} missing", f.display());
+        }
+        // A fresh model resumes from the saved state and goes on with epochs 3 and 4.
+        let mut vs2 = nn::VarStore::new(Device::Cpu);
+        let wn2 = WaveNet::new(&vs2.root(), &WaveNetConfig::preset("nano").unwrap()).unwrap();
+        let cfg2 = SeqFitConfig { max_epochs: 4, resume: true, ..cfg.clone() };
+        let second = fit_sequence(&wn2, &mut vs2, &train, &val, &cfg2).unwrap();
+        let epochs: Vec<usize> = second.epochs.iter().map(|e| e.epoch).collect();
+        assert_eq!(epochs, vec![1, 2, 3, 4]);
+        for (a, b) in second.epochs.iter().zip(&first.epochs) {
+            assert!((a.val_esr - b.val_esr).abs() < 1e-12 && (a.loss - b.loss).abs() < 1e-12);
+        }
+        assert!((second.epochs[2].learning_rate - cfg.learning_rate * cfg.lr_decay.powi(2)).abs() < 1e-12);
+        assert!(second.best_val_esr <= first.best_val_esr);
+        assert!((validation_esr(&wn2, &val).unwrap() - second.best_val_esr).abs() < 1e-6);
+        // Resuming needs to know where the earlier run saved its state.
+        let err = fit_sequence(&wn2, &mut vs2, &train, &val, &SeqFitConfig { checkpoint: None, ..cfg2 }).unwrap_err().to_string();
+        assert!(err.contains("checkpoint"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_stop_request_ends_training_cleanly() {
+        let (x, y) = toy(20_000);
+        let d = SeqData::new(&x, &y, Device::Cpu).unwrap();
+        let flag = Arc::new(AtomicBool::new(true));
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let wn = WaveNet::new(&vs.root(), &WaveNetConfig::preset("nano").unwrap()).unwrap();
+        let cfg = SeqFitConfig { segment_samples: 512, batch_size: 2, verbose: false, stop: Some(flag), ..SeqFitConfig::default() };
+        let h = fit_sequence(&wn, &mut vs, &d, &d, &cfg).unwrap();
+        assert_eq!((h.epochs.len(), h.stopped_because.as_str()), (0, "stopped by request"));
     }
 
     #[test]

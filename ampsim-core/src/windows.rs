@@ -165,6 +165,64 @@ impl Ranges {
     }
 }
 
+/// Training, validation and test ranges of sample indices, interleaved along the recording:
+/// in every block the first part trains, the next validates and the last tests. A performance
+/// changes as it goes (loud riffs, soft passages, chords), so interleaving gives all three sets
+/// the same mix of playing; a single test range at the end would measure only the last minute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Split {
+    pub train: Vec<Range<usize>>,
+    pub validation: Vec<Range<usize>>,
+    pub test: Vec<Range<usize>>,
+}
+
+impl Split {
+    /// Blocks of `block_samples` (the last one may be shorter); in each, the first `train`
+    /// fraction trains, the next `validation` fraction validates and the rest tests.
+    pub fn interleaved(len_samples: usize, block_samples: usize, train: f64, validation: f64) -> Result<Split> {
+        if !(train > 0.0 && validation > 0.0 && train + validation < 1.0) {
+            return Err(Error::invalid("split", format!("fractions {train} (train) and {validation} (validation) must be positive and leave room for a test range")));
+        }
+        if block_samples == 0 || len_samples < block_samples {
+            return Err(Error::invalid("split", format!("{len_samples} samples do not fill one block of {block_samples}")));
+        }
+        let mut split = Split { train: Vec::new(), validation: Vec::new(), test: Vec::new() };
+        let mut start = 0;
+        while start < len_samples {
+            let mut end = (start + block_samples).min(len_samples);
+            // A short remainder joins the block before it.
+            if len_samples - end < block_samples / 2 {
+                end = len_samples;
+            }
+            let len = (end - start) as f64;
+            let (a, b) = (start + (len * train) as usize, start + (len * (train + validation)) as usize);
+            split.train.push(start..a);
+            split.validation.push(a..b);
+            split.test.push(b..end);
+            start = end;
+        }
+        Ok(split)
+    }
+
+    /// 10-second blocks split 6 / 2 / 2 s: 60 % training, 20 % validation, 20 % test.
+    pub fn standard(len_samples: usize, sample_rate_hz: u32) -> Result<Split> {
+        Split::interleaved(len_samples, 10 * sample_rate_hz as usize, 0.6, 0.2)
+    }
+
+    /// Total samples in a set of ranges.
+    pub fn total(ranges: &[Range<usize>]) -> usize {
+        ranges.iter().map(|r| r.len()).sum()
+    }
+
+    /// A short description in seconds, e.g. "train 24.0 s, validation 8.0 s, test 8.0 s in 4 blocks of 10.0 s".
+    pub fn describe(&self, sample_rate_hz: u32) -> String {
+        let s = |r: &[Range<usize>]| Split::total(r) as f64 / sample_rate_hz as f64;
+        let block = self.train.first().map_or(0, |r| r.start) as f64;
+        let block_len = self.test.first().map_or(0.0, |r| r.end as f64 - block) / sample_rate_hz as f64;
+        format!("train {:.1} s, validation {:.1} s, test {:.1} s in {} blocks of {block_len:.1} s", s(&self.train), s(&self.validation), s(&self.test), self.train.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,5 +318,23 @@ mod tests {
         let r = Ranges::post_or_adapted(220_500, WindowSpec::default()).unwrap();
         assert!(r.note.is_some() && r.train.start == 4000 && r.test.end == 220_500 - 301);
         assert!(Ranges::post_or_adapted(4500, WindowSpec::default()).is_err());
+    }
+
+    #[test]
+    fn split_interleaves_train_validation_and_test() {
+        let s = Split::standard(1_764_000, 44_100).unwrap();
+        assert_eq!(s.train.len(), 4);
+        assert_eq!((s.train[1].clone(), s.validation[1].clone(), s.test[1].clone()), (441_000..705_600, 705_600..793_800, 793_800..882_000));
+        assert_eq!(s.test[3].end, 1_764_000);
+        assert_eq!(s.describe(44_100), "train 24.0 s, validation 8.0 s, test 8.0 s in 4 blocks of 10.0 s");
+        // Every sample belongs to exactly one set.
+        let mut all: Vec<_> = s.train.iter().chain(&s.validation).chain(&s.test).cloned().collect();
+        all.sort_by_key(|r| r.start);
+        assert!(all.windows(2).all(|w| w[0].end == w[1].start) && all[0].start == 0);
+        // A short tail joins the last block instead of making a tiny one.
+        let s = Split::interleaved(1040, 100, 0.6, 0.2).unwrap();
+        assert_eq!((s.train.len(), s.test.last().unwrap().end, s.train.last().unwrap().clone()), (10, 1040, 900..984));
+        assert!(Split::interleaved(100, 100, 0.8, 0.2).is_err());
+        assert!(Split::interleaved(50, 100, 0.6, 0.2).is_err());
     }
 }
