@@ -6,11 +6,13 @@
 //! A recording is split into 10-s blocks of 6 s training, 2 s validation, 2 s test. A folder of takes (e.g.
 //! `../shared/data/real/jvm410h`) trains on all takes but the last two, validates on the
 //! second-to-last and tests on the last, in file-name order. Knobs for experiments (defaults
-//! are `SeqFitConfig`'s): BATCH, SEGMENT, LR, PATIENCE, BURN_IN (LSTM).
+//! are `SeqFitConfig`'s): BATCH, SEGMENT, LR, DECAY, PATIENCE, ESR_WEIGHT,
+//! MRSTFT_WEIGHT, THREADS, BURN_IN (LSTM).
 
 use std::path::Path;
 use std::time::Instant;
 
+use ampsim_core::losses::LossConfig;
 use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
 use ampsim_core::tch::{nn, Device};
 use ampsim_core::train_seq::{fit_sequence, real_time_factor, validation_esr, SeqData, SeqFitConfig, SequenceModel};
@@ -65,8 +67,13 @@ fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: 
         segment_samples: env("SEGMENT").map_or(d.segment_samples, |v| v as usize),
         learning_rate: env("LR").unwrap_or(d.learning_rate),
         patience: env("PATIENCE").map_or(d.patience, |v| v as usize),
+        lr_decay: env("DECAY").unwrap_or(d.lr_decay),
+        loss: LossConfig { esr: env("ESR_WEIGHT").unwrap_or(d.loss.esr), mrstft: env("MRSTFT_WEIGHT").unwrap_or(d.loss.mrstft), ..d.loss.clone() },
         ..d
     };
+    if let Some(t) = env("THREADS") {
+        ampsim_core::tch::set_num_threads(t as i32);
+    }
     println!("batch {} x segment {} (+ warm-up {warm}), lr {}, {} training samples", cfg.batch_size, cfg.segment_samples, cfg.learning_rate, train.len());
     let t = Instant::now();
     let h = fit_sequence(model, vs, &train, &val, &cfg)?;

@@ -45,11 +45,13 @@ pub struct LineChart {
     pub y_range: Option<(f64, f64)>,
     /// Logarithmic x axis (for spectra).
     pub log_x: bool,
+    /// Logarithmic y axis (for losses and ESR over training); points ≤ 0 are left out.
+    pub log_y: bool,
 }
 
 impl LineChart {
     pub fn new(title: impl Into<String>, x_label: impl Into<String>, y_label: impl Into<String>) -> LineChart {
-        LineChart { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), lines: Vec::new(), y_range: None, log_x: false }
+        LineChart { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), lines: Vec::new(), y_range: None, log_x: false, log_y: false }
     }
 
     pub fn line(mut self, line: Line) -> LineChart {
@@ -61,7 +63,7 @@ impl LineChart {
         let pts = || self.lines.iter().flat_map(|l| l.points.iter()).filter(|p| p.0.is_finite() && p.1.is_finite());
         let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         for &(x, y) in pts() {
-            if self.log_x && x <= 0.0 {
+            if (self.log_x && x <= 0.0) || (self.log_y && y <= 0.0) {
                 continue;
             }
             x0 = x0.min(x);
@@ -81,6 +83,10 @@ impl LineChart {
         if y1 <= y0 {
             y0 -= 0.5;
             y1 += 0.5;
+        }
+        if self.log_y {
+            let pad = if self.y_range.is_some() { 1.0 } else { (y1 / y0).powf(0.04) };
+            return Ok(((x0, x1), (y0 / pad, y1 * pad)));
         }
         let pad = 0.04 * (y1 - y0);
         Ok(((x0, x1), (y0 - if self.y_range.is_some() { 0.0 } else { pad }, y1 + if self.y_range.is_some() { 0.0 } else { pad })))
@@ -134,7 +140,7 @@ impl Chart for LineChart {
                     .map_err(e2s)?;
                 for line in &self.lines {
                     let (color, width) = (line.color, line.width_px);
-                    let pts = line.points.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite() && (!self.log_x || p.0 > 0.0));
+                    let pts = line.points.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite() && (!self.log_x || p.0 > 0.0) && (!self.log_y || p.1 > 0.0));
                     chart
                         .draw_series(LineSeries::new(pts, color.stroke_width(width)))
                         .map_err(e2s)?
@@ -153,8 +159,12 @@ impl Chart for LineChart {
                 }
             }};
         }
-        if self.log_x {
+        if self.log_x && self.log_y {
+            finish!(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale()).map_err(e2s)?);
+        } else if self.log_x {
             finish!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(e2s)?);
+        } else if self.log_y {
+            finish!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(e2s)?);
         } else {
             finish!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(e2s)?);
         }

@@ -27,6 +27,19 @@ pub fn quick_or<T>(quick: T, full: T) -> T {
 /// The libtorch version tch 0.26 is built against.
 pub const REQUIRED_LIBTORCH: &str = "2.13.0";
 
+/// Seconds of audio processed per second of wall time when `work` renders `audio_seconds` of
+/// audio on one libtorch thread (the thread count is restored afterwards).
+pub fn one_thread_real_time_factor<T>(audio_seconds: f64, work: impl FnOnce() -> crate::Result<T>) -> crate::Result<f64> {
+    let threads = tch::get_num_threads();
+    tch::set_num_threads(1);
+    let t = std::time::Instant::now();
+    let out = work();
+    let seconds = t.elapsed().as_secs_f64();
+    tch::set_num_threads(threads);
+    out?;
+    Ok(audio_seconds / seconds.max(1e-9))
+}
+
 /// Facts about the libtorch runtime, printed by the environment notebook.
 #[derive(Debug, Clone)]
 pub struct RuntimeInfo {

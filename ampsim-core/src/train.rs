@@ -82,11 +82,14 @@ pub struct FitConfig {
     pub seed: u64,
     /// Print a line per epoch (and progress within long epochs).
     pub verbose: bool,
+    /// Stop once this many seconds of training have passed, mid-epoch if need be (the
+    /// last epoch is then recorded as far as it went). Default: none.
+    pub max_seconds: Option<f64>,
 }
 
 impl Default for FitConfig {
     fn default() -> Self {
-        FitConfig { epochs: 2, batch_size: 256, optimizer: Optimizer::keras_rmsprop(), shuffle: true, seed: 0, verbose: true }
+        FitConfig { epochs: 2, batch_size: 256, optimizer: Optimizer::keras_rmsprop(), shuffle: true, seed: 0, verbose: true, max_seconds: None }
     }
 }
 
@@ -147,7 +150,12 @@ pub fn fit<M: WindowModel>(model: &M, vs: &nn::VarStore, train: &Windows, valida
     seed_everything(cfg.seed);
     let mut opt = cfg.optimizer.build(vs)?;
     let mut history = History::default();
+    let run_started = Instant::now();
+    let out_of_time = || cfg.max_seconds.is_some_and(|m| run_started.elapsed().as_secs_f64() >= m);
     for epoch in 1..=cfg.epochs {
+        if out_of_time() {
+            break;
+        }
         let started = Instant::now();
         let batches = train.batches(cfg.batch_size, cfg.shuffle, cfg.seed.wrapping_mul(1000).wrapping_add(epoch as u64));
         let steps = batches.len();
@@ -155,7 +163,12 @@ pub fn fit<M: WindowModel>(model: &M, vs: &nn::VarStore, train: &Windows, valida
             println!("Epoch {epoch}/{}", cfg.epochs);
         }
         let (mut total, mut count) = (0.0f64, 0usize);
+        let mut done_steps = 0;
         for (step, rows) in batches.iter().enumerate() {
+            if step > 0 && out_of_time() {
+                break;
+            }
+            done_steps += 1;
             let (x, y) = train.batch(rows);
             let loss = mse_loss(&model.forward_t(&x, true), &y);
             opt.backward_step(&loss);
@@ -179,9 +192,9 @@ pub fn fit<M: WindowModel>(model: &M, vs: &nn::VarStore, train: &Windows, valida
         if cfg.verbose {
             let val = stats.val_loss.map(|v| format!(" - val_loss: {v:.4}")).unwrap_or_default();
             println!(
-                "{steps}/{steps} - {:.0}s - {:.0}ms/step - loss: {:.4}{val} ({:.0} windows/s)",
+                "{done_steps}/{steps} - {:.0}s - {:.0}ms/step - loss: {:.4}{val} ({:.0} windows/s)",
                 seconds,
-                1000.0 * seconds / steps as f64,
+                1000.0 * seconds / done_steps as f64,
                 stats.loss,
                 stats.windows_per_second
             );
@@ -196,20 +209,25 @@ pub fn predict<M: WindowModel>(model: &M, windows: &Windows, batch_size: usize) 
     if batch_size == 0 {
         return Err(Error::invalid("batch_size", "must be positive"));
     }
-    let x = windows.x();
     let n = windows.len() as i64;
     let mut out = Vec::with_capacity(windows.len());
     tch::no_grad(|| -> Result<()> {
         let mut i = 0;
         while i < n {
             let b = (batch_size as i64).min(n - i);
-            let y = model.forward_t(&x.narrow(0, i, b), false).to_device(tch::Device::Cpu).view([-1]);
+            let y = model.forward_t(&windows.rows(i as usize, b as usize), false).to_device(tch::Device::Cpu).view([-1]);
             out.extend(Vec::<f32>::try_from(&y)?);
             i += b;
         }
         Ok(())
     })?;
     Ok(out)
+}
+
+/// Seconds of audio per second of wall time when predicting every window (one output sample
+/// each) on one libtorch thread.
+pub fn real_time_factor<M: WindowModel>(model: &M, windows: &Windows, sample_rate_hz: u32) -> Result<f64> {
+    crate::runtime::one_thread_real_time_factor(windows.len() as f64 / sample_rate_hz as f64, || predict(model, windows, 4096))
 }
 
 /// Mean squared error over `windows` with dropout off.

@@ -437,17 +437,9 @@ pub fn process_signal<M: SequenceModel>(model: &M, x: &[f32], device: Device) ->
     Ok(Vec::<f32>::try_from(y.view([-1]).to_device(Device::Cpu))?)
 }
 
-/// Seconds of audio processed per second of wall time with one libtorch thread (restores the
-/// thread count after measuring).
+/// Seconds of audio processed per second of wall time with one libtorch thread.
 pub fn real_time_factor<M: SequenceModel>(model: &M, x: &[f32], sample_rate_hz: u32) -> Result<f64> {
-    let threads = tch::get_num_threads();
-    tch::set_num_threads(1);
-    let t = Instant::now();
-    let out = process_signal(model, x, Device::Cpu);
-    let seconds = t.elapsed().as_secs_f64();
-    tch::set_num_threads(threads);
-    out?;
-    Ok(x.len() as f64 / sample_rate_hz as f64 / seconds)
+    crate::runtime::one_thread_real_time_factor(x.len() as f64 / sample_rate_hz as f64, || process_signal(model, x, Device::Cpu))
 }
 
 #[cfg(test)]

@@ -38,8 +38,11 @@ pub const POST_TEST: Range<usize> = 800_000..1_500_000;
 pub struct Windows {
     /// The whole direct signal, 1-D, on `device`.
     direct: Tensor,
-    /// The amp samples for k in `start..end`, as a column `[n, 1]`.
+    /// The amp samples of every row, as a column `[n, 1]`.
     targets: Tensor,
+    /// Each row's target index k, when the rows come from several ranges.
+    ks: Option<Tensor>,
+    /// First and one past the last target index (the span, when there are several ranges).
     pub start: usize,
     pub end: usize,
     pub spec: WindowSpec,
@@ -57,8 +60,16 @@ impl std::fmt::Debug for Windows {
 /// Errors as the post's: "Indices extend beyond data" when `end + future >= len(direct)`, and
 /// when the signals differ in length; also when the window is empty or longer than the data.
 pub fn make_xy(direct: &[f32], amp: &[f32], start: usize, end: usize, spec: WindowSpec, device: Device) -> Result<Windows> {
-    if direct.len() != amp.len() {
-        return Err(Error::invalid("amp", format!("length {} differs from direct's {}", amp.len(), direct.len())));
+    let (start, end) = check_range(direct.len(), amp.len(), start, end, spec)?;
+    let direct_t = Tensor::from_slice(direct).to_device(device);
+    let targets = Tensor::from_slice(&amp[start..end]).view([-1, 1]).to_device(device);
+    Ok(Windows { direct: direct_t, targets, ks: None, start, end, spec, device })
+}
+
+/// The rows `make_xy` would build for `start..end` (start raised to the window), or its error.
+fn check_range(direct_len: usize, amp_len: usize, start: usize, end: usize, spec: WindowSpec) -> Result<(usize, usize)> {
+    if direct_len != amp_len {
+        return Err(Error::invalid("amp", format!("length {amp_len} differs from direct's {direct_len}")));
     }
     if spec.window_samples == 0 || spec.future_samples >= spec.window_samples {
         return Err(Error::invalid(
@@ -67,34 +78,79 @@ pub fn make_xy(direct: &[f32], amp: &[f32], start: usize, end: usize, spec: Wind
         ));
     }
     let start = start.max(spec.window_samples);
-    if end + spec.future_samples >= direct.len() {
+    if end + spec.future_samples >= direct_len {
         return Err(Error::invalid(
             "end",
-            format!("Indices extend beyond data: end {end} + future {} >= {} samples", spec.future_samples, direct.len()),
+            format!("Indices extend beyond data: end {end} + future {} >= {direct_len} samples", spec.future_samples),
         ));
     }
     if start >= end {
         return Err(Error::invalid("start", format!("no rows: start {start} (at least the window) is not below end {end}")));
     }
-    let direct_t = Tensor::from_slice(direct).to_device(device);
-    let targets = Tensor::from_slice(&amp[start..end]).view([-1, 1]).to_device(device);
-    Ok(Windows { direct: direct_t, targets, start, end, spec, device })
+    Ok((start, end))
+}
+
+/// Windows for the targets k of several ranges (e.g. the training blocks of a [`Split`]),
+/// over one copy of the signal. Each range is checked as in [`make_xy`].
+pub fn make_xy_ranges(direct: &[f32], amp: &[f32], ranges: &[Range<usize>], spec: WindowSpec, device: Device) -> Result<Windows> {
+    if ranges.is_empty() {
+        return Err(Error::invalid("ranges", "no ranges given"));
+    }
+    let mut ks: Vec<i64> = Vec::new();
+    let mut targets: Vec<f32> = Vec::new();
+    for r in ranges {
+        let (start, end) = check_range(direct.len(), amp.len(), r.start, r.end, spec).map_err(|e| Error::invalid("ranges", format!("{r:?}: {e}")))?;
+        ks.extend(start as i64..end as i64);
+        targets.extend_from_slice(&amp[start..end]);
+    }
+    let start = ks[0] as usize;
+    let end = *ks.last().expect("at least one row") as usize + 1;
+    Ok(Windows {
+        direct: Tensor::from_slice(direct).to_device(device),
+        targets: Tensor::from_slice(&targets).view([-1, 1]).to_device(device),
+        ks: Some(Tensor::from_slice(&ks).to_device(device)),
+        start,
+        end,
+        spec,
+        device,
+    })
 }
 
 impl Windows {
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.end - self.start
+        self.targets.size()[0] as usize
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// All rows as a `[n, window]` view of the signal (no copy).
+    /// Every window of the signal: row i starts at sample i.
+    fn all_windows(&self) -> Tensor {
+        self.direct.unfold(0, self.spec.window_samples as i64, 1)
+    }
+
+    /// Index into [`Self::all_windows`] of the row with target k.
+    fn window_of(&self, k: &Tensor) -> Tensor {
+        k + (self.spec.future_samples as i64 - self.spec.window_samples as i64)
+    }
+
+    /// All rows as `[n, window]`: a view of the signal (no copy) for one range; a gathered
+    /// copy for several (prefer [`Self::rows`] or [`Self::batch`] there).
     pub fn x(&self) -> Tensor {
-        let first = (self.start + self.spec.future_samples - self.spec.window_samples) as i64;
-        self.direct.unfold(0, self.spec.window_samples as i64, 1).narrow(0, first, self.len() as i64)
+        self.rows(0, self.len())
+    }
+
+    /// Rows `first..first + count` as `[count, window]` (a view for one range).
+    pub fn rows(&self, first: usize, count: usize) -> Tensor {
+        match &self.ks {
+            None => {
+                let first_window = (self.start + first + self.spec.future_samples - self.spec.window_samples) as i64;
+                self.all_windows().narrow(0, first_window, count as i64)
+            }
+            Some(ks) => self.all_windows().index_select(0, &self.window_of(&ks.narrow(0, first as i64, count as i64))),
+        }
     }
 
     /// All targets as `[n, 1]`.
@@ -104,7 +160,11 @@ impl Windows {
 
     /// Gather the rows and targets at positions `rows` (0-based, into `start..end`).
     pub fn batch(&self, rows: &Tensor) -> (Tensor, Tensor) {
-        (self.x().index_select(0, rows), self.targets.index_select(0, rows))
+        let x = match &self.ks {
+            None => self.x().index_select(0, rows),
+            Some(ks) => self.all_windows().index_select(0, &self.window_of(&ks.index_select(0, rows))),
+        };
+        (x, self.targets.index_select(0, rows))
     }
 
     /// Row positions in batches of `batch_size`, shuffled with `seed` when `shuffle`.
@@ -119,9 +179,9 @@ impl Windows {
             .collect()
     }
 
-    /// Bytes held: the signal and the targets (not window × rows).
+    /// Bytes held: the signal and the targets (not window × rows), and row indices if any.
     pub fn memory_bytes(&self) -> usize {
-        (self.direct.numel() + self.targets.numel()) * 4
+        (self.direct.numel() + self.targets.numel()) * 4 + self.ks.as_ref().map_or(0, |k| k.numel() * 8)
     }
 }
 
@@ -271,6 +331,29 @@ mod tests {
             assert_eq!(bx, vec![px[0].clone(), px[5].clone(), px[2].clone()]);
             assert_eq!(Vec::<f32>::try_from(by.view([-1])).unwrap(), vec![py[0], py[5], py[2]]);
         }
+    }
+
+    #[test]
+    fn several_ranges_are_the_rows_of_each_range_in_order() {
+        let (d, a) = signals(500);
+        let spec = WindowSpec { window_samples: 40, future_samples: 3 };
+        let w = make_xy_ranges(&d, &a, &[(10..60), (100..130), (400..496)], spec, Device::Cpu).unwrap();
+        let mut px = Vec::new();
+        let mut py = Vec::new();
+        for (s, e) in [(10, 60), (100, 130), (400, 496)] {
+            let (x, y) = post_make_xy(&d, &a, s, e, 40, 3).unwrap();
+            px.extend(x);
+            py.extend(y);
+        }
+        assert_eq!((w.len(), w.start, w.end), (px.len(), 40, 496));
+        assert_eq!(Vec::<Vec<f32>>::try_from(w.x()).unwrap(), px);
+        assert_eq!(Vec::<f32>::try_from(w.y().view([-1])).unwrap(), py);
+        assert_eq!(Vec::<Vec<f32>>::try_from(w.rows(19, 3)).unwrap(), px[19..22].to_vec());
+        let (bx, by) = w.batch(&Tensor::from_slice(&[25i64, 0, 60]));
+        assert_eq!(Vec::<Vec<f32>>::try_from(bx).unwrap(), vec![px[25].clone(), px[0].clone(), px[60].clone()]);
+        assert_eq!(Vec::<f32>::try_from(by.view([-1])).unwrap(), vec![py[25], py[0], py[60]]);
+        let e = make_xy_ranges(&d, &a, &[(10..60), (450..497)], spec, Device::Cpu).unwrap_err().to_string();
+        assert!(e.contains("450..497") && e.contains("Indices extend beyond data"), "{e}");
     }
 
     #[test]

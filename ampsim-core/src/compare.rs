@@ -1,0 +1,108 @@
+//! Comparing models with the real amp over the same samples: the scores of notebook 04's table
+//! (and of `ampsim compare`), the table itself and the training curves.
+
+use polars::prelude::*;
+
+use crate::display::Figure;
+use crate::losses::{esr, esr_pre_emphasised};
+use crate::plot::{Line, LineChart, PALETTE};
+use crate::spectrum::{average_spectrum, spectral_distance_db};
+use crate::{Error, Result};
+
+/// How close a model's output is to the real amp.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scores {
+    /// Error-to-signal ratio Σe²/Σy²: 0 is perfect, 1 is as bad as silence.
+    pub esr: f64,
+    /// ESR after the 0.85 first-order pre-emphasis of both signals: errors in the upper mids
+    /// and treble count more, as they do for the ear.
+    pub esr_pre_emphasised: f64,
+    /// Mean |difference| of the long-term average spectra between 80 Hz and 8 kHz, in dB.
+    pub spectral_distance_db: f64,
+}
+
+/// FFT size of the long-term average spectra behind [`Scores::spectral_distance_db`].
+pub const SPECTRUM_FFT_SIZE: usize = 4096;
+
+/// Score `predicted` against `real` (the same samples of the same recording).
+pub fn score(real: &[f32], predicted: &[f32], sample_rate_hz: u32) -> Result<Scores> {
+    if real.len() != predicted.len() {
+        return Err(Error::invalid("predicted", format!("{} samples, but the real amp has {}", predicted.len(), real.len())));
+    }
+    let (f, a) = average_spectrum(real, sample_rate_hz, SPECTRUM_FFT_SIZE)?;
+    let (_, b) = average_spectrum(predicted, sample_rate_hz, SPECTRUM_FFT_SIZE)?;
+    Ok(Scores {
+        esr: esr(real, predicted)?,
+        esr_pre_emphasised: esr_pre_emphasised(real, predicted, 0.85)?,
+        spectral_distance_db: spectral_distance_db(&f, &a, &b, 80.0, 8000.0)?,
+    })
+}
+
+/// One trained model in a comparison.
+#[derive(Clone, Debug)]
+pub struct ModelReport {
+    pub name: String,
+    pub parameters: usize,
+    pub train_seconds: f64,
+    pub epochs: usize,
+    /// Scores on the test samples.
+    pub scores: Scores,
+    /// Seconds of audio rendered per second on one thread.
+    pub real_time_factor: f64,
+    /// Validation ESR against seconds of training, for the curves.
+    pub curve: Vec<(f64, f64)>,
+    /// The model's output for the test samples.
+    pub predictions: Vec<f32>,
+}
+
+/// One row per model: parameters, training time, epochs, test ESR plain and pre-emphasised,
+/// spectral distance, real-time factor.
+pub fn reports_table(reports: &[ModelReport]) -> Result<DataFrame> {
+    let col = |f: &dyn Fn(&ModelReport) -> f64| reports.iter().map(f).collect::<Vec<f64>>();
+    Ok(df!(
+        "model" => reports.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+        "parameters" => reports.iter().map(|r| r.parameters as u64).collect::<Vec<_>>(),
+        "train_seconds" => col(&|r| r.train_seconds),
+        "epochs" => reports.iter().map(|r| r.epochs as u32).collect::<Vec<_>>(),
+        "test_esr" => col(&|r| r.scores.esr),
+        "test_esr_pre_emphasised" => col(&|r| r.scores.esr_pre_emphasised),
+        "spectral_distance_db" => col(&|r| r.scores.spectral_distance_db),
+        "real_time_factor" => col(&|r| r.real_time_factor),
+    )?)
+}
+
+/// Validation ESR against training time for each model, on a logarithmic ESR axis.
+pub fn training_curves(title: &str, reports: &[ModelReport]) -> Result<Figure> {
+    let mut chart = LineChart::new(title, "training time (s)", "validation ESR");
+    chart.log_y = true;
+    for (i, r) in reports.iter().enumerate() {
+        chart = chart.line(Line::new(r.name.clone(), r.curve.clone(), PALETTE[(i + 2) % PALETTE.len()]));
+    }
+    chart.figure()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Recording;
+
+    #[test]
+    fn scores_rank_a_close_copy_above_a_dull_one() {
+        // Real amp samples; a copy 1 dB down and a copy with its treble smoothed away.
+        let rec = Recording::synthetic(3.0, 5, &Default::default(), &Default::default()).unwrap();
+        let y = &rec.amp;
+        let quieter: Vec<f32> = y.iter().map(|v| v * 0.891).collect();
+        let mut s = 0.0f32;
+        let dull: Vec<f32> = y.iter().map(|v| { s = 0.9 * s + 0.1 * v; s }).collect();
+        let a = score(y, &quieter, rec.sample_rate_hz).unwrap();
+        let b = score(y, &dull, rec.sample_rate_hz).unwrap();
+        assert!((a.esr - 0.0119).abs() < 1e-3 && (a.esr_pre_emphasised - a.esr).abs() < 1e-3, "{a:?}");
+        assert!((a.spectral_distance_db - 1.0).abs() < 0.05, "{a:?}");
+        assert!(b.esr_pre_emphasised > b.esr && b.spectral_distance_db > 3.0, "{b:?}");
+        assert!(score(y, &dull[1..], rec.sample_rate_hz).is_err());
+        let report = |name: &str, scores| ModelReport { name: name.into(), parameters: 10, train_seconds: 1.0, epochs: 1, scores, real_time_factor: 5.0, curve: vec![(1.0, 0.5), (2.0, 0.1)], predictions: vec![] };
+        let table = reports_table(&[report("a", a), report("b", b)]).unwrap();
+        assert_eq!(table.shape(), (2, 8));
+        training_curves("curves", &[report("a", a), report("b", b)]).unwrap();
+    }
+}
