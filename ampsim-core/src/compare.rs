@@ -2,9 +2,14 @@
 //! (and of `ampsim compare`), the table itself and the training curves.
 
 use polars::prelude::*;
+use tch::{nn, Device};
 
 use crate::display::Figure;
 use crate::losses::{esr, esr_pre_emphasised};
+use crate::models::parameter_count;
+use crate::train::{self, predict, History, WindowModel};
+use crate::train_seq::{self, predict_scored, SeqData, SeqHistory, SequenceModel};
+use crate::windows::Windows;
 use crate::plot::{Line, LineChart, PALETTE};
 use crate::spectrum::{average_spectrum, spectral_distance_db};
 use crate::{Error, Result};
@@ -53,6 +58,57 @@ pub struct ModelReport {
     pub curve: Vec<(f64, f64)>,
     /// The model's output for the test samples.
     pub predictions: Vec<f32>,
+}
+
+impl ModelReport {
+    /// Evaluate a trained dense (windowed) model on `test` windows; the validation curve is
+    /// its validation MSE per epoch over the mean square of the `validation` targets.
+    pub fn for_windows<M: WindowModel>(name: &str, model: &M, vs: &nn::VarStore, history: &History, validation: &Windows, test: &Windows, sample_rate_hz: u32) -> Result<ModelReport> {
+        let predictions = predict(model, test, 4096)?;
+        let real = Vec::<f32>::try_from(test.y().to_device(Device::Cpu).view([-1]))?;
+        let val_energy = validation.y().square().mean(tch::Kind::Double).double_value(&[]);
+        let mut elapsed = 0.0;
+        let curve = history
+            .epochs
+            .iter()
+            .filter_map(|e| {
+                elapsed += e.seconds;
+                e.val_loss.map(|v| (elapsed, v / val_energy))
+            })
+            .collect();
+        Ok(ModelReport {
+            name: name.into(),
+            parameters: parameter_count(vs) as usize,
+            train_seconds: history.seconds(),
+            epochs: history.epochs.len(),
+            scores: score(&real, &predictions, sample_rate_hz)?,
+            real_time_factor: train::real_time_factor(model, test, sample_rate_hz)?,
+            curve,
+            predictions,
+        })
+    }
+
+    /// Evaluate a trained sequence model on the scored samples of `test`.
+    pub fn for_sequence<M: SequenceModel>(name: &str, model: &M, vs: &nn::VarStore, history: &SeqHistory, test: &SeqData, sample_rate_hz: u32) -> Result<ModelReport> {
+        let (real, predictions) = predict_scored(model, test)?;
+        let mut rtf_input: Vec<f32> = Vec::new();
+        for (direct, _) in test.pieces() {
+            if rtf_input.len() >= 10 * sample_rate_hz as usize {
+                break;
+            }
+            rtf_input.extend(Vec::<f32>::try_from(direct.to_device(Device::Cpu))?);
+        }
+        Ok(ModelReport {
+            name: name.into(),
+            parameters: parameter_count(vs) as usize,
+            train_seconds: history.seconds(),
+            epochs: history.epochs.len(),
+            scores: score(&real, &predictions, sample_rate_hz)?,
+            real_time_factor: train_seq::real_time_factor(model, &rtf_input, sample_rate_hz)?,
+            curve: history.epochs.iter().map(|e| (e.elapsed_seconds, e.val_esr)).collect(),
+            predictions,
+        })
+    }
 }
 
 /// One row per model: parameters, training time, epochs, test ESR plain and pre-emphasised,
@@ -104,5 +160,33 @@ mod tests {
         let table = reports_table(&[report("a", a), report("b", b)]).unwrap();
         assert_eq!(table.shape(), (2, 8));
         training_curves("curves", &[report("a", a), report("b", b)]).unwrap();
+    }
+
+    #[test]
+    fn reports_score_every_model_on_the_same_test_samples() {
+        use crate::models::{Mlp, MlpConfig, WaveNet, WaveNetConfig};
+        use crate::train::{fit, FitConfig};
+        use crate::windows::{make_xy_ranges, Split, WindowSpec};
+        let rec = Recording::synthetic(8.0, 3, &Default::default(), &Default::default()).unwrap();
+        let spec = WindowSpec { window_samples: 400, future_samples: 30 };
+        let split = Split::standard(rec.len_samples() - spec.future_samples - 1, rec.sample_rate_hz).unwrap();
+        let real = Split::gather(&rec.amp, &split.test);
+
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mlp = Mlp::new(&vs.root(), &MlpConfig { input_samples: 400, hidden: vec![16], ..MlpConfig::default() }).unwrap();
+        let w = |r: &[std::ops::Range<usize>]| make_xy_ranges(&rec.direct, &rec.amp, r, spec, Device::Cpu).unwrap();
+        let (train_w, val_w, test_w) = (w(&split.train), w(&split.validation), w(&split.test));
+        let history = fit(&mlp, &vs, &train_w, Some(&val_w), &FitConfig { epochs: 2, verbose: false, ..FitConfig::default() }).unwrap();
+        let a = ModelReport::for_windows("mlp", &mlp, &vs, &history, &val_w, &test_w, rec.sample_rate_hz).unwrap();
+        assert_eq!((a.predictions.len(), a.curve.len(), a.epochs), (real.len(), 2, 2));
+        assert_eq!(a.scores, score(&real, &a.predictions, rec.sample_rate_hz).unwrap());
+
+        let vs = nn::VarStore::new(Device::Cpu);
+        let wn = WaveNet::new(&vs.root(), &WaveNetConfig::preset("nano").unwrap()).unwrap();
+        let [_, _, test] = SeqData::from_split(&rec.direct, &rec.amp, &split, wn.warm_up_samples(), Device::Cpu).unwrap();
+        let b = ModelReport::for_sequence("wavenet", &wn, &vs, &SeqHistory::default(), &test, rec.sample_rate_hz).unwrap();
+        assert_eq!(b.predictions.len(), real.len());
+        assert_eq!(b.scores, score(&real, &b.predictions, rec.sample_rate_hz).unwrap());
+        assert!(b.real_time_factor > 0.0 && b.parameters > 0);
     }
 }

@@ -202,6 +202,17 @@ impl SeqData {
         SeqData::from_takes(&takes, device)
     }
 
+    /// Training, validation and test data of one recording split by `split`: training pieces
+    /// as they are, validation and test pieces with `warm_up_samples` of context before them
+    /// (pass the model's [`SequenceModel::warm_up_samples`]) so that exactly their ranges are scored.
+    pub fn from_split(direct: &[f32], amp: &[f32], split: &crate::windows::Split, warm_up_samples: usize, device: Device) -> Result<[SeqData; 3]> {
+        Ok([
+            SeqData::from_ranges(direct, amp, &split.train, 0, device)?,
+            SeqData::from_ranges(direct, amp, &split.validation, warm_up_samples, device)?,
+            SeqData::from_ranges(direct, amp, &split.test, warm_up_samples, device)?,
+        ])
+    }
+
     /// Total samples over all pieces (context included).
     pub fn len(&self) -> usize {
         self.pieces.iter().map(|(d, _)| d.size()[0] as usize).sum()

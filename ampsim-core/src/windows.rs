@@ -264,9 +264,15 @@ impl Split {
         Ok(split)
     }
 
-    /// 10-second blocks split 6 / 2 / 2 s: 60 % training, 20 % validation, 20 % test.
+    /// Blocks of 10 s (a quarter of the recording when it is shorter than 40 s), each split
+    /// 60 % training, 20 % validation, 20 % test.
     pub fn standard(len_samples: usize, sample_rate_hz: u32) -> Result<Split> {
-        Split::interleaved(len_samples, 10 * sample_rate_hz as usize, 0.6, 0.2)
+        Split::interleaved(len_samples, (10 * sample_rate_hz as usize).min(len_samples / 4), 0.6, 0.2)
+    }
+
+    /// The samples of `signal` in `ranges`, concatenated (e.g. the real amp over the test ranges).
+    pub fn gather(signal: &[f32], ranges: &[Range<usize>]) -> Vec<f32> {
+        ranges.iter().flat_map(|r| signal[r.start.min(signal.len())..r.end.min(signal.len())].iter().copied()).collect()
     }
 
     /// Total samples in a set of ranges.
@@ -418,6 +424,10 @@ mod tests {
         let s = Split::interleaved(1040, 100, 0.6, 0.2).unwrap();
         assert_eq!((s.train.len(), s.test.last().unwrap().end, s.train.last().unwrap().clone()), (10, 1040, 900..984));
         assert!(Split::interleaved(100, 100, 0.8, 0.2).is_err());
+        // A 5-second take still gets every set, in 1.25-second blocks.
+        let s = Split::standard(220_500, 44_100).unwrap();
+        assert_eq!((s.train.len(), s.test[0].clone()), (4, 44_100..55_125));
+        assert_eq!(Split::gather(&(0..10).map(|v| v as f32).collect::<Vec<_>>(), &[1..3, 7..9]), vec![1.0, 2.0, 7.0, 8.0]);
         assert!(Split::interleaved(50, 100, 0.6, 0.2).is_err());
     }
 }
