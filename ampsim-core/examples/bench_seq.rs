@@ -6,8 +6,8 @@
 //! A recording is split into 10-s blocks of 6 s training, 2 s validation, 2 s test. A folder of takes (e.g.
 //! `../shared/data/real/jvm410h`) trains on all takes but the last two, validates on the
 //! second-to-last and tests on the last, in file-name order. Knobs for experiments (defaults
-//! are `SeqFitConfig`'s): BATCH, SEGMENT, LR, DECAY, PATIENCE, ESR_WEIGHT,
-//! MRSTFT_WEIGHT, THREADS, BURN_IN (LSTM).
+//! are `SeqFitConfig`'s): BATCH, SEGMENT, LR, DECAY, LR_FINAL, PATIENCE, ESR_WEIGHT,
+//! PER_SEGMENT, MRSTFT_WEIGHT, THREADS, BURN_IN (LSTM).
 
 use std::path::Path;
 use std::time::Instant;
@@ -68,7 +68,8 @@ fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: 
         learning_rate: env("LR").unwrap_or(d.learning_rate),
         patience: env("PATIENCE").map_or(d.patience, |v| v as usize),
         lr_decay: env("DECAY").unwrap_or(d.lr_decay),
-        loss: LossConfig { esr: env("ESR_WEIGHT").unwrap_or(d.loss.esr), mrstft: env("MRSTFT_WEIGHT").unwrap_or(d.loss.mrstft), ..d.loss.clone() },
+        lr_final_factor: env("LR_FINAL").or(d.lr_final_factor),
+        loss: LossConfig { esr: env("ESR_WEIGHT").unwrap_or(d.loss.esr), mrstft: env("MRSTFT_WEIGHT").unwrap_or(d.loss.mrstft), per_segment: env("PER_SEGMENT").is_some_and(|v| v > 0.0), ..d.loss.clone() },
         ..d
     };
     if let Some(t) = env("THREADS") {

@@ -133,6 +133,16 @@ pub fn esr_pre_loss(y_hat: &Tensor, y: &Tensor, filter: &PreEmphasis) -> Tensor 
     esr_loss(&filter.apply(y_hat), &filter.apply(y))
 }
 
+/// ESR of each segment (row of `[batch, time]`) against its own energy, averaged over the
+/// batch: a soft passage counts as much as a loud one. Each row's energy is floored at 1 % of
+/// the batch's mean row energy so that a pause does not blow up the loss.
+pub fn segment_esr_loss(y_hat: &Tensor, y: &Tensor) -> Tensor {
+    let err = (y_hat - y).square().sum_dim_intlist(-1, false, Kind::Float);
+    let energy = y.square().sum_dim_intlist(-1, false, Kind::Float);
+    let floor = energy.mean(Kind::Float) * 0.01 + 1e-8;
+    (err / (energy + floor)).mean(Kind::Float)
+}
+
 /// (mean y − mean ŷ)² / mean y².
 pub fn dc_loss(y_hat: &Tensor, y: &Tensor) -> Tensor {
     (y.mean(Kind::Float) - y_hat.mean(Kind::Float)).square() / (y.square().mean(Kind::Float) + 1e-8)
@@ -163,6 +173,9 @@ pub struct LossConfig {
     pub esr: f64,
     /// Weight of the pre-emphasised ESR, and its filter.
     pub esr_pre: f64,
+    /// Normalise the two ESR terms per segment ([`segment_esr_loss`]) instead of over the
+    /// whole batch, so that soft playing weighs as much as loud playing (default false).
+    pub per_segment: bool,
     pub pre_emphasis: PreEmphasis,
     pub dc: f64,
     /// Weight of the multi-resolution STFT loss, and its FFT sizes.
@@ -176,6 +189,7 @@ impl Default for LossConfig {
             mse: 0.0,
             esr: 0.0,
             esr_pre: 1.0,
+            per_segment: false,
             pre_emphasis: PreEmphasis::HighPass { coef: 0.85 },
             dc: 0.1,
             mrstft: 0.0,
@@ -191,11 +205,12 @@ impl LossConfig {
         if self.mse != 0.0 {
             total = total + mse_loss(y_hat, y) * self.mse;
         }
+        let esr_of = |a: &Tensor, b: &Tensor| if self.per_segment && y.dim() == 2 { segment_esr_loss(a, b) } else { esr_loss(a, b) };
         if self.esr != 0.0 {
-            total = total + esr_loss(y_hat, y) * self.esr;
+            total = total + esr_of(y_hat, y) * self.esr;
         }
         if self.esr_pre != 0.0 {
-            total = total + esr_pre_loss(y_hat, y, &self.pre_emphasis) * self.esr_pre;
+            total = total + esr_of(&self.pre_emphasis.apply(y_hat), &self.pre_emphasis.apply(y)) * self.esr_pre;
         }
         if self.dc != 0.0 {
             total = total + dc_loss(y_hat, y) * self.dc;
@@ -222,6 +237,20 @@ mod tests {
         let pre = esr_pre_emphasised(&y, &low, 0.85).unwrap();
         assert!((0.25..0.4).contains(&pre), "{pre}");
         assert!(esr_pre_emphasised(&y, &low[..10], 0.85).is_err());
+    }
+
+    #[test]
+    fn segment_esr_weighs_a_soft_segment_like_a_loud_one() {
+        let row = |amp: f32| (0..2000).map(|i| amp * (i as f32 * 0.03).sin()).collect::<Vec<f32>>();
+        let y = Tensor::stack(&[Tensor::from_slice(&row(1.0)), Tensor::from_slice(&row(0.3))], 0);
+        // Only the soft row is off, by 10 % (its own ESR 0.01).
+        let y_hat = Tensor::stack(&[Tensor::from_slice(&row(1.0)), Tensor::from_slice(&row(0.27))], 0);
+        let per_segment = segment_esr_loss(&y_hat, &y).double_value(&[]);
+        let batch = esr_loss(&y_hat, &y).double_value(&[]);
+        assert!((per_segment - 0.005).abs() < 3e-4, "{per_segment}");
+        assert!((batch - 0.01 * 0.09 / 1.09).abs() < 1e-4, "{batch}");
+        let cfg = LossConfig { esr: 1.0, esr_pre: 0.0, dc: 0.0, per_segment: true, ..LossConfig::default() };
+        assert!((cfg.loss(&y_hat, &y).double_value(&[]) - per_segment).abs() < 1e-9);
     }
 
     #[test]

@@ -74,6 +74,10 @@ pub struct SeqFitConfig {
     pub learning_rate: f64,
     /// Learning-rate factor applied after every epoch (default 0.993).
     pub lr_decay: f64,
+    /// With a time budget (`max_seconds`): the learning rate also falls exponentially with the
+    /// time spent, to this fraction of its value by the end of the budget (default 0.05), so
+    /// that the last minutes refine instead of jitter. `None` or 1 switches it off.
+    pub lr_final_factor: Option<f64>,
     pub loss: LossConfig,
     /// Stop after this many epochs without a better validation ESR (default 20).
     pub patience: usize,
@@ -102,6 +106,7 @@ impl Default for SeqFitConfig {
             steps_per_epoch: None,
             learning_rate: 0.004,
             lr_decay: 0.993,
+            lr_final_factor: Some(0.05),
             loss: LossConfig::default(),
             patience: 20,
             max_seconds: None,
@@ -356,6 +361,10 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
             if stopped() {
                 break;
             }
+            if let (Some(budget), Some(f)) = (cfg.max_seconds, cfg.lr_final_factor) {
+                let progress = (started.elapsed().as_secs_f64() / budget).min(1.0);
+                opt.set_lr(state.learning_rate * f.powf(progress));
+            }
             let (mut xs, mut ys) = (Vec::with_capacity(cfg.batch_size), Vec::with_capacity(cfg.batch_size));
             for _ in 0..cfg.batch_size {
                 let mut k = rng.random_range(0..total_offsets);
@@ -381,7 +390,10 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
         }
         let val = validation_esr(model, validation)?;
         let epoch_seconds = epoch_start.elapsed().as_secs_f64();
-        let lr = state.learning_rate;
+        let lr = match (cfg.max_seconds, cfg.lr_final_factor) {
+            (Some(budget), Some(f)) => state.learning_rate * f.powf((started.elapsed().as_secs_f64() / budget).min(1.0)),
+            _ => state.learning_rate,
+        };
         let e = SeqEpoch {
             epoch,
             loss: total / done as f64,
