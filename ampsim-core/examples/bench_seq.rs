@@ -7,7 +7,7 @@
 //! `../shared/data/real/jvm410h`) trains on all takes but the last two, validates on the
 //! second-to-last and tests on the last, in file-name order. Knobs for experiments (defaults
 //! are `SeqFitConfig`'s): BATCH, SEGMENT, LR, DECAY, LR_FINAL, PATIENCE, ESR_WEIGHT,
-//! PER_SEGMENT, MRSTFT_WEIGHT, THREADS, BURN_IN (LSTM).
+//! MRSTFT_WEIGHT, THREADS, BURN_IN (LSTM).
 
 use std::path::Path;
 use std::time::Instant;
@@ -69,7 +69,7 @@ fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: 
         patience: env("PATIENCE").map_or(d.patience, |v| v as usize),
         lr_decay: env("DECAY").unwrap_or(d.lr_decay),
         lr_final_factor: env("LR_FINAL").or(d.lr_final_factor),
-        loss: LossConfig { esr: env("ESR_WEIGHT").unwrap_or(d.loss.esr), mrstft: env("MRSTFT_WEIGHT").unwrap_or(d.loss.mrstft), per_segment: env("PER_SEGMENT").is_some_and(|v| v > 0.0), ..d.loss.clone() },
+        loss: LossConfig { esr: env("ESR_WEIGHT").unwrap_or(d.loss.esr), mrstft: env("MRSTFT_WEIGHT").unwrap_or(d.loss.mrstft), ..d.loss.clone() },
         ..d
     };
     if let Some(t) = env("THREADS") {

@@ -133,16 +133,6 @@ pub fn esr_pre_loss(y_hat: &Tensor, y: &Tensor, filter: &PreEmphasis) -> Tensor 
     esr_loss(&filter.apply(y_hat), &filter.apply(y))
 }
 
-/// ESR of each segment (row of `[batch, time]`) against its own energy, averaged over the
-/// batch: a soft passage counts as much as a loud one. Each row's energy is floored at 1 % of
-/// the batch's mean row energy so that a pause does not blow up the loss.
-pub fn segment_esr_loss(y_hat: &Tensor, y: &Tensor) -> Tensor {
-    let err = (y_hat - y).square().sum_dim_intlist(-1, false, Kind::Float);
-    let energy = y.square().sum_dim_intlist(-1, false, Kind::Float);
-    let floor = energy.mean(Kind::Float) * 0.01 + 1e-8;
-    (err / (energy + floor)).mean(Kind::Float)
-}
-
 /// (mean y − mean ŷ)² / mean y².
 pub fn dc_loss(y_hat: &Tensor, y: &Tensor) -> Tensor {
     (y.mean(Kind::Float) - y_hat.mean(Kind::Float)).square() / (y.square().mean(Kind::Float) + 1e-8)
@@ -165,17 +155,16 @@ pub fn mrstft_loss(y_hat: &Tensor, y: &Tensor, fft_sizes: &[i64]) -> Tensor {
     total / fft_sizes.len().max(1) as f64
 }
 
-/// Weights of a combined loss (`0` switches a term off). The default is the field's usual
-/// recipe: ESR with the 0.85 high-pass pre-emphasis plus a little DC loss.
+/// Weights of a combined loss (`0` switches a term off). The default is ESR plus ESR after
+/// the 0.85 high-pass pre-emphasis plus a little DC loss — like NAM's trainer, which adds a
+/// pre-emphasised term to the plain one. (With the pre-emphasised term alone, WaveNet
+/// standard reached a validation ESR of 0.036 in 9 minutes; with both, 0.028.)
 #[derive(Clone, Debug, PartialEq)]
 pub struct LossConfig {
     pub mse: f64,
     pub esr: f64,
     /// Weight of the pre-emphasised ESR, and its filter.
     pub esr_pre: f64,
-    /// Normalise the two ESR terms per segment ([`segment_esr_loss`]) instead of over the
-    /// whole batch, so that soft playing weighs as much as loud playing (default false).
-    pub per_segment: bool,
     pub pre_emphasis: PreEmphasis,
     pub dc: f64,
     /// Weight of the multi-resolution STFT loss, and its FFT sizes.
@@ -187,9 +176,8 @@ impl Default for LossConfig {
     fn default() -> Self {
         LossConfig {
             mse: 0.0,
-            esr: 0.0,
+            esr: 1.0,
             esr_pre: 1.0,
-            per_segment: false,
             pre_emphasis: PreEmphasis::HighPass { coef: 0.85 },
             dc: 0.1,
             mrstft: 0.0,
@@ -205,12 +193,11 @@ impl LossConfig {
         if self.mse != 0.0 {
             total = total + mse_loss(y_hat, y) * self.mse;
         }
-        let esr_of = |a: &Tensor, b: &Tensor| if self.per_segment && y.dim() == 2 { segment_esr_loss(a, b) } else { esr_loss(a, b) };
         if self.esr != 0.0 {
-            total = total + esr_of(y_hat, y) * self.esr;
+            total = total + esr_loss(y_hat, y) * self.esr;
         }
         if self.esr_pre != 0.0 {
-            total = total + esr_of(&self.pre_emphasis.apply(y_hat), &self.pre_emphasis.apply(y)) * self.esr_pre;
+            total = total + esr_pre_loss(y_hat, y, &self.pre_emphasis) * self.esr_pre;
         }
         if self.dc != 0.0 {
             total = total + dc_loss(y_hat, y) * self.dc;
@@ -237,20 +224,6 @@ mod tests {
         let pre = esr_pre_emphasised(&y, &low, 0.85).unwrap();
         assert!((0.25..0.4).contains(&pre), "{pre}");
         assert!(esr_pre_emphasised(&y, &low[..10], 0.85).is_err());
-    }
-
-    #[test]
-    fn segment_esr_weighs_a_soft_segment_like_a_loud_one() {
-        let row = |amp: f32| (0..2000).map(|i| amp * (i as f32 * 0.03).sin()).collect::<Vec<f32>>();
-        let y = Tensor::stack(&[Tensor::from_slice(&row(1.0)), Tensor::from_slice(&row(0.3))], 0);
-        // Only the soft row is off, by 10 % (its own ESR 0.01).
-        let y_hat = Tensor::stack(&[Tensor::from_slice(&row(1.0)), Tensor::from_slice(&row(0.27))], 0);
-        let per_segment = segment_esr_loss(&y_hat, &y).double_value(&[]);
-        let batch = esr_loss(&y_hat, &y).double_value(&[]);
-        assert!((per_segment - 0.005).abs() < 3e-4, "{per_segment}");
-        assert!((batch - 0.01 * 0.09 / 1.09).abs() < 1e-4, "{batch}");
-        let cfg = LossConfig { esr: 1.0, esr_pre: 0.0, dc: 0.0, per_segment: true, ..LossConfig::default() };
-        assert!((cfg.loss(&y_hat, &y).double_value(&[]) - per_segment).abs() < 1e-9);
     }
 
     #[test]
@@ -318,8 +291,8 @@ mod tests {
         let inverted = -&y;
         assert!(mrstft_loss(&inverted, &y, &[512, 1024]).double_value(&[]) < 1e-3);
         assert!(esr_loss(&inverted, &y).double_value(&[]) > 3.9);
-        // Combined: defaults give the pre-emphasised ESR plus a small DC term.
+        // Combined: defaults give ESR + pre-emphasised ESR (0.01 each for 0.9 y) + a small DC term.
         let l = LossConfig::default().loss(&(&y * 0.9), &y).double_value(&[]);
-        assert!((l - 0.01).abs() < 1e-3, "{l}");
+        assert!((l - 0.02).abs() < 1e-3, "{l}");
     }
 }

@@ -60,7 +60,8 @@ impl SequenceModel for Lstm {
 }
 
 /// Settings of [`fit_sequence`]. Defaults follow NAM's trainer where it has one: Adam at
-/// 0.004 decaying ×0.993 per epoch, the pre-emphasised ESR loss.
+/// 0.004 decaying ×0.993 per epoch, segments of 8192 in batches of 16, ESR plus
+/// pre-emphasised ESR (see [`LossConfig`]).
 #[derive(Clone, Debug)]
 pub struct SeqFitConfig {
     /// Scored samples per segment (default 8192); each segment also carries the warm-up.
@@ -75,8 +76,9 @@ pub struct SeqFitConfig {
     /// Learning-rate factor applied after every epoch (default 0.993).
     pub lr_decay: f64,
     /// With a time budget (`max_seconds`): the learning rate also falls exponentially with the
-    /// time spent, to this fraction of its value by the end of the budget (default 0.05), so
-    /// that the last minutes refine instead of jitter. `None` or 1 switches it off.
+    /// time spent, to this fraction of its value by the end of the budget (default `None`: off —
+    /// in a 10-minute CPU budget the models are still far from converged, and a falling rate
+    /// slowed them down in our runs).
     pub lr_final_factor: Option<f64>,
     pub loss: LossConfig,
     /// Stop after this many epochs without a better validation ESR (default 20).
@@ -106,7 +108,7 @@ impl Default for SeqFitConfig {
             steps_per_epoch: None,
             learning_rate: 0.004,
             lr_decay: 0.993,
-            lr_final_factor: Some(0.05),
+            lr_final_factor: None,
             loss: LossConfig::default(),
             patience: 20,
             max_seconds: None,
