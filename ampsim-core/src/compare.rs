@@ -11,7 +11,8 @@ use crate::train::{self, predict, History, WindowModel};
 use crate::train_seq::{self, predict_scored, SeqData, SeqHistory, SequenceModel};
 use crate::windows::Windows;
 use crate::plot::{Line, LineChart, PALETTE};
-use crate::spectrum::{average_spectrum, spectral_distance_db};
+use crate::plot_spectra;
+use crate::spectrum::{average_spectrum, spectral_distance_db, spectrogram, Spectrogram, SpectrogramConfig};
 use crate::{Error, Result};
 
 /// How close a model's output is to the real amp.
@@ -157,6 +158,53 @@ pub fn esr_by_block(real: &[f32], reports: &[ModelReport], ranges: &[std::ops::R
     Ok(DataFrame::new(ranges.len(), columns)?)
 }
 
+/// One sentence per model after the first, saying how it compares with the first (the
+/// reference): ESR and pre-emphasised ESR ratios, spectral distance gained, parameters.
+pub fn versus_first(reports: &[ModelReport]) -> Vec<String> {
+    let Some((reference, others)) = reports.split_first() else { return Vec::new() };
+    others
+        .iter()
+        .map(|r| {
+            let times = |reference: f64, model: f64| {
+                let ratio = reference / model;
+                if ratio >= 1.0 { format!("{ratio:.1}x lower") } else { format!("{:.1}x higher", 1.0 / ratio) }
+            };
+            format!(
+                "{}: {} test ESR, {} pre-emphasised ESR, {:.1} dB {} in spectrum, {:.0}x fewer parameters than {}",
+                r.name,
+                times(reference.scores.esr, r.scores.esr),
+                times(reference.scores.esr_pre_emphasised, r.scores.esr_pre_emphasised),
+                (reference.scores.spectral_distance_db - r.scores.spectral_distance_db).abs(),
+                if r.scores.spectral_distance_db <= reference.scores.spectral_distance_db { "closer" } else { "further" },
+                reference.parameters as f64 / r.parameters.max(1) as f64,
+                reference.name
+            )
+        })
+        .collect()
+}
+
+/// Spectrograms of the real amp and of every model's output, side by side on one colour scale.
+pub fn spectrograms_figure(title: &str, real: &[f32], reports: &[ModelReport], sample_rate_hz: u32) -> Result<Figure> {
+    let cfg = SpectrogramConfig::default();
+    let mut specs = vec![("Real Amplifier".to_string(), spectrogram(real, sample_rate_hz, &cfg)?)];
+    for r in reports {
+        specs.push((r.name.clone(), spectrogram(&r.predictions, sample_rate_hz, &cfg)?));
+    }
+    let panels: Vec<(&str, &Spectrogram)> = specs.iter().map(|(n, s)| (n.as_str(), s)).collect();
+    plot_spectra::spectrograms(title, &panels, 10_000.0, 90.0)
+}
+
+/// Long-term average spectra of the real amp and of every model's output.
+pub fn average_spectra_figure(title: &str, real: &[f32], reports: &[ModelReport], sample_rate_hz: u32) -> Result<Figure> {
+    let (f, db_real) = average_spectrum(real, sample_rate_hz, SPECTRUM_FFT_SIZE)?;
+    let mut curves = vec![("Real Amplifier".to_string(), db_real)];
+    for r in reports {
+        curves.push((r.name.clone(), average_spectrum(&r.predictions, sample_rate_hz, SPECTRUM_FFT_SIZE)?.1));
+    }
+    let lines: Vec<(&str, &[f64], &[f64])> = curves.iter().map(|(n, db)| (n.as_str(), &f[..], &db[..])).collect();
+    plot_spectra::average_spectra(title, &lines, 20_000.0)
+}
+
 /// Validation ESR against training time for each model, on a logarithmic ESR axis.
 pub fn training_curves(title: &str, reports: &[ModelReport]) -> Result<Figure> {
     let mut chart = LineChart::new(title, "training time (s)", "validation ESR");
@@ -190,6 +238,11 @@ mod tests {
         let table = reports_table(&[report("a", a), report("b", b)]).unwrap();
         assert_eq!(table.shape(), (2, 8));
         training_curves("curves", &[report("a", a), report("b", b)]).unwrap();
+        let line = &versus_first(&[report("a", a), report("b", b)])[0];
+        assert!(line.starts_with("b: ") && line.contains("than a"), "{line}");
+        let with_output = |name: &str, p: &[f32]| ModelReport { predictions: p.to_vec(), ..report(name, a) };
+        spectrograms_figure("s", y, &[with_output("q", &quieter), with_output("d", &dull)], rec.sample_rate_hz).unwrap();
+        average_spectra_figure("s", y, &[with_output("q", &quieter)], rec.sample_rate_hz).unwrap();
         // Block by block: the quieter copy is off by the same 1.2 % everywhere.
         let ranges = [0..rec.len_samples() / 2, rec.len_samples() / 2..rec.len_samples()];
         let blocks = esr_by_block(y, &[ModelReport { predictions: quieter.clone(), ..report("q", a) }], &ranges, rec.sample_rate_hz).unwrap();
