@@ -29,6 +29,7 @@ pub mod dsp;
 pub mod error;
 pub mod losses;
 pub mod models;
+pub mod nam;
 pub mod plot;
 pub mod plot_spectra;
 pub mod recording;

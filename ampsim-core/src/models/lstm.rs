@@ -59,11 +59,21 @@ impl LstmConfig {
 /// Recurrent state carried between calls: `(h, c)`, each `[layers, batch, hidden]`.
 pub type LstmState = nn::LSTMState;
 
+/// One layer's weights as libtorch holds them (gates i, f, g, o).
+#[derive(Debug)]
+pub(crate) struct LstmLayerWeights {
+    pub w_ih: Tensor,
+    pub w_hh: Tensor,
+    pub b_ih: Tensor,
+    pub b_hh: Tensor,
+}
+
 /// The LSTM amp model.
 #[derive(Debug)]
 pub struct Lstm {
     lstm: nn::LSTM,
-    head: nn::Linear,
+    pub(crate) layers: Vec<LstmLayerWeights>,
+    pub(crate) head: nn::Linear,
     /// Trainable initial states, `[layers, hidden]`.
     pub h0: Tensor,
     pub c0: Tensor,
@@ -77,11 +87,23 @@ impl Lstm {
         }
         let rnn_cfg = nn::RNNConfig { batch_first: true, num_layers: config.num_layers as i64, ..Default::default() };
         let lstm = nn::lstm(vs / "lstm", 1, config.hidden_size as i64, rnn_cfg);
+        let p = vs / "lstm";
+        let get = |name: String| p.get(&name).ok_or_else(|| Error::invalid("config", format!("libtorch did not create {name}")));
+        let layers = (0..config.num_layers)
+            .map(|l| {
+                Ok(LstmLayerWeights {
+                    w_ih: get(format!("weight_ih_l{l}"))?,
+                    w_hh: get(format!("weight_hh_l{l}"))?,
+                    b_ih: get(format!("bias_ih_l{l}"))?,
+                    b_hh: get(format!("bias_hh_l{l}"))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let head = nn::linear(vs / "head", config.hidden_size as i64, 1, Default::default());
         let shape = [config.num_layers as i64, config.hidden_size as i64];
         let h0 = vs.var("h0", &shape, nn::Init::Const(0.0));
         let c0 = vs.var("c0", &shape, nn::Init::Const(0.0));
-        Ok(Lstm { lstm, head, h0, c0, config: config.clone() })
+        Ok(Lstm { lstm, layers, head, h0, c0, config: config.clone() })
     }
 
     /// The stored initial state expanded to `batch`.

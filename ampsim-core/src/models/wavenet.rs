@@ -91,7 +91,7 @@ impl WaveNetConfig {
         total + 1
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.layers.is_empty() {
             return Err(Error::invalid("layers", "needs at least one layer array"));
         }
@@ -111,17 +111,17 @@ impl WaveNetConfig {
 }
 
 #[derive(Debug)]
-struct Layer {
-    conv: nn::Conv1D,
-    mixer: nn::Conv1D,
-    one_by_one: nn::Conv1D,
+pub(crate) struct Layer {
+    pub conv: nn::Conv1D,
+    pub mixer: nn::Conv1D,
+    pub one_by_one: nn::Conv1D,
 }
 
 #[derive(Debug)]
-struct LayerArray {
-    rechannel: nn::Conv1D,
-    layers: Vec<Layer>,
-    head: nn::Conv1D,
+pub(crate) struct LayerArray {
+    pub rechannel: nn::Conv1D,
+    pub layers: Vec<Layer>,
+    pub head: nn::Conv1D,
 }
 
 fn conv(vs: nn::Path, i: usize, o: usize, k: usize, dilation: usize, bias: bool) -> nn::Conv1D {
@@ -132,7 +132,7 @@ fn conv(vs: nn::Path, i: usize, o: usize, k: usize, dilation: usize, bias: bool)
 /// The WaveNet amp model.
 #[derive(Debug)]
 pub struct WaveNet {
-    arrays: Vec<LayerArray>,
+    pub(crate) arrays: Vec<LayerArray>,
     pub config: WaveNetConfig,
 }
 
