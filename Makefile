@@ -31,7 +31,7 @@ notebooks: setup data
 test: setup data test-rust test-harness test-notebooks test-notebooks-real
 
 test-rust: setup
-	$(ENV) cargo test --workspace
+	$(ENV) AMPSIM_REQUIRE_NAM=1 cargo test --workspace
 
 test-harness: setup
 	$(ENV) AMPSIM_REQUIRE_KERNEL=1 python3 -m pytest -q tools/test_run_notebooks.py
@@ -40,16 +40,17 @@ test-notebooks: setup data
 	@mkdir -p figures models
 	$(ENV) python3 tools/run_notebooks.py --quick --out-dir target/notebooks-quick $(NOTEBOOKS)
 
-## bench: the post's dense network, one epoch + test prediction: windows/s and peak memory
+## bench: the post's dense network (windows/s, peak memory); every LSTM/WaveNet preset (training samples/s, real-time factor)
 bench: setup data
 	$(ENV) cargo run --quiet -p ampsim-core --example bench_dense
+	$(ENV) cargo run --quiet -p ampsim-core --example bench_presets
 
 # The data notebooks again, unchanged, on a real 5-second recording (when ../shared is there).
 REAL_TAKE := $(firstword $(wildcard ../shared/data/real/jvm410h/*.wav))
 test-notebooks-real: setup
 	@if [ -z "$(REAL_TAKE)" ]; then echo "skipping: no real recording in ../shared/data/real/jvm410h"; else \
 	  $(ENV) AMPSIM_DATA="$(abspath $(REAL_TAKE))" python3 tools/run_notebooks.py --quick --out-dir target/notebooks-real \
-	    notebooks/01_input_data.ipynb notebooks/02_dense_network.ipynb notebooks/03_spectrograms.ipynb; fi
+	    notebooks/01_input_data.ipynb notebooks/02_dense_network.ipynb notebooks/03_spectrograms.ipynb notebooks/04_beyond_the_article.ipynb; fi
 
 ## lab: JupyterLab on notebooks/ with the "Rust (ampsim)" kernel
 lab: setup data

@@ -1,5 +1,8 @@
 //! `ampsim`: the command line of ampsim for batch work.
 
+mod model_file;
+mod train_cmd;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -17,7 +20,13 @@ use clap::{Parser, Subcommand};
     ampsim synth --out data/GuitarTraining.wav\n  \
     ampsim synth --out crunchy.wav --seconds 20 --seed 7 --gain 0.8\n  \
     ampsim info data/GuitarTraining.wav\n  \
-    ampsim info di.wav --amp amp.wav")]
+    ampsim info di.wav --amp amp.wav\n  \
+    ampsim train --data data/GuitarTraining.wav --model wavenet --preset standard --out runs/crunch\n  \
+    ampsim train --data di.wav --data-amp amp.wav --model lstm --minutes 5 --out runs/lstm\n  \
+    ampsim train --data data/GuitarTraining.wav --out runs/crunch --resume\n  \
+    ampsim process --model runs/crunch/model.nam song_di.wav song_amp.wav\n  \
+    ampsim export --model runs/crunch/model.safetensors --nam crunch.nam --name \"My crunch\"\n  \
+    ampsim compare real_amp.wav song_amp.wav --png compare.png")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,6 +66,83 @@ enum Command {
         /// Amp-channel latency in samples.
         #[arg(long, default_value_t = AmpConfig::default().latency_samples)]
         latency_samples: usize,
+    },
+    /// Train a model on a paired recording: aligns it, holds out validation and test blocks,
+    /// trains with a progress bar (Ctrl-C stops and keeps the best checkpoint), writes
+    /// model.safetensors, model.nam (LSTM, WaveNet), history.csv and summary.txt to --out.
+    Train {
+        /// Stereo WAV (left direct, right amp), or the DI file when --data-amp is given.
+        #[arg(long)]
+        data: PathBuf,
+        /// The amp recording as a separate mono file (same sample rate and length).
+        #[arg(long)]
+        data_amp: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = train_cmd::ModelKind::Wavenet)]
+        model: train_cmd::ModelKind,
+        /// NAM preset for LSTM and WaveNet: standard, lite, feather, nano.
+        #[arg(long, default_value = "standard")]
+        preset: String,
+        /// Upper bound on epochs.
+        #[arg(long, default_value_t = 1000)]
+        epochs: usize,
+        /// Training time budget in minutes.
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        #[arg(long, value_enum, default_value_t = train_cmd::LossKind::EsrPre)]
+        loss: train_cmd::LossKind,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Continue the run saved in --out (latest weights, epoch, learning rate, history).
+        #[arg(long)]
+        resume: bool,
+        /// Name written into the .nam metadata.
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Render a DI file through a model (.nam, or a checkpoint beside its .nam) in blocks,
+    /// carrying the model's state across blocks; writes a 32-bit float WAV.
+    Process {
+        #[arg(long)]
+        model: PathBuf,
+        /// DI input WAV (first channel), at the model's sample rate.
+        input: PathBuf,
+        /// Output WAV (written atomically).
+        output: PathBuf,
+        /// Samples per block.
+        #[arg(long, default_value_t = 4096)]
+        block_samples: usize,
+    },
+    /// Write a model (checkpoint beside its .nam, or any LSTM/WaveNet .nam, legacy ones too)
+    /// as a current-layout .nam with your metadata.
+    Export {
+        #[arg(long)]
+        model: PathBuf,
+        /// The .nam file to write.
+        #[arg(long)]
+        nam: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        modeled_by: Option<String>,
+        /// amp, pedal, pedal_amp, amp_cab, amp_pedal_cab, preamp, studio.
+        #[arg(long)]
+        gear_type: Option<String>,
+        /// clean, overdrive, crunch, hi_gain, fuzz.
+        #[arg(long)]
+        tone_type: Option<String>,
+    },
+    /// Compare a model's output with the real amp: ESR, pre-emphasised ESR, spectral distance.
+    Compare {
+        /// The real amp (mono, or a stereo training file: its right channel is used).
+        reference: PathBuf,
+        /// The model's output (first channel).
+        output: PathBuf,
+        /// Also write spectrograms of both side by side (PNG, atomically).
+        #[arg(long)]
+        png: Option<PathBuf>,
     },
     /// Describe a recording: format, duration, peak/RMS per channel, estimated latency.
     Info {
@@ -128,6 +214,68 @@ fn run(cli: Cli) -> Result<()> {
                 None => println!("latency     : needs a direct and an amp channel (stereo file or --amp)"),
             }
         }
+        Command::Train { data, data_amp, model, preset, epochs, minutes, loss, out, resume, name, seed } => {
+            if !(minutes > 0.0) || epochs == 0 {
+                anyhow::bail!("--minutes and --epochs must be positive");
+            }
+            train_cmd::run(train_cmd::TrainArgs { data, data_amp, model, preset, epochs, minutes, loss, out, resume, name, seed })?;
+        }
+        Command::Process { model, input, output, block_samples } => {
+            let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu)?;
+            let report = ampsim_core::render::render_file(&loaded.model, loaded.sample_rate_hz, &input, &output, block_samples, ampsim_core::tch::Device::Cpu)?;
+            println!(
+                "wrote {}: {:.1} s at {} Hz through {} ({} weights) in {:.2} s: {:.1}x real time",
+                output.display(),
+                report.samples as f64 / report.sample_rate_hz as f64,
+                report.sample_rate_hz,
+                model.display(),
+                loaded.file.weight_count(),
+                report.seconds,
+                report.real_time_factor
+            );
+        }
+        Command::Export { model, nam, name, modeled_by, gear_type, tone_type } => {
+            let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu)?;
+            let validation_esr = loaded.file.metadata.pointer("/training/validation_esr").and_then(|v| v.as_f64());
+            let meta = ampsim_core::nam::NamMetadata { name, modeled_by, gear_type, tone_type, validation_esr };
+            let model_ref = match &loaded.model {
+                ampsim_core::nam::NamModel::Lstm(m) => ampsim_core::nam::NamModelRef::Lstm(m),
+                ampsim_core::nam::NamModel::WaveNet(m) => ampsim_core::nam::NamModelRef::WaveNet(m),
+            };
+            ampsim_core::nam::write(&nam, model_ref, loaded.sample_rate_hz, &meta)?;
+            println!("wrote {} ({} {}, {} weights, {} Hz)", nam.display(), loaded.file.architecture, ampsim_core::nam::NAM_VERSION, loaded.file.weight_count(), loaded.sample_rate_hz);
+        }
+        Command::Compare { reference, output, png } => compare(&reference, &output, png.as_deref())?,
+    }
+    Ok(())
+}
+
+fn compare(reference: &std::path::Path, output: &std::path::Path, png: Option<&std::path::Path>) -> Result<()> {
+    let r = read_wav(reference)?;
+    let o = read_wav(output)?;
+    if r.sample_rate_hz != o.sample_rate_hz {
+        anyhow::bail!("{} is at {} Hz but {} is at {} Hz", reference.display(), r.sample_rate_hz, output.display(), o.sample_rate_hz);
+    }
+    let real = if r.channels.len() == 2 { &r.channels[1] } else { &r.channels[0] };
+    let n = real.len().min(o.channels[0].len());
+    if n < 4096 {
+        anyhow::bail!("{} and {} share only {n} samples; at least 4096 are needed", reference.display(), output.display());
+    }
+    let (real, out) = (&real[..n], &o.channels[0][..n]);
+    let s = ampsim_core::compare::score(real, out, r.sample_rate_hz)?;
+    if r.len_frames() != o.len_frames() {
+        println!("note: the files differ in length; comparing the first {n} samples");
+    }
+    println!("ESR                : {:.4}", s.esr);
+    println!("pre-emphasised ESR : {:.4}", s.esr_pre_emphasised);
+    println!("spectral distance  : {:.2} dB (mean |difference| of average spectra, 80 Hz - 8 kHz)", s.spectral_distance_db);
+    if let Some(png) = png {
+        let cfg = ampsim_core::spectrum::SpectrogramConfig::default();
+        let a = ampsim_core::spectrum::spectrogram(real, r.sample_rate_hz, &cfg)?;
+        let b = ampsim_core::spectrum::spectrogram(out, r.sample_rate_hz, &cfg)?;
+        let fig = ampsim_core::plot_spectra::spectrograms("Spectrograms", &[("Reference", &a), ("Output", &b)], 10_000.0, 90.0)?;
+        fig.save_png(png)?;
+        println!("wrote {}", png.display());
     }
     Ok(())
 }

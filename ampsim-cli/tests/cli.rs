@@ -61,3 +61,143 @@ fn bad_input_gives_one_error_line_and_a_non_zero_exit() {
     assert_eq!(out.status.code(), Some(1));
     std::fs::remove_dir_all(d).unwrap();
 }
+
+/// Run ampsim with `args`; it must fail with exit code 1 and one line on stderr mentioning `needle`.
+fn fails_with(args: &[String], needle: &str) {
+    let out = ampsim().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert!(err.starts_with("error: ") && err.contains(needle), "{args:?}: expected `{needle}` in {err}");
+}
+
+fn s(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
+/// A fresh model of `kind` ("wavenet" or "lstm", nano preset) written as a .nam at `rate_hz`.
+fn nano_nam(path: &std::path::Path, kind: &str, rate_hz: u32) {
+    use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
+    use ampsim_core::nam::{self, NamMetadata, NamModelRef};
+    use ampsim_core::tch::{nn, Device};
+    let vs = nn::VarStore::new(Device::Cpu);
+    if kind == "lstm" {
+        let m = Lstm::new(&vs.root(), &LstmConfig::preset("nano").unwrap()).unwrap();
+        nam::write(path, NamModelRef::Lstm(&m), rate_hz, &NamMetadata::default()).unwrap();
+    } else {
+        let m = WaveNet::new(&vs.root(), &WaveNetConfig::preset("nano").unwrap()).unwrap();
+        nam::write(path, NamModelRef::WaveNet(&m), rate_hz, &NamMetadata::default()).unwrap();
+    }
+}
+
+#[test]
+fn process_in_blocks_equals_rendering_the_whole_file() {
+    use ampsim_core::audio::read_wav;
+    use ampsim_core::nam::NamFile;
+    use ampsim_core::tch::{nn, Device};
+    use ampsim_core::train_seq::process_signal;
+    let d = tmpdir("process");
+    let di = d.join("di.wav");
+    // 60 s of the synthetic guitar DI (left channel of a synthetic recording).
+    let rec = ampsim_core::Recording::synthetic(60.0, 4, &Default::default(), &Default::default()).unwrap();
+    ampsim_core::audio::write_wav(&di, &[&rec.direct], rec.sample_rate_hz, ampsim_core::audio::WavEncoding::Float32).unwrap();
+    let x = read_wav(&di).unwrap().channels.remove(0);
+    for kind in ["wavenet", "lstm"] {
+        let model = d.join(format!("{kind}.nam"));
+        nano_nam(&model, kind, rec.sample_rate_hz);
+        let out_wav = d.join(format!("{kind}_out.wav"));
+        let out = ampsim().args(["process", "--block-samples", "3000", "--model", &s(&model), &s(&di), &s(&out_wav)]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains("real time"), "{text} {}", String::from_utf8_lossy(&out.stderr));
+        let streamed = read_wav(&out_wav).unwrap().channels.remove(0);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let whole = process_signal(&NamFile::read(&model).unwrap().build(&vs.root()).unwrap(), &x, Device::Cpu).unwrap();
+        let diff = whole.iter().zip(&streamed).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(streamed.len() == x.len() && diff < 1e-5, "{kind}: {} samples, max |difference| {diff}", streamed.len());
+    }
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn every_command_refuses_bad_input_with_one_line_and_leaves_no_output() {
+    let d = tmpdir("refuse");
+    let junk = d.join("junk.wav");
+    std::fs::write(&junk, "not audio").unwrap();
+    let missing = d.join("missing.wav");
+    // A short recording (1 s): too short for one WaveNet training segment.
+    let short = d.join("short.wav");
+    assert!(ampsim().args(["synth", "--seconds", "1", "--out", &s(&short)]).status().unwrap().success());
+    // Two mono files at different rates.
+    let (di44, amp48) = (d.join("di44.wav"), d.join("amp48.wav"));
+    ampsim_core::audio::write_wav(&di44, &[&vec![0.1; 44_100]], 44_100, ampsim_core::audio::WavEncoding::Pcm16).unwrap();
+    ampsim_core::audio::write_wav(&amp48, &[&vec![0.1; 48_000]], 48_000, ampsim_core::audio::WavEncoding::Pcm16).unwrap();
+    // Models: a good one at 48 kHz; unsupported ones.
+    let good = d.join("good.nam");
+    nano_nam(&good, "wavenet", 48_000);
+    let text = std::fs::read_to_string(&good).unwrap();
+    let convnet = d.join("convnet.nam");
+    std::fs::write(&convnet, text.replace("\"architecture\":\"WaveNet\"", "\"architecture\":\"ConvNet\"")).unwrap();
+    let old = d.join("old.nam");
+    std::fs::write(&old, text.replace("\"version\":\"0.7.0\"", "\"version\":\"0.3.0\"")).unwrap();
+    let corrupt = d.join("corrupt.nam");
+    std::fs::write(&corrupt, &text[..text.len() / 2]).unwrap();
+    let out_wav = d.join("out.wav");
+    let v = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+
+    fails_with(&v(&["train", "--data", &s(&missing), "--out", &s(&d.join("run1"))]), "missing.wav");
+    fails_with(&v(&["train", "--data", &s(&junk), "--out", &s(&d.join("run2"))]), "junk.wav");
+    fails_with(&v(&["train", "--data", &s(&di44), "--data-amp", &s(&amp48), "--out", &s(&d.join("run3"))]), "Hz");
+    fails_with(&v(&["train", "--data", &s(&short), "--out", &s(&d.join("run4"))]), "shorter than one segment");
+    fails_with(&v(&["train", "--data", &s(&short), "--out", "/proc/ampsim-run"]), "/proc/ampsim-run");
+    for run in ["run1", "run2", "run3", "run4"] {
+        let left: Vec<_> = std::fs::read_dir(d.join(run)).map(|r| r.filter_map(|e| e.ok()).collect()).unwrap_or_default();
+        assert!(left.is_empty(), "{run}: left {left:?}");
+    }
+
+    let input44 = di44.clone();
+    fails_with(&v(&["process", "--model", &s(&missing), &s(&input44), &s(&out_wav)]), "missing.wav");
+    fails_with(&v(&["process", "--model", &s(&corrupt), &s(&input44), &s(&out_wav)]), "corrupt.nam");
+    fails_with(&v(&["process", "--model", &s(&convnet), &s(&input44), &s(&out_wav)]), "ConvNet");
+    fails_with(&v(&["process", "--model", &s(&old), &s(&input44), &s(&out_wav)]), "version 0.3.0");
+    fails_with(&v(&["process", "--model", &s(&good), &s(&input44), &s(&out_wav)]), "44100 Hz");
+    fails_with(&v(&["process", "--model", &s(&good), &s(&junk), &s(&out_wav)]), "junk.wav");
+    fails_with(&v(&["process", "--model", &s(&good), &s(&amp48), "/proc/ampsim/out.wav"]), "/proc/ampsim");
+    assert!(!out_wav.exists());
+
+    fails_with(&v(&["export", "--model", &s(&convnet), "--nam", &s(&d.join("x.nam"))]), "ConvNet");
+    fails_with(&v(&["export", "--model", &s(&good), "--nam", "/proc/ampsim/x.nam"]), "/proc/ampsim");
+    fails_with(&v(&["export", "--model", &s(&junk), "--nam", &s(&d.join("x.nam"))]), "junk.wav");
+    assert!(!d.join("x.nam").exists());
+
+    fails_with(&v(&["compare", &s(&di44), &s(&amp48)]), "Hz");
+    fails_with(&v(&["compare", &s(&missing), &s(&amp48)]), "missing.wav");
+    fails_with(&v(&["compare", &s(&short), &s(&short), "--png", "/proc/ampsim/x.png"]), "/proc/ampsim");
+    // No temporary files are left beside the outputs either.
+    let left: Vec<String> = std::fs::read_dir(&d).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.contains("tmp")).collect();
+    assert!(left.is_empty(), "{left:?}");
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn export_rewrites_a_model_with_metadata_and_compare_scores_it() {
+    let d = tmpdir("export");
+    let model = d.join("m.nam");
+    nano_nam(&model, "lstm", 44_100);
+    let exported = d.join("mine.nam");
+    let out = ampsim().args(["export", "--model", &s(&model), "--nam", &s(&exported), "--name", "My crunch", "--tone-type", "crunch"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
+    assert_eq!((v["metadata"]["name"].as_str(), v["metadata"]["tone_type"].as_str(), v["version"].as_str()), (Some("My crunch"), Some("crunch"), Some("0.7.0")));
+    assert_eq!(v["weights"], serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&model).unwrap()).unwrap()["weights"]);
+    // Render a synthetic take's DI and compare the result with the take's amp channel.
+    let take = d.join("take.wav");
+    assert!(ampsim().args(["synth", "--seconds", "3", "--out", &s(&take)]).status().unwrap().success());
+    let rendered = d.join("rendered.wav");
+    assert!(ampsim().args(["process", "--model", &s(&exported), &s(&take), &s(&rendered)]).status().unwrap().success());
+    let png = d.join("cmp.png");
+    let out = ampsim().args(["compare", &s(&take), &s(&rendered), "--png", &s(&png)]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("ESR") && text.contains("spectral distance"), "{text}");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    std::fs::remove_dir_all(d).unwrap();
+}

@@ -33,6 +33,7 @@ pub mod nam;
 pub mod plot;
 pub mod plot_spectra;
 pub mod recording;
+pub mod render;
 pub mod runtime;
 pub mod spectrum;
 pub mod synth;

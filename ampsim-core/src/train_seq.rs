@@ -95,6 +95,8 @@ pub struct SeqFitConfig {
     /// Set from elsewhere (e.g. a Ctrl-C handler) to stop after the current step; the best
     /// weights are kept as usual.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Called after every epoch (e.g. to move a progress bar).
+    pub on_epoch: Option<EpochHook>,
     pub seed: u64,
     pub verbose: bool,
 }
@@ -115,9 +117,20 @@ impl Default for SeqFitConfig {
             checkpoint: None,
             resume: false,
             stop: None,
+            on_epoch: None,
             seed: 0,
             verbose: true,
         }
+    }
+}
+
+/// A function called with every finished epoch.
+#[derive(Clone)]
+pub struct EpochHook(pub Arc<dyn Fn(&SeqEpoch) + Send + Sync>);
+
+impl std::fmt::Debug for EpochHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EpochHook")
     }
 }
 
@@ -146,6 +159,15 @@ pub struct SeqHistory {
 impl SeqHistory {
     pub fn seconds(&self) -> f64 {
         self.epochs.last().map_or(0.0, |e| e.elapsed_seconds)
+    }
+
+    /// The history as CSV text, one row per epoch (the columns of [`Self::to_dataframe`]).
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("epoch,loss,val_esr,learning_rate,elapsed_seconds,samples_per_second\n");
+        for e in &self.epochs {
+            s.push_str(&format!("{},{},{},{},{},{}\n", e.epoch, e.loss, e.val_esr, e.learning_rate, e.elapsed_seconds, e.samples_per_second));
+        }
+        s
     }
 
     pub fn to_dataframe(&self) -> Result<DataFrame> {
@@ -278,6 +300,15 @@ fn sibling(path: &Path, tag: &str) -> PathBuf {
 /// The files a checkpointed run writes: best weights, latest weights, training state (JSON).
 pub fn checkpoint_files(checkpoint: &Path) -> [PathBuf; 3] {
     [checkpoint.to_path_buf(), sibling(checkpoint, "last.safetensors"), sibling(checkpoint, "train.json")]
+}
+
+/// The training history saved beside a checkpoint by [`fit_sequence`] (e.g. to report the
+/// validation ESR of a saved model).
+pub fn saved_history(checkpoint: impl AsRef<Path>) -> Result<SeqHistory> {
+    let [_, _, state] = checkpoint_files(checkpoint.as_ref());
+    let text = std::fs::read_to_string(&state).map_err(|e| Error::io(&state, e))?;
+    let st: TrainState = serde_json::from_str(&text).map_err(|e| Error::invalid("checkpoint", format!("{}: not a training state ({e})", state.display())))?;
+    Ok(st.history)
 }
 
 fn load_state(checkpoint: &Path, vs: &mut nn::VarStore) -> Result<Option<TrainState>> {
@@ -426,6 +457,9 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
                 e.samples_per_second
             );
         }
+        if let Some(hook) = &cfg.on_epoch {
+            (hook.0)(&e);
+        }
         state.history.epochs.push(e);
         state.epoch = epoch;
         state.learning_rate *= cfg.lr_decay;
@@ -503,6 +537,9 @@ mod tests {
         let h = fit_sequence(&lstm, &mut vs, &train, &val, &cfg).unwrap();
         assert!(h.best_val_esr < before * 0.5, "LSTM: {before} -> {}", h.best_val_esr);
         assert_eq!(h.to_dataframe().unwrap().height(), h.epochs.len());
+        let csv = h.to_csv();
+        assert_eq!(csv.lines().count(), h.epochs.len() + 1);
+        assert!(csv.lines().nth(1).unwrap().starts_with("1,"));
     }
 
     #[test]
@@ -520,6 +557,7 @@ mod tests {
         for f in checkpoint_files(&ckpt) {
             assert!(f.exists(), "{} missing", f.display());
         }
+        assert_eq!(saved_history(&ckpt).unwrap().epochs.len(), 2);
         // A fresh model resumes from the saved state and goes on with epochs 3 and 4.
         let mut vs2 = nn::VarStore::new(Device::Cpu);
         let wn2 = WaveNet::new(&vs2.root(), &WaveNetConfig::preset("nano").unwrap()).unwrap();
@@ -546,9 +584,21 @@ mod tests {
         let flag = Arc::new(AtomicBool::new(true));
         let mut vs = nn::VarStore::new(Device::Cpu);
         let wn = WaveNet::new(&vs.root(), &WaveNetConfig::preset("nano").unwrap()).unwrap();
-        let cfg = SeqFitConfig { segment_samples: 512, batch_size: 2, verbose: false, stop: Some(flag), ..SeqFitConfig::default() };
+        let cfg = SeqFitConfig { segment_samples: 512, batch_size: 2, steps_per_epoch: Some(2), verbose: false, stop: Some(flag.clone()), ..SeqFitConfig::default() };
         let h = fit_sequence(&wn, &mut vs, &d, &d, &cfg).unwrap();
         assert_eq!((h.epochs.len(), h.stopped_because.as_str()), (0, "stopped by request"));
+        // A request made during training (here by the epoch hook, as Ctrl-C would) stops after that epoch.
+        flag.store(false, Ordering::Relaxed);
+        let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (f, s) = (flag.clone(), seen.clone());
+        let hook = EpochHook(Arc::new(move |e: &SeqEpoch| {
+            s.fetch_add(1, Ordering::Relaxed);
+            if e.epoch == 2 {
+                f.store(true, Ordering::Relaxed);
+            }
+        }));
+        let h = fit_sequence(&wn, &mut vs, &d, &d, &SeqFitConfig { on_epoch: Some(hook), ..cfg }).unwrap();
+        assert_eq!((h.epochs.len(), seen.load(Ordering::Relaxed), h.stopped_because.as_str()), (2, 2, "stopped by request"));
     }
 
     #[test]

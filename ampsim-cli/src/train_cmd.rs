@@ -1,0 +1,195 @@
+//! `ampsim train`: align, split, train with a progress bar, write the checkpoint, the `.nam`,
+//! the history and a summary.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ampsim_core::audio::write_atomic;
+use ampsim_core::compare::ModelReport;
+use ampsim_core::losses::LossConfig;
+use ampsim_core::models::{Lstm, LstmConfig, Mlp, MlpConfig, WaveNet, WaveNetConfig};
+use ampsim_core::nam::{self, NamMetadata, NamModelRef};
+use ampsim_core::tch::{nn, Device};
+use ampsim_core::train::{self, fit, FitConfig};
+use ampsim_core::train_seq::{checkpoint_files, fit_sequence, EpochHook, SeqData, SeqEpoch, SeqFitConfig, SequenceModel};
+use ampsim_core::windows::{make_xy_ranges, Split, WindowSpec};
+use ampsim_core::Recording;
+use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelKind {
+    Wavenet,
+    Lstm,
+    /// The post's dense network (4000-sample window with 300 future samples; no .nam).
+    Mlp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LossKind {
+    /// ESR + pre-emphasised ESR + DC (the default).
+    EsrPre,
+    /// Pre-emphasised ESR + DC.
+    Pre,
+    /// Plain ESR + DC.
+    Esr,
+    /// Mean squared error (the post's loss).
+    Mse,
+    /// The default plus a multi-resolution STFT term.
+    EsrPreStft,
+}
+
+impl LossKind {
+    fn config(self) -> LossConfig {
+        let d = LossConfig::default();
+        match self {
+            LossKind::EsrPre => d,
+            LossKind::Pre => LossConfig { esr: 0.0, ..d },
+            LossKind::Esr => LossConfig { esr_pre: 0.0, ..d },
+            LossKind::Mse => LossConfig { mse: 1.0, esr: 0.0, esr_pre: 0.0, dc: 0.0, ..d },
+            LossKind::EsrPreStft => LossConfig { mrstft: 1.0, ..d },
+        }
+    }
+}
+
+pub struct TrainArgs {
+    pub data: PathBuf,
+    pub data_amp: Option<PathBuf>,
+    pub model: ModelKind,
+    pub preset: String,
+    pub epochs: usize,
+    pub minutes: f64,
+    pub loss: LossKind,
+    pub out: PathBuf,
+    pub resume: bool,
+    pub name: Option<String>,
+    pub seed: u64,
+}
+
+/// Fail early (before any training) when `dir` cannot hold our files.
+fn prepare_out_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the output folder", dir.display()))?;
+    let probe = dir.join(format!(".ampsim-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").with_context(|| format!("{}: cannot write into the output folder", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+fn progress_bar(budget_seconds: f64) -> ProgressBar {
+    let bar = ProgressBar::new(budget_seconds.ceil() as u64);
+    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {msg} (ETA {eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.enable_steady_tick(Duration::from_millis(500));
+    bar
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    prepare_out_dir(&args.out)?;
+    let raw = match &args.data_amp {
+        Some(amp) => Recording::load_pair(&args.data, amp)?,
+        None => Recording::load(&args.data)?,
+    };
+    let (rec, lag) = raw.aligned().with_context(|| format!("{}: cannot align the amp to the DI", args.data.display()))?;
+    println!("{}: {:.1} s at {} Hz; {lag}", args.data.display(), rec.duration_seconds(), rec.sample_rate_hz);
+    let device = Device::cuda_if_available();
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // Ctrl-C: finish the current step, keep the best checkpoint, write everything.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+    }
+    train::seed_everything(args.seed);
+    let mut vs = nn::VarStore::new(device);
+    match args.model {
+        ModelKind::Wavenet => {
+            let m = WaveNet::new(&vs.root(), &WaveNetConfig::preset(&args.preset)?)?;
+            train_sequence(&args, &rec, &m, NamModelRef::WaveNet(&m), &mut vs, stop, device)
+        }
+        ModelKind::Lstm => {
+            let m = Lstm::new(&vs.root(), &LstmConfig::preset(&args.preset)?)?;
+            train_sequence(&args, &rec, &m, NamModelRef::Lstm(&m), &mut vs, stop, device)
+        }
+        ModelKind::Mlp => train_mlp(&args, &rec, &vs, device),
+    }
+}
+
+fn train_sequence<M: SequenceModel>(args: &TrainArgs, rec: &Recording, model: &M, nam_ref: NamModelRef<'_>, vs: &mut nn::VarStore, stop: Arc<AtomicBool>, device: Device) -> Result<()> {
+    let split = Split::standard(rec.len_samples(), rec.sample_rate_hz)?;
+    println!("split: {}", split.describe(rec.sample_rate_hz));
+    let [train_d, val_d, test_d] = SeqData::from_split(&rec.direct, &rec.amp, &split, model.warm_up_samples(), device)?;
+    let checkpoint = args.out.join("model.safetensors");
+    let budget = args.minutes * 60.0;
+    let bar = progress_bar(budget);
+    let hook_bar = bar.clone();
+    let hook = EpochHook(Arc::new(move |e: &SeqEpoch| {
+        hook_bar.set_position((e.elapsed_seconds as u64).min(hook_bar.length().unwrap_or(u64::MAX)));
+        hook_bar.set_message(format!("epoch {} loss {:.4} val ESR {:.4}", e.epoch, e.loss, e.val_esr));
+    }));
+    let cfg = SeqFitConfig {
+        max_epochs: args.epochs,
+        max_seconds: Some(budget),
+        loss: args.loss.config(),
+        checkpoint: Some(checkpoint.clone()),
+        resume: args.resume,
+        stop: Some(stop),
+        on_epoch: Some(hook),
+        seed: args.seed,
+        verbose: false,
+        ..SeqFitConfig::default()
+    };
+    let history = fit_sequence(model, vs, &train_d, &val_d, &cfg)?;
+    bar.finish_and_clear();
+    if history.epochs.is_empty() {
+        bail!("stopped before the first epoch finished; nothing was written");
+    }
+    let report = ModelReport::for_sequence(&format!("{:?} {}", args.model, args.preset), model, vs, &history, &test_d, rec.sample_rate_hz)?;
+    let meta = NamMetadata { name: args.name.clone().or_else(|| Some(format!("ampsim {:?} {}", args.model, args.preset).to_lowercase())), validation_esr: Some(history.best_val_esr), ..Default::default() };
+    let nam_path = args.out.join("model.nam");
+    nam::write(&nam_path, nam_ref, rec.sample_rate_hz, &meta)?;
+    write_outputs(args, &history.to_csv(), &report, &history.stopped_because, Some(&nam_path), history.best_val_esr, &checkpoint_files(&checkpoint))
+}
+
+fn train_mlp(args: &TrainArgs, rec: &Recording, vs: &nn::VarStore, device: Device) -> Result<()> {
+    if args.resume {
+        bail!("--resume works for the LSTM and WaveNet; the dense network trains from scratch");
+    }
+    let spec = WindowSpec::default();
+    let usable = rec.len_samples().checked_sub(spec.future_samples + 1).filter(|&n| n > spec.window_samples * 2).with_context(|| format!("{}: too short for the dense network's {}-sample window", args.data.display(), spec.window_samples))?;
+    let split = Split::standard(usable, rec.sample_rate_hz)?;
+    println!("split: {}", split.describe(rec.sample_rate_hz));
+    let model = Mlp::new(&vs.root(), &MlpConfig::default())?;
+    let w = |r: &[std::ops::Range<usize>]| make_xy_ranges(&rec.direct, &rec.amp, r, spec, device);
+    let (train_w, val_w, test_w) = (w(&split.train)?, w(&split.validation)?, w(&split.test)?);
+    let cfg = FitConfig { epochs: args.epochs, max_seconds: Some(args.minutes * 60.0), seed: args.seed, ..FitConfig::default() };
+    let history = fit(&model, vs, &train_w, Some(&val_w), &cfg)?;
+    let report = ModelReport::for_windows("dense", &model, vs, &history, &val_w, &test_w, rec.sample_rate_hz)?;
+    let checkpoint = args.out.join("model.safetensors");
+    train::save_safetensors(vs, &checkpoint)?;
+    let mut csv = String::from("epoch,loss,val_loss,seconds,windows_per_second\n");
+    for e in &history.epochs {
+        csv.push_str(&format!("{},{},{},{},{}\n", e.epoch, e.loss, e.val_loss.unwrap_or(f64::NAN), e.seconds, e.windows_per_second));
+    }
+    let best_val = report.curve.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    write_outputs(args, &csv, &report, &format!("{} epochs", history.epochs.len()), None, best_val, &[checkpoint])
+}
+
+fn write_outputs(args: &TrainArgs, csv: &str, report: &ModelReport, stopped: &str, nam: Option<&Path>, best_val_esr: f64, checkpoints: &[PathBuf]) -> Result<()> {
+    let history_path = args.out.join("history.csv");
+    write_atomic(&history_path, csv.as_bytes())?;
+    let mut summary = String::new();
+    summary.push_str(&format!("model            : {}\n", report.name));
+    summary.push_str(&format!("parameters       : {}\n", report.parameters));
+    summary.push_str(&format!("training         : {:.0} s, {} epochs ({stopped})\n", report.train_seconds, report.epochs));
+    summary.push_str(&format!("validation ESR   : {best_val_esr:.4} (best)\n"));
+    summary.push_str(&format!("test ESR         : {:.4} (pre-emphasised {:.4}, spectral distance {:.2} dB)\n", report.scores.esr, report.scores.esr_pre_emphasised, report.scores.spectral_distance_db));
+    summary.push_str(&format!("real-time factor : {:.1}x on one CPU thread\n", report.real_time_factor));
+    let mut files: Vec<&Path> = checkpoints.iter().map(PathBuf::as_path).filter(|p| p.exists()).collect();
+    files.extend(nam);
+    files.push(&history_path);
+    summary.push_str(&format!("files            : {}\n", files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
+    write_atomic(&args.out.join("summary.txt"), summary.as_bytes())?;
+    print!("{summary}");
+    Ok(())
+}
