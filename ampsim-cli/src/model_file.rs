@@ -12,7 +12,6 @@ use anyhow::{bail, Context, Result};
 pub struct LoadedModel {
     pub model: NamModel,
     pub file: NamFile,
-    pub vs: nn::VarStore,
     /// NAM assumes 48 kHz when a file has no sample rate.
     pub sample_rate_hz: u32,
 }
@@ -48,5 +47,6 @@ pub fn load(path: &Path, device: Device) -> Result<LoadedModel> {
         load_safetensors(&mut vs, &ckpt).with_context(|| format!("{}: does not fit the architecture in {}", ckpt.display(), card.display()))?;
     }
     let sample_rate_hz = file.sample_rate_hz.unwrap_or(48_000);
-    Ok(LoadedModel { model, file, vs, sample_rate_hz })
+    // The model's tensors stay alive without the VarStore.
+    Ok(LoadedModel { model, file, sample_rate_hz })
 }

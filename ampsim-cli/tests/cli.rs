@@ -124,9 +124,9 @@ fn every_command_refuses_bad_input_with_one_line_and_leaves_no_output() {
     let junk = d.join("junk.wav");
     std::fs::write(&junk, "not audio").unwrap();
     let missing = d.join("missing.wav");
-    // A short recording (1 s): too short for one WaveNet training segment.
+    // A short recording (1.5 s): too short for one WaveNet training segment.
     let short = d.join("short.wav");
-    assert!(ampsim().args(["synth", "--seconds", "1", "--out", &s(&short)]).status().unwrap().success());
+    assert!(ampsim().args(["synth", "--seconds", "1.5", "--out", &s(&short)]).status().unwrap().success());
     // Two mono files at different rates.
     let (di44, amp48) = (d.join("di44.wav"), d.join("amp48.wav"));
     ampsim_core::audio::write_wav(&di44, &[&vec![0.1; 44_100]], 44_100, ampsim_core::audio::WavEncoding::Pcm16).unwrap();
