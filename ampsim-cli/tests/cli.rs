@@ -201,3 +201,42 @@ fn export_rewrites_a_model_with_metadata_and_compare_scores_it() {
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
     std::fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn ctrl_c_keeps_the_best_checkpoint_and_resume_continues() {
+    let d = tmpdir("ctrlc");
+    let take = d.join("take.wav");
+    assert!(ampsim().args(["synth", "--seconds", "12", "--out", &s(&take)]).status().unwrap().success());
+    let run = d.join("run");
+    let train = |extra: &[&str]| {
+        let mut c = ampsim();
+        c.args(["train", "--data", &s(&take), "--model", "wavenet", "--preset", "nano", "--out", &s(&run)]).args(extra);
+        c
+    };
+    let mut child = train(&["--minutes", "5"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    // Wait for the first checkpoint, then press Ctrl-C.
+    let started = std::time::Instant::now();
+    while !run.join("model.train.json").exists() {
+        assert!(started.elapsed().as_secs() < 120, "no checkpoint after 2 minutes");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let summary = std::fs::read_to_string(run.join("summary.txt")).unwrap();
+    assert!(out.status.success() && summary.contains("stopped by request") && summary.contains("test ESR"), "{summary}");
+    assert!(started.elapsed().as_secs() < 200, "Ctrl-C did not stop training");
+    for f in ["model.safetensors", "model.last.safetensors", "model.nam", "history.csv"] {
+        assert!(run.join(f).exists(), "{f} missing");
+    }
+    let epochs_before = std::fs::read_to_string(run.join("history.csv")).unwrap().lines().count() - 1;
+    // --resume goes on from the saved epoch.
+    let out = train(&["--minutes", "0.05", "--resume"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let history = std::fs::read_to_string(run.join("history.csv")).unwrap();
+    let epochs: Vec<usize> = history.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    assert!(epochs.len() > epochs_before && epochs == (1..=epochs.len()).collect::<Vec<_>>(), "{epochs:?} after {epochs_before}");
+    // The model it wrote renders.
+    let rendered = d.join("rendered.wav");
+    assert!(ampsim().args(["process", "--model", &s(&run.join("model.safetensors")), &s(&take), &s(&rendered)]).status().unwrap().success());
+    std::fs::remove_dir_all(d).unwrap();
+}
