@@ -167,10 +167,7 @@ fn train_mlp(args: &TrainArgs, rec: &Recording, vs: &nn::VarStore, device: Devic
     let report = ModelReport::for_windows("dense", &model, vs, &history, &val_w, &test_w, rec.sample_rate_hz)?;
     let checkpoint = args.out.join("model.safetensors");
     train::save_safetensors(vs, &checkpoint)?;
-    let mut csv = String::from("epoch,loss,val_loss,seconds,windows_per_second\n");
-    for e in &history.epochs {
-        csv.push_str(&format!("{},{},{},{},{}\n", e.epoch, e.loss, e.val_loss.unwrap_or(f64::NAN), e.seconds, e.windows_per_second));
-    }
+    let csv = history.to_csv();
     let best_val = report.curve.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
     write_outputs(args, &csv, &report, &format!("{} epochs", history.epochs.len()), None, best_val, &[checkpoint])
 }

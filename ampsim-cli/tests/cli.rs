@@ -112,7 +112,8 @@ fn process_in_blocks_equals_rendering_the_whole_file() {
         let streamed = read_wav(&out_wav).unwrap().channels.remove(0);
         let vs = nn::VarStore::new(Device::Cpu);
         let whole = process_signal(&NamFile::read(&model).unwrap().build(&vs.root()).unwrap(), &x, Device::Cpu).unwrap();
-        let diff = whole.iter().zip(&streamed).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert_eq!(streamed.len(), x.len(), "{kind}");
+        let diff = ampsim_core::compare::max_abs_difference(&whole, &streamed).unwrap();
         assert!(streamed.len() == x.len() && diff < 1e-5, "{kind}: {} samples, max |difference| {diff}", streamed.len());
     }
     std::fs::remove_dir_all(d).unwrap();

@@ -44,6 +44,14 @@ pub fn score(real: &[f32], predicted: &[f32], sample_rate_hz: u32) -> Result<Sco
     })
 }
 
+/// The largest |a − b| over two renderings of the same samples (e.g. a model and its `.nam`).
+pub fn max_abs_difference(a: &[f32], b: &[f32]) -> Result<f32> {
+    if a.len() != b.len() {
+        return Err(Error::invalid("b", format!("{} samples, but a has {}", b.len(), a.len())));
+    }
+    Ok(a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max))
+}
+
 /// One trained model in a comparison.
 #[derive(Clone, Debug)]
 pub struct ModelReport {
@@ -234,6 +242,8 @@ mod tests {
         assert!((a.spectral_distance_db - 1.0).abs() < 0.05, "{a:?}");
         assert!(b.esr_pre_emphasised > b.esr && b.spectral_distance_db > 3.0, "{b:?}");
         assert!(score(y, &dull[1..], rec.sample_rate_hz).is_err());
+        assert_eq!(max_abs_difference(&[0.0, 1.0, -2.0], &[0.5, 1.0, 1.0]).unwrap(), 3.0);
+        assert!(max_abs_difference(&[0.0], &[]).is_err());
         let report = |name: &str, scores| ModelReport { name: name.into(), parameters: 10, train_seconds: 1.0, epochs: 1, scores, real_time_factor: 5.0, curve: vec![(1.0, 0.5), (2.0, 0.1)], predictions: vec![] };
         let table = reports_table(&[report("a", a), report("b", b)]).unwrap();
         assert_eq!(table.shape(), (2, 8));

@@ -489,7 +489,7 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let loaded = file.build(&vs.root()).unwrap();
         let after = process_signal(&loaded, x, Device::Cpu).unwrap();
-        let max = before.iter().zip(&after).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let max = crate::compare::max_abs_difference(before, &after).unwrap();
         assert!(max < 1e-6, "max difference {max}");
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -133,13 +133,13 @@ mod tests {
         let whole = process_signal(&wn, &x, Device::Cpu).unwrap();
         for block in [300, 1000, 4096, 30_000] {
             let b = render_blocks(&wn, &x, block, Device::Cpu).unwrap();
-            let d = whole.iter().zip(&b).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            let d = crate::compare::max_abs_difference(&whole, &b).unwrap();
             assert!(b.len() == x.len() && d < 1e-6, "WaveNet, block {block}: {d}");
         }
         let whole = process_signal(&lstm, &x, Device::Cpu).unwrap();
         for block in [7, 777, 30_000] {
             let b = render_blocks(&lstm, &x, block, Device::Cpu).unwrap();
-            let d = whole.iter().zip(&b).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            let d = crate::compare::max_abs_difference(&whole, &b).unwrap();
             assert!(b.len() == x.len() && d < 1e-5, "LSTM, block {block}: {d}");
         }
         assert!(render_blocks(&lstm, &x, 0, Device::Cpu).is_err());

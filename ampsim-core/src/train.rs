@@ -122,6 +122,15 @@ impl History {
         self.epochs.last().map(|e| e.loss)
     }
 
+    /// The history as CSV text, one row per epoch (a missing validation loss is `NaN`).
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("epoch,loss,val_loss,seconds,windows_per_second\n");
+        for e in &self.epochs {
+            s.push_str(&format!("{},{},{},{},{}\n", e.epoch, e.loss, e.val_loss.unwrap_or(f64::NAN), e.seconds, e.windows_per_second));
+        }
+        s
+    }
+
     /// One row per epoch: epoch, loss, val_loss, seconds, windows_per_second.
     pub fn to_dataframe(&self) -> Result<DataFrame> {
         Ok(df!(
@@ -329,6 +338,13 @@ pub fn load_safetensors(vs: &mut nn::VarStore, path: impl AsRef<Path>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_csv_has_a_row_per_epoch() {
+        let e = |epoch, val_loss| EpochStats { epoch, loss: 0.5, val_loss, seconds: 2.0, windows_per_second: 10.0 };
+        let csv = History { epochs: vec![e(1, Some(0.25)), e(2, None)] }.to_csv();
+        assert_eq!(csv, "epoch,loss,val_loss,seconds,windows_per_second\n1,0.5,0.25,2,10\n2,0.5,NaN,2,10\n");
+    }
     use crate::models::MlpConfig;
     use tch::Device;
 

@@ -31,8 +31,7 @@ fn read_json_samples(path: &Path) -> Vec<f32> {
 }
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    ampsim_core::compare::max_abs_difference(a, b).unwrap()
 }
 
 #[test]
