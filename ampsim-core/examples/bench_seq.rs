@@ -7,7 +7,7 @@
 //! `../shared/data/real/jvm410h`) trains on all takes but the last two, validates on the
 //! second-to-last and tests on the last, in file-name order. Knobs for experiments (defaults
 //! are `SeqFitConfig`'s): BATCH, SEGMENT, LR, DECAY, LR_FINAL, PATIENCE, ESR_WEIGHT,
-//! MRSTFT_WEIGHT, THREADS, BURN_IN (LSTM).
+//! MRSTFT_WEIGHT, THREADS, WORKERS, SEED (initial weights), BURN_IN (LSTM).
 
 use std::path::Path;
 use std::time::Instant;
@@ -69,6 +69,7 @@ fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: 
         patience: env("PATIENCE").map_or(d.patience, |v| v as usize),
         lr_decay: env("DECAY").unwrap_or(d.lr_decay),
         lr_final_factor: env("LR_FINAL").or(d.lr_final_factor),
+        workers: env("WORKERS").map(|v| v as usize).or(d.workers),
         loss: LossConfig { esr: env("ESR_WEIGHT").unwrap_or(d.loss.esr), mrstft: env("MRSTFT_WEIGHT").unwrap_or(d.loss.mrstft), ..d.loss.clone() },
         ..d
     };
@@ -94,6 +95,8 @@ fn main() -> ampsim_core::Result<()> {
     let path = args.get(4).cloned().unwrap_or_else(|| "data/GuitarTraining.wav".into());
     let data = load(&path)?;
     let device = Device::cuda_if_available();
+    // The same initial weights in every run (SEED to vary them), so runs compare settings.
+    ampsim_core::train::seed_everything(std::env::var("SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0));
     let mut vs = nn::VarStore::new(device);
     match kind {
         "lstm" => {

@@ -39,6 +39,7 @@ pub mod spectrum;
 pub mod synth;
 pub mod train;
 pub mod train_seq;
+mod parallel_step;
 pub mod windows;
 
 pub use error::{Error, Result};

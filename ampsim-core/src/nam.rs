@@ -75,6 +75,12 @@ impl SequenceModel for NamModel {
             NamModel::WaveNet(m) => m.process(xs),
         }
     }
+    fn replica(&self, vs: &nn::Path) -> Result<Self> {
+        Ok(match self {
+            NamModel::Lstm(m) => NamModel::Lstm(m.replica(vs)?),
+            NamModel::WaveNet(m) => NamModel::WaveNet(m.replica(vs)?),
+        })
+    }
 }
 
 /// One entry of NAM's flat weight list and where it lives in an ampsim model.

@@ -17,12 +17,13 @@ use tch::{Device, Tensor};
 
 use crate::losses::{esr, LossConfig};
 use crate::models::{Lstm, WaveNet};
+use crate::parallel_step::Workers;
 use crate::audio::write_atomic;
 use crate::train::{load_safetensors, save_safetensors};
 use crate::{Error, Result};
 
 /// A causal model over whole segments.
-pub trait SequenceModel {
+pub trait SequenceModel: Send {
     /// Leading samples of a segment whose outputs are not scored: the receptive field minus one
     /// (WaveNet) or a burn-in for the recurrent state (LSTM).
     fn warm_up_samples(&self) -> usize;
@@ -31,6 +32,11 @@ pub trait SequenceModel {
     /// The whole signal: `[time]` → `[time]` (zeros before the start for a WaveNet; the stored
     /// initial state for an LSTM).
     fn process(&self, xs: &Tensor) -> Tensor;
+    /// A fresh model of the same configuration with its variables in `vs` (training runs one
+    /// per worker thread).
+    fn replica(&self, vs: &nn::Path) -> Result<Self>
+    where
+        Self: Sized;
 }
 
 impl SequenceModel for WaveNet {
@@ -44,6 +50,9 @@ impl SequenceModel for WaveNet {
         let pad = Tensor::zeros([self.receptive_field() as i64 - 1], (xs.kind(), xs.device()));
         self.forward(&Tensor::cat(&[&pad, xs], 0))
     }
+    fn replica(&self, vs: &nn::Path) -> Result<Self> {
+        WaveNet::new(vs, &self.config)
+    }
 }
 
 impl SequenceModel for Lstm {
@@ -56,6 +65,9 @@ impl SequenceModel for Lstm {
     }
     fn process(&self, xs: &Tensor) -> Tensor {
         self.forward(xs)
+    }
+    fn replica(&self, vs: &nn::Path) -> Result<Self> {
+        Lstm::new(vs, &self.config)
     }
 }
 
@@ -97,6 +109,11 @@ pub struct SeqFitConfig {
     pub stop: Option<Arc<AtomicBool>>,
     /// Called after every epoch (e.g. to move a progress bar).
     pub on_epoch: Option<EpochHook>,
+    /// Threads that each run a part of every batch with one libtorch thread apiece (default
+    /// `None`: libtorch's thread count on CPU, one on CUDA). On CPU this is faster than
+    /// libtorch's own threading for these small models (1.7× on 2 cores for WaveNet standard);
+    /// `Some(1)` trains undivided. Results are repeatable for a given count.
+    pub workers: Option<usize>,
     pub seed: u64,
     pub verbose: bool,
 }
@@ -118,6 +135,7 @@ impl Default for SeqFitConfig {
             resume: false,
             stop: None,
             on_epoch: None,
+            workers: None,
             seed: 0,
             verbose: true,
         }
@@ -359,6 +377,15 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
     if cfg.resume && cfg.checkpoint.is_none() {
         return Err(Error::invalid("resume", "resuming needs the checkpoint path of the earlier run"));
     }
+    let device = train.pieces()[0].0.device();
+    let count = match (cfg.workers, device) {
+        (Some(n), _) => n.min(cfg.batch_size),
+        (None, Device::Cpu) => (tch::get_num_threads().max(1) as usize).min(cfg.batch_size),
+        (None, _) => 1,
+    };
+    // Replicas are made before seeding, so the seeded stream is the same with any count.
+    let mut workers = if count > 1 { Workers::new(model, vs, count)? } else { None };
+    let threads_before = tch::get_num_threads();
     tch::manual_seed(cfg.seed as i64);
     let mut state = TrainState { epoch: 0, learning_rate: cfg.learning_rate, since_best: 0, history: SeqHistory { best_val_esr: f64::INFINITY, ..Default::default() } };
     let mut best: Option<Vec<(String, Tensor)>> = None;
@@ -407,10 +434,22 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
                 ys.push(a.narrow(0, (k + warm) as i64, cfg.segment_samples as i64));
             }
             let (x, y) = (Tensor::stack(&xs, 0), Tensor::stack(&ys, 0));
-            let y_hat = model.forward_aligned(&x);
-            let loss = cfg.loss.loss(&y_hat, &y);
-            opt.backward_step(&loss);
-            let v = loss.double_value(&[]);
+            let v = match &mut workers {
+                Some(w) => {
+                    opt.zero_grad();
+                    let v = w.gradients(&x, &y, |y_hat, y| cfg.loss.loss(y_hat, y));
+                    tch::set_num_threads(threads_before);
+                    let v = v?;
+                    opt.step();
+                    v
+                }
+                None => {
+                    let y_hat = model.forward_aligned(&x);
+                    let loss = cfg.loss.loss(&y_hat, &y);
+                    opt.backward_step(&loss);
+                    loss.double_value(&[])
+                }
+            };
             if !v.is_finite() {
                 return Err(Error::invalid("cfg", format!("training diverged (loss {v}) in epoch {epoch}; lower the learning rate")));
             }
