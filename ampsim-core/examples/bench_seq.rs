@@ -6,8 +6,8 @@
 //! A recording is split into 10-s blocks of 6 s training, 2 s validation, 2 s test. A folder of takes (e.g.
 //! `../shared/data/real/jvm410h`) trains on all takes but the last two, validates on the
 //! second-to-last and tests on the last, in file-name order. Knobs for experiments (defaults
-//! are `SeqFitConfig`'s): BATCH, SEGMENT, LR, DECAY, LR_FINAL, PATIENCE, ESR_WEIGHT,
-//! MRSTFT_WEIGHT, THREADS, WORKERS, SEED (initial weights), BURN_IN (LSTM).
+//! are `SeqFitConfig`'s): BATCH, SEGMENT, LR, DECAY, LR_FINAL, PATIENCE, MSE_WEIGHT,
+//! ESR_WEIGHT, PRE_WEIGHT, DC_WEIGHT, MRSTFT_WEIGHT, EMA, THREADS, WORKERS, SEED (initial weights), BURN_IN (LSTM).
 
 use std::path::Path;
 use std::time::Instant;
@@ -69,8 +69,16 @@ fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: 
         patience: env("PATIENCE").map_or(d.patience, |v| v as usize),
         lr_decay: env("DECAY").unwrap_or(d.lr_decay),
         lr_final_factor: env("LR_FINAL").or(d.lr_final_factor),
+        weight_average: env("EMA").or(d.weight_average),
         workers: env("WORKERS").map(|v| v as usize).or(d.workers),
-        loss: LossConfig { esr: env("ESR_WEIGHT").unwrap_or(d.loss.esr), mrstft: env("MRSTFT_WEIGHT").unwrap_or(d.loss.mrstft), ..d.loss.clone() },
+        loss: LossConfig {
+            mse: env("MSE_WEIGHT").unwrap_or(d.loss.mse),
+            esr: env("ESR_WEIGHT").unwrap_or(d.loss.esr),
+            esr_pre: env("PRE_WEIGHT").unwrap_or(d.loss.esr_pre),
+            dc: env("DC_WEIGHT").unwrap_or(d.loss.dc),
+            mrstft: env("MRSTFT_WEIGHT").unwrap_or(d.loss.mrstft),
+            ..d.loss.clone()
+        },
         ..d
     };
     if let Some(t) = env("THREADS") {

@@ -18,7 +18,8 @@
 use tch::nn;
 use tch::Tensor;
 
-use crate::train_seq::SequenceModel;
+use crate::losses::esr;
+use crate::train_seq::{join_scored, score_piece, SeqData, SequenceModel};
 use crate::{Error, Result};
 
 struct Replica<M> {
@@ -132,6 +133,27 @@ impl<M: SequenceModel> Workers<M> {
             p.backward();
         }
         Ok(value.double_value(&[]))
+    }
+
+    /// [`crate::train_seq::validation_esr`] of the trained model, with the pieces shared out
+    /// among the replicas.
+    pub(crate) fn validation_esr(&mut self, data: &SeqData) -> Result<f64> {
+        self.sync_weights();
+        let n = self.count();
+        let scored = std::thread::scope(|s| {
+            let handles: Vec<_> = self.replicas.iter_mut().enumerate().map(|(k, r)| {
+                let mine: Vec<(usize, Tensor, Tensor)> = data.pieces().iter().enumerate().skip(k).step_by(n).map(|(i, (d, a))| (i, d.shallow_clone(), a.shallow_clone())).collect();
+                s.spawn(move || {
+                    tch::set_num_threads(1);
+                    mine.into_iter().map(|(i, d, a)| Ok((i, score_piece(&r.model, &d, &a)?))).collect::<Result<Vec<_>>>()
+                })
+            }).collect();
+            handles.into_iter().map(|h| h.join()).collect::<std::result::Result<Vec<_>, _>>()
+        }).map_err(|_| Error::invalid("validation", "a worker thread panicked"))?;
+        let mut pieces: Vec<_> = scored.into_iter().collect::<Result<Vec<_>>>()?.into_iter().flatten().collect();
+        pieces.sort_by_key(|(i, _)| *i);
+        let (y, y_hat) = join_scored(pieces.into_iter().map(|(_, p)| p).collect(), self.replicas[0].model.warm_up_samples())?;
+        esr(&y, &y_hat)
     }
 }
 
