@@ -2,60 +2,63 @@
 //!
 //!     cargo run -p ampsim-core --example bench_presets
 //!
-//! Throughput: samples (scored and warm-up) per second over 6 optimizer steps of the default
-//! training settings (batch 16 × 8192 scored samples), after one warm-up step, with the
-//! default number of libtorch threads. Real-time factor: 60 s of the synthetic guitar DI
+//! Throughput: samples (scored and warm-up) per second in `fit_sequence` with the default
+//! settings (batch 16 × 8192 scored samples), over an epoch of 6 steps after a warm-up epoch:
+//! with each batch split over the worker threads (the default) and undivided, on libtorch's
+//! own threads (`workers: Some(1)`). Real-time factor: 60 s of the synthetic guitar DI
 //! rendered in blocks of 4096 samples (as `ampsim process` does) on one thread.
-
-use std::time::Instant;
 
 use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
 use ampsim_core::polars::prelude::*;
 use ampsim_core::render::{render_blocks, Streaming};
 use ampsim_core::runtime::one_thread_real_time_factor;
-use ampsim_core::tch::{self, nn, nn::OptimizerConfig, Device, Tensor};
-use ampsim_core::train_seq::{SeqFitConfig, SequenceModel};
+use ampsim_core::tch::{self, nn, Device};
+use ampsim_core::train_seq::{fit_sequence, SeqData, SeqFitConfig, SequenceModel};
 use ampsim_core::Recording;
 
-fn measure<M: SequenceModel + Streaming>(model: &M, vs: &nn::VarStore, di: &[f32], rate: u32) -> ampsim_core::Result<(f64, f64)> {
-    let cfg = SeqFitConfig::default();
-    let seg = (model.warm_up_samples() + cfg.segment_samples) as i64;
-    let mut opt = nn::Adam::default().build(vs, cfg.learning_rate)?;
-    let x = Tensor::from_slice(&di[..(16 * seg) as usize]).view([16, seg]);
-    let y = x.narrow(1, model.warm_up_samples() as i64, cfg.segment_samples as i64).tanh();
-    let mut step = || opt.backward_step(&cfg.loss.loss(&model.forward_aligned(&x), &y));
-    step();
-    let t = Instant::now();
-    for _ in 0..6 {
-        step();
-    }
-    let throughput = (6 * 16 * seg) as f64 / t.elapsed().as_secs_f64();
+/// (split samples/s, undivided samples/s, real-time factor)
+fn measure<M: SequenceModel + Streaming>(model: &M, vs: &mut nn::VarStore, di: &[f32], rate: u32) -> ampsim_core::Result<(f64, f64, f64)> {
+    let d = SeqFitConfig::default();
+    let warm = model.warm_up_samples();
+    let n = 16 * (warm + d.segment_samples);
+    let amp: Vec<f32> = di[..n].iter().map(|v| (3.0 * v).tanh()).collect();
+    let train = SeqData::new(&di[..n], &amp, Device::Cpu)?;
+    let v = n / 2..n / 2 + warm + 4096;
+    let val = SeqData::new(&di[v.clone()], &amp[v], Device::Cpu)?;
+    let mut samples_per_second = |workers| -> ampsim_core::Result<f64> {
+        let cfg = SeqFitConfig { max_epochs: 2, steps_per_epoch: Some(6), patience: 10, workers, verbose: false, ..d.clone() };
+        Ok(fit_sequence(model, vs, &train, &val, &cfg)?.epochs[1].samples_per_second)
+    };
+    let split = samples_per_second(None)?;
+    let undivided = samples_per_second(Some(1))?;
     let rtf = one_thread_real_time_factor(di.len() as f64 / rate as f64, || render_blocks(model, di, 4096, Device::Cpu))?;
-    Ok((throughput, rtf))
+    Ok((split, undivided, rtf))
 }
 
 fn main() -> ampsim_core::Result<()> {
     let rec = Recording::synthetic(60.0, 1, &Default::default(), &Default::default())?;
-    let (mut names, mut weights, mut throughputs, mut rtfs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut names, mut weights, mut throughputs, mut undivided, mut rtfs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     println!("libtorch threads for training: {}", tch::get_num_threads());
     for preset in ["standard", "lite", "feather", "nano"] {
-        let vs = nn::VarStore::new(Device::Cpu);
+        let mut vs = nn::VarStore::new(Device::Cpu);
         let wn = WaveNet::new(&vs.root(), &WaveNetConfig::preset(preset)?)?;
-        let (t, r) = measure(&wn, &vs, &rec.direct, rec.sample_rate_hz)?;
+        let (t, u, r) = measure(&wn, &mut vs, &rec.direct, rec.sample_rate_hz)?;
+        undivided.push(u);
         names.push(format!("WaveNet {preset}"));
         weights.push(wn.config.nam_weight_count() as u64);
         throughputs.push(t);
         rtfs.push(r);
-        let vs = nn::VarStore::new(Device::Cpu);
+        let mut vs = nn::VarStore::new(Device::Cpu);
         let lstm = Lstm::new(&vs.root(), &LstmConfig::preset(preset)?)?;
-        let (t, r) = measure(&lstm, &vs, &rec.direct, rec.sample_rate_hz)?;
+        let (t, u, r) = measure(&lstm, &mut vs, &rec.direct, rec.sample_rate_hz)?;
+        undivided.push(u);
         names.push(format!("LSTM {preset}"));
         weights.push(lstm.config.nam_weight_count() as u64);
         throughputs.push(t);
         rtfs.push(r);
         println!("{preset}: done");
     }
-    let df = df!("model" => names, "nam_weights" => weights, "train_samples_per_second" => throughputs, "real_time_factor_1_thread" => rtfs)?;
+    let df = df!("model" => names, "nam_weights" => weights, "train_samples_per_second" => throughputs, "undivided_samples_per_second" => undivided, "real_time_factor_1_thread" => rtfs)?;
     println!("{df}");
     Ok(())
 }

@@ -212,13 +212,16 @@ mod tests {
             assert!((got_loss - want_loss).abs() < 1e-6 * want_loss.abs().max(1.0), "{count} workers: loss {got_loss} vs {want_loss}");
             let mut got: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(k, v)| (k, v.grad())).collect();
             got.sort_by(|a, b| a.0.cmp(&b.0));
+            // Float sums in another order: each variable's gradient within 0.1 % of its own
+            // largest entry, or 1e-5 of the largest gradient entry of the model (small ones).
+            let largest = expected.iter().filter(|(_, e)| e.defined()).map(|(_, e)| e.abs().max().double_value(&[])).fold(0.0, f64::max);
             for ((name, e), (_, g)) in expected.iter().zip(&got) {
                 if !e.defined() {
                     continue;
                 }
-                let scale = e.abs().max().double_value(&[]).max(1e-8);
+                let scale = e.abs().max().double_value(&[]);
                 let diff = (e - g).abs().max().double_value(&[]);
-                assert!(diff <= 1e-3 * scale, "{count} workers, {name}: max |difference| {diff} (scale {scale})");
+                assert!(diff <= 1e-3 * scale + 1e-5 * largest, "{count} workers, {name}: max |difference| {diff} (scale {scale}, largest {largest})");
             }
         }
         tch::set_num_threads(2);
