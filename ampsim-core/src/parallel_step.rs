@@ -123,7 +123,7 @@ impl<M: SequenceModel> Workers<M> {
         // Σ over replicas in a fixed order, placed in the trained model's gradients.
         let mut proxy: Option<Tensor> = None;
         for (i, main) in self.main.iter().enumerate() {
-            let grads: Vec<Tensor> = self.replicas.iter().map(|r| r.vars[i].grad()).filter(|g| g.defined()).collect();
+            let grads: Vec<Tensor> = self.replicas.iter().take(n as usize).map(|r| r.vars[i].grad()).filter(|g| g.defined()).collect();
             let Some(first) = grads.first() else { continue };
             let total = grads[1..].iter().fold(first.detach().copy(), |acc, g| acc + g);
             let term = (main * total).sum(main.kind());
