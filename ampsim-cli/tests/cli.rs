@@ -214,7 +214,7 @@ fn ctrl_c_keeps_the_best_checkpoint_and_resume_continues() {
         c.args(["train", "--data", &s(&take), "--model", "wavenet", "--preset", "nano", "--out", &s(&run)]).args(extra);
         c
     };
-    let mut child = train(&["--minutes", "5"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let child = train(&["--minutes", "5"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
     // Wait for the first checkpoint, then press Ctrl-C.
     let started = std::time::Instant::now();
     while !run.join("model.train.json").exists() {
