@@ -114,8 +114,9 @@ pub struct SeqFitConfig {
     /// ones, updated after every step with this factor (Polyak averaging; default `Some(0.99)`,
     /// about the last hundred steps; `None` validates the latest weights). The average irons
     /// out Adam's step-to-step noise: WaveNet standard, 540 s on 2 cores, reached a validation
-    /// ESR of 0.026 with it against 0.030 without (test 0.041 against 0.045), and its
-    /// validation curve falls steadily, so early stopping no longer fires on a noisy epoch. A
+    /// ESR of 0.026 with it against 0.030 without (test 0.041 against 0.045; both with early
+    /// stopping off). Its validation curve is smooth, but a loss spike can still set it back for
+    /// longer than `patience` epochs (the same run with patience 20 stopped at 449 s, 0.030). A
     /// resumed run restarts the average from the latest weights.
     pub weight_average: Option<f64>,
     /// Threads that each run a part of every batch with one libtorch thread apiece (default
