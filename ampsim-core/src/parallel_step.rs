@@ -33,6 +33,9 @@ pub(crate) struct Workers<M> {
     replicas: Vec<Replica<M>>,
     /// The trained model's variables, sorted by name.
     main: Vec<Tensor>,
+    /// libtorch's thread count before the workers set theirs to one (libtorch also keeps that
+    /// count process-wide), put back after every step and validation.
+    threads: i32,
     // The replicas' variable stores keep their variables alive.
     _stores: Vec<nn::VarStore>,
 }
@@ -65,7 +68,7 @@ impl<M: SequenceModel> Workers<M> {
             replicas.push(Replica { model: replica, vars });
             stores.push(store);
         }
-        Ok(Some(Workers { replicas, main: main.into_iter().map(|(_, t)| t).collect(), _stores: stores }))
+        Ok(Some(Workers { replicas, main: main.into_iter().map(|(_, t)| t).collect(), threads: tch::get_num_threads(), _stores: stores }))
     }
 
     pub(crate) fn count(&self) -> usize {
@@ -86,6 +89,12 @@ impl<M: SequenceModel> Workers<M> {
     /// Set the gradients of the trained model's variables for the batch `x` → `y` under `loss`
     /// (leaves earlier gradients untouched: zero them first) and return the loss value.
     pub(crate) fn gradients(&mut self, x: &Tensor, y: &Tensor, loss: impl Fn(&Tensor, &Tensor) -> Tensor) -> Result<f64> {
+        let result = self.divided_gradients(x, y, loss);
+        tch::set_num_threads(self.threads);
+        result
+    }
+
+    fn divided_gradients(&mut self, x: &Tensor, y: &Tensor, loss: impl Fn(&Tensor, &Tensor) -> Tensor) -> Result<f64> {
         self.sync_weights();
         let batch = x.size()[0];
         let n = (self.count() as i64).min(batch).max(1);
@@ -138,6 +147,12 @@ impl<M: SequenceModel> Workers<M> {
     /// [`crate::train_seq::validation_esr`] of the trained model, with the pieces shared out
     /// among the replicas.
     pub(crate) fn validation_esr(&mut self, data: &SeqData) -> Result<f64> {
+        let result = self.divided_validation_esr(data);
+        tch::set_num_threads(self.threads);
+        result
+    }
+
+    fn divided_validation_esr(&mut self, data: &SeqData) -> Result<f64> {
         self.sync_weights();
         let n = self.count();
         let scored = std::thread::scope(|s| {
@@ -224,7 +239,6 @@ mod tests {
                 assert!(diff <= 1e-3 * scale + 1e-5 * largest, "{count} workers, {name}: max |difference| {diff} (scale {scale}, largest {largest})");
             }
         }
-        tch::set_num_threads(2);
     }
 
     #[test]

@@ -456,7 +456,6 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
     };
     // Replicas are made before seeding, so the seeded stream is the same with any count.
     let mut workers = if count > 1 { Workers::new(model, vs, count)? } else { None };
-    let threads_before = tch::get_num_threads();
     tch::manual_seed(cfg.seed as i64);
     let mut state = TrainState { epoch: 0, learning_rate: cfg.learning_rate, since_best: 0, history: SeqHistory { best_val_esr: f64::INFINITY, ..Default::default() } };
     let mut best: Option<Vec<(String, Tensor)>> = None;
@@ -509,9 +508,7 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
             let v = match &mut workers {
                 Some(w) => {
                     opt.zero_grad();
-                    let v = w.gradients(&x, &y, |y_hat, y| cfg.loss.loss(y_hat, y));
-                    tch::set_num_threads(threads_before);
-                    let v = v?;
+                    let v = w.gradients(&x, &y, |y_hat, y| cfg.loss.loss(y_hat, y))?;
                     opt.step();
                     v
                 }
