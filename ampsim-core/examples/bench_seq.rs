@@ -7,7 +7,9 @@
 //! `../shared/data/real/jvm410h`) trains on all takes but the last two, validates on the
 //! second-to-last and tests on the last, in file-name order. Knobs for experiments (defaults
 //! are `SeqFitConfig`'s): BATCH, SEGMENT, LR, DECAY, LR_FINAL, PATIENCE, MSE_WEIGHT,
-//! ESR_WEIGHT, PRE_WEIGHT, DC_WEIGHT, MRSTFT_WEIGHT, EMA, THREADS, WORKERS, SEED (initial weights), BURN_IN (LSTM).
+//! ESR_WEIGHT, PRE_WEIGHT, DC_WEIGHT, MRSTFT_WEIGHT, EMA, THREADS, WORKERS, SEED (initial weights), BURN_IN (LSTM),
+//! PATIENCE_FRACTION, and EXTRA=other.wav (a whole recording added to the training data of a split one,
+//! e.g. to see how the test ESR changes with more training audio).
 
 use std::path::Path;
 use std::time::Instant;
@@ -51,7 +53,17 @@ fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: 
     let (train, val, test, rate) = match data {
         Data::Split(rec, split) => {
             let r = |ranges: &[std::ops::Range<usize>], ctx| SeqData::from_ranges(&rec.direct, &rec.amp, ranges, ctx, device);
-            (r(&split.train, 0)?, r(&split.validation, warm)?, r(&split.test, warm)?, rec.sample_rate_hz)
+            let train = match std::env::var("EXTRA") {
+                Ok(p) => {
+                    let (extra, lag) = Recording::load(&p)?.aligned()?;
+                    println!("extra training recording {p}: {lag}");
+                    let mut takes: Vec<(&[f32], &[f32])> = split.train.iter().map(|r| (&rec.direct[r.clone()], &rec.amp[r.clone()])).collect();
+                    takes.push((&extra.direct[..], &extra.amp[..]));
+                    SeqData::from_takes(&takes, device)?
+                }
+                Err(_) => r(&split.train, 0)?,
+            };
+            (train, r(&split.validation, warm)?, r(&split.test, warm)?, rec.sample_rate_hz)
         }
         Data::Takes(takes) => {
             let t = |recs: &[Recording]| SeqData::from_takes(&recs.iter().map(|r| (&r.direct[..], &r.amp[..])).collect::<Vec<_>>(), device);
@@ -67,6 +79,7 @@ fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: 
         segment_samples: env("SEGMENT").map_or(d.segment_samples, |v| v as usize),
         learning_rate: env("LR").unwrap_or(d.learning_rate),
         patience: env("PATIENCE").map_or(d.patience, |v| v as usize),
+        patience_fraction: env("PATIENCE_FRACTION").unwrap_or(d.patience_fraction),
         lr_decay: env("DECAY").unwrap_or(d.lr_decay),
         lr_final_factor: env("LR_FINAL").or(d.lr_final_factor),
         weight_average: env("EMA").or(d.weight_average),

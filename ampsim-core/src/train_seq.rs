@@ -94,8 +94,15 @@ pub struct SeqFitConfig {
     /// slowed them down in our runs).
     pub lr_final_factor: Option<f64>,
     pub loss: LossConfig,
-    /// Stop after this many epochs without a better validation ESR (default 20).
+    /// Stop after this many epochs without a better validation ESR (default 20) — and only once
+    /// that wait is also at least `patience_fraction` of the training time so far.
     pub patience: usize,
+    /// Early stopping also waits this fraction of the time trained so far (default 0.33): a run
+    /// stops when neither the last `patience` epochs nor the last third of its time brought a
+    /// better validation ESR. Epochs differ in length between models (1.5 s for LSTM standard,
+    /// 4.5 s for WaveNet standard on 2 cores), so an epoch count alone stopped the LSTM of
+    /// notebook 04 at 337 s of 540 and a WaveNet at 449 s, after one loss spike. 0 = epochs only.
+    pub patience_fraction: f64,
     /// Stop once this many seconds of training have passed in this run (default: none).
     pub max_seconds: Option<f64>,
     /// Where the best weights are written (safetensors), if anywhere. Beside it go the latest
@@ -140,6 +147,7 @@ impl Default for SeqFitConfig {
             lr_final_factor: None,
             loss: LossConfig::default(),
             patience: 20,
+            patience_fraction: 0.33,
             max_seconds: None,
             checkpoint: None,
             resume: false,
@@ -188,6 +196,16 @@ pub struct SeqHistory {
 impl SeqHistory {
     pub fn seconds(&self) -> f64 {
         self.epochs.last().map_or(0.0, |e| e.elapsed_seconds)
+    }
+
+    /// Training seconds at the end of the best epoch (0 before any).
+    pub fn best_seconds(&self) -> f64 {
+        self.epochs.iter().find(|e| e.epoch == self.best_epoch).map_or(0.0, |e| e.elapsed_seconds)
+    }
+
+    /// Whether the time since the best epoch is at least `fraction` of all the time trained.
+    fn waited_long_enough(&self, fraction: f64) -> bool {
+        self.seconds() - self.best_seconds() >= fraction * self.seconds()
     }
 
     /// The history as CSV text, one row per epoch (the columns of [`Self::to_dataframe`]).
@@ -489,7 +507,8 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
         let mut total = 0.0;
         let mut done = 0;
         for _ in 0..steps {
-            if stopped() {
+            // The budget is checked every step: an epoch over a long recording can take minutes.
+            if stopped() || (done > 0 && cfg.max_seconds.is_some_and(|m| started.elapsed().as_secs_f64() >= m)) {
                 break;
             }
             if let (Some(budget), Some(f)) = (cfg.max_seconds, cfg.lr_final_factor) {
@@ -593,8 +612,9 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
             state.history.stopped_because = "stopped by request".into();
             break;
         }
-        if state.since_best >= cfg.patience {
-            state.history.stopped_because = format!("no better validation ESR for {} epochs", cfg.patience);
+        if state.since_best >= cfg.patience && state.history.waited_long_enough(cfg.patience_fraction) {
+            let h = &state.history;
+            state.history.stopped_because = format!("no better validation ESR for {} epochs ({:.0} s of {:.0} s)", state.since_best, h.seconds() - h.best_seconds(), h.seconds());
             break;
         }
         if cfg.max_seconds.is_some_and(|m| started.elapsed().as_secs_f64() >= m) {
@@ -744,6 +764,38 @@ mod tests {
         }));
         let h = fit_sequence(&wn, &mut vs, &d, &d, &SeqFitConfig { on_epoch: Some(hook), ..cfg }).unwrap();
         assert_eq!((h.epochs.len(), seen.load(Ordering::Relaxed), h.stopped_because.as_str()), (2, 2, "stopped by request"));
+    }
+
+    #[test]
+    fn early_stopping_waits_for_a_share_of_the_run_not_only_for_epochs() {
+        // Short epochs of 1.5 s, best at epoch 100 (150 s).
+        let history = |last: usize| SeqHistory {
+            epochs: (1..=last).map(|epoch| SeqEpoch { epoch, loss: 0.1, val_esr: 0.1, learning_rate: 1e-3, elapsed_seconds: 1.5 * epoch as f64, samples_per_second: 1.0 }).collect(),
+            best_val_esr: 0.05,
+            best_epoch: 100,
+            stopped_because: String::new(),
+        };
+        assert_eq!(history(120).best_seconds(), 150.0);
+        // 20 epochs are only 30 s of a 180-s run: not yet.
+        assert!(!history(120).waited_long_enough(0.33));
+        assert!(history(120).waited_long_enough(0.0));
+        // 75 epochs later (112 s of 262 s) it has waited a third of the run.
+        assert!(!history(148).waited_long_enough(0.33));
+        assert!(history(175).waited_long_enough(0.33));
+    }
+
+    #[test]
+    fn a_time_budget_ends_even_an_epoch_that_would_take_hours() {
+        let (x, y) = toy(20_000);
+        let d = SeqData::new(&x, &y, Device::Cpu).unwrap();
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let wn = WaveNet::new(&vs.root(), &WaveNetConfig::preset("nano").unwrap()).unwrap();
+        let cfg = SeqFitConfig { segment_samples: 512, batch_size: 2, steps_per_epoch: Some(10_000_000), max_seconds: Some(1.0), verbose: false, ..SeqFitConfig::default() };
+        let t = Instant::now();
+        let h = fit_sequence(&wn, &mut vs, &d, &d, &cfg).unwrap();
+        assert!(t.elapsed().as_secs_f64() < 30.0, "took {:?}", t.elapsed());
+        assert_eq!((h.epochs.len(), h.stopped_because.as_str()), (1, "time budget of 1 s reached"));
+        assert!(h.best_val_esr.is_finite());
     }
 
     #[test]
