@@ -77,6 +77,11 @@ enum Command {
         /// The amp recording as a separate mono file (same sample rate and length).
         #[arg(long)]
         data_amp: Option<PathBuf>,
+        /// More stereo recordings through the same amp and settings (left direct, right amp),
+        /// used whole for training; validation and test stay on --data (LSTM, WaveNet).
+        /// Repeat for several files. More training audio lowers the test ESR most.
+        #[arg(long = "more-data", value_name = "FILE")]
+        more_data: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = train_cmd::ModelKind::Wavenet)]
         model: train_cmd::ModelKind,
         /// NAM preset for LSTM and WaveNet: standard, lite, feather, nano.
@@ -214,11 +219,11 @@ fn run(cli: Cli) -> Result<()> {
                 None => println!("latency     : needs a direct and an amp channel (stereo file or --amp)"),
             }
         }
-        Command::Train { data, data_amp, model, preset, epochs, minutes, loss, out, resume, name, seed } => {
+        Command::Train { data, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed } => {
             if !(minutes > 0.0) || epochs == 0 {
                 anyhow::bail!("--minutes and --epochs must be positive");
             }
-            train_cmd::run(train_cmd::TrainArgs { data, data_amp, model, preset, epochs, minutes, loss, out, resume, name, seed })?;
+            train_cmd::run(train_cmd::TrainArgs { data, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed })?;
         }
         Command::Process { model, input, output, block_samples } => {
             let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu)?;

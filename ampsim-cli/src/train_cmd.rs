@@ -58,6 +58,8 @@ impl LossKind {
 pub struct TrainArgs {
     pub data: PathBuf,
     pub data_amp: Option<PathBuf>,
+    /// Further stereo recordings used whole for training (sequence models).
+    pub more_data: Vec<PathBuf>,
     pub model: ModelKind,
     pub preset: String,
     pub epochs: usize,
@@ -93,6 +95,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     let (rec, lag) = raw.aligned().with_context(|| format!("{}: cannot align the amp to the DI", args.data.display()))?;
     println!("{}: {:.1} s at {} Hz; {lag}", args.data.display(), rec.duration_seconds(), rec.sample_rate_hz);
+    if args.model == ModelKind::Mlp && !args.more_data.is_empty() {
+        bail!("--more-data works for the LSTM and WaveNet; the dense network trains on --data only");
+    }
+    let mut more = Vec::with_capacity(args.more_data.len());
+    for path in &args.more_data {
+        let extra = Recording::load(path)?;
+        if extra.sample_rate_hz != rec.sample_rate_hz {
+            bail!("{}: {} Hz, but {} is {} Hz; resample it first", path.display(), extra.sample_rate_hz, args.data.display(), rec.sample_rate_hz);
+        }
+        let (extra, lag) = extra.aligned().with_context(|| format!("{}: cannot align the amp to the DI", path.display()))?;
+        println!("{}: {:.1} s more training audio; {lag}", path.display(), extra.duration_seconds());
+        more.push(extra);
+    }
     let device = Device::cuda_if_available();
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -105,20 +120,25 @@ pub fn run(args: TrainArgs) -> Result<()> {
     match args.model {
         ModelKind::Wavenet => {
             let m = WaveNet::new(&vs.root(), &WaveNetConfig::preset(&args.preset)?)?;
-            train_sequence(&args, &rec, &m, NamModelRef::WaveNet(&m), &mut vs, stop, device)
+            train_sequence(&args, &rec, &more, &m, NamModelRef::WaveNet(&m), &mut vs, stop, device)
         }
         ModelKind::Lstm => {
             let m = Lstm::new(&vs.root(), &LstmConfig::preset(&args.preset)?)?;
-            train_sequence(&args, &rec, &m, NamModelRef::Lstm(&m), &mut vs, stop, device)
+            train_sequence(&args, &rec, &more, &m, NamModelRef::Lstm(&m), &mut vs, stop, device)
         }
         ModelKind::Mlp => train_mlp(&args, &rec, &vs, device),
     }
 }
 
-fn train_sequence<M: SequenceModel>(args: &TrainArgs, rec: &Recording, model: &M, nam_ref: NamModelRef<'_>, vs: &mut nn::VarStore, stop: Arc<AtomicBool>, device: Device) -> Result<()> {
+#[allow(clippy::too_many_arguments)]
+fn train_sequence<M: SequenceModel>(args: &TrainArgs, rec: &Recording, more: &[Recording], model: &M, nam_ref: NamModelRef<'_>, vs: &mut nn::VarStore, stop: Arc<AtomicBool>, device: Device) -> Result<()> {
     let split = Split::standard(rec.len_samples(), rec.sample_rate_hz)?;
     println!("split: {}", split.describe(rec.sample_rate_hz));
-    let [train_d, val_d, test_d] = SeqData::from_split(&rec.direct, &rec.amp, &split, model.warm_up_samples(), device)?;
+    let [mut train_d, val_d, test_d] = SeqData::from_split(&rec.direct, &rec.amp, &split, model.warm_up_samples(), device)?;
+    for extra in more {
+        train_d.push_take(&extra.direct, &extra.amp)?;
+    }
+    println!("training audio: {:.2} s", train_d.len() as f64 / rec.sample_rate_hz as f64);
     let checkpoint = args.out.join("model.safetensors");
     let budget = args.minutes * 60.0;
     let bar = progress_bar(budget);

@@ -150,7 +150,13 @@ fn every_command_refuses_bad_input_with_one_line_and_leaves_no_output() {
     fails_with(&v(&["train", "--data", &s(&di44), "--data-amp", &s(&amp48), "--out", &s(&d.join("run3"))]), "Hz");
     fails_with(&v(&["train", "--data", &s(&short), "--out", &s(&d.join("run4"))]), "shorter than one segment");
     fails_with(&v(&["train", "--data", &s(&short), "--out", "/proc/ampsim-run"]), "/proc/ampsim-run");
-    for run in ["run1", "run2", "run3", "run4"] {
+    // Further training recordings: missing, at another rate, or for the dense network.
+    let stereo48 = d.join("stereo48.wav");
+    ampsim_core::audio::write_wav(&stereo48, &[&vec![0.1; 48_000], &vec![0.1; 48_000]], 48_000, ampsim_core::audio::WavEncoding::Pcm16).unwrap();
+    fails_with(&v(&["train", "--data", &s(&short), "--more-data", &s(&missing), "--out", &s(&d.join("run5"))]), "missing.wav");
+    fails_with(&v(&["train", "--data", &s(&short), "--more-data", &s(&stereo48), "--out", &s(&d.join("run6"))]), "stereo48.wav: 48000 Hz");
+    fails_with(&v(&["train", "--data", &s(&short), "--more-data", &s(&short), "--model", "mlp", "--out", &s(&d.join("run7"))]), "LSTM and WaveNet");
+    for run in ["run1", "run2", "run3", "run4", "run5", "run6", "run7"] {
         let left: Vec<_> = std::fs::read_dir(d.join(run)).map(|r| r.filter_map(|e| e.ok()).collect()).unwrap_or_default();
         assert!(left.is_empty(), "{run}: left {left:?}");
     }
@@ -222,17 +228,26 @@ fn ctrl_c_keeps_the_best_checkpoint_and_resume_continues() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
-    let out = child.wait_with_output().unwrap();
+    let out_first = child.wait_with_output().unwrap();
     let summary = std::fs::read_to_string(run.join("summary.txt")).unwrap();
-    assert!(out.status.success() && summary.contains("stopped by request") && summary.contains("test ESR"), "{summary}");
+    assert!(out_first.status.success() && summary.contains("stopped by request") && summary.contains("test ESR"), "{summary}");
     assert!(started.elapsed().as_secs() < 200, "Ctrl-C did not stop training");
     for f in ["model.safetensors", "model.last.safetensors", "model.nam", "history.csv"] {
         assert!(run.join(f).exists(), "{f} missing");
     }
     let epochs_before = std::fs::read_to_string(run.join("history.csv")).unwrap().lines().count() - 1;
-    // --resume goes on from the saved epoch.
-    let out = train(&["--minutes", "0.05", "--resume"]).output().unwrap();
+    // --resume goes on from the saved epoch, here with a 4-s recording more to train on.
+    let more = d.join("more.wav");
+    assert!(ampsim().args(["synth", "--seconds", "4", "--seed", "5", "--out", &s(&more)]).status().unwrap().success());
+    let out = train(&["--minutes", "0.05", "--resume", "--more-data", &s(&more)]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let audio_seconds = |text: &[u8]| -> f64 {
+        let text = String::from_utf8_lossy(text);
+        let line = text.lines().find(|l| l.starts_with("training audio: ")).unwrap_or_else(|| panic!("no training audio line in {text}"));
+        line.trim_start_matches("training audio: ").trim_end_matches(" s").parse().unwrap()
+    };
+    let added = audio_seconds(&out.stdout) - audio_seconds(&out_first.stdout);
+    assert!((added - 4.0).abs() < 0.01, "{added} s added");
     let history = std::fs::read_to_string(run.join("history.csv")).unwrap();
     let epochs: Vec<usize> = history.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
     assert!(epochs.len() > epochs_before && epochs == (1..=epochs.len()).collect::<Vec<_>>(), "{epochs:?} after {epochs_before}");

@@ -53,16 +53,12 @@ fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: 
     let (train, val, test, rate) = match data {
         Data::Split(rec, split) => {
             let r = |ranges: &[std::ops::Range<usize>], ctx| SeqData::from_ranges(&rec.direct, &rec.amp, ranges, ctx, device);
-            let train = match std::env::var("EXTRA") {
-                Ok(p) => {
-                    let (extra, lag) = Recording::load(&p)?.aligned()?;
-                    println!("extra training recording {p}: {lag}");
-                    let mut takes: Vec<(&[f32], &[f32])> = split.train.iter().map(|r| (&rec.direct[r.clone()], &rec.amp[r.clone()])).collect();
-                    takes.push((&extra.direct[..], &extra.amp[..]));
-                    SeqData::from_takes(&takes, device)?
-                }
-                Err(_) => r(&split.train, 0)?,
-            };
+            let mut train = r(&split.train, 0)?;
+            if let Ok(p) = std::env::var("EXTRA") {
+                let (extra, lag) = Recording::load(&p)?.aligned()?;
+                println!("extra training recording {p}: {lag}");
+                train.push_take(&extra.direct, &extra.amp)?;
+            }
             (train, r(&split.validation, warm)?, r(&split.test, warm)?, rec.sample_rate_hz)
         }
         Data::Takes(takes) => {

@@ -289,6 +289,14 @@ impl SeqData {
         ])
     }
 
+    /// Add one more take (e.g. a further recording for training), on the device of the others.
+    pub fn push_take(&mut self, direct: &[f32], amp: &[f32]) -> Result<()> {
+        check_pair(&format!("take {}", self.pieces.len()), direct, amp)?;
+        let device = self.pieces.first().map_or(Device::Cpu, |(d, _)| d.device());
+        self.pieces.push((Tensor::from_slice(direct).to_device(device), Tensor::from_slice(amp).to_device(device)));
+        Ok(())
+    }
+
     /// Total samples over all pieces (context included).
     pub fn len(&self) -> usize {
         self.pieces.iter().map(|(d, _)| d.size()[0] as usize).sum()
@@ -796,6 +804,18 @@ mod tests {
         assert!(t.elapsed().as_secs_f64() < 30.0, "took {:?}", t.elapsed());
         assert_eq!((h.epochs.len(), h.stopped_because.as_str()), (1, "time budget of 1 s reached"));
         assert!(h.best_val_esr.is_finite());
+    }
+
+    #[test]
+    fn more_takes_join_the_training_data_and_bad_pairs_are_refused() {
+        let (x, y) = toy(5000);
+        let mut d = SeqData::new(&x[..3000], &y[..3000], Device::Cpu).unwrap();
+        d.push_take(&x[3000..], &y[3000..]).unwrap();
+        assert_eq!((d.len(), d.pieces().len()), (5000, 2));
+        assert_eq!(Vec::<f32>::try_from(&d.pieces()[1].1).unwrap(), y[3000..].to_vec());
+        let err = d.push_take(&x[..100], &y[..99]).unwrap_err().to_string();
+        assert!(err.contains("take 2") && err.contains("99 amp samples vs 100 direct"), "{err}");
+        assert_eq!(d.pieces().len(), 2);
     }
 
     #[test]
