@@ -98,16 +98,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if args.model == ModelKind::Mlp && !args.more_data.is_empty() {
         bail!("--more-data works for the LSTM and WaveNet; the dense network trains on --data only");
     }
-    let mut more = Vec::with_capacity(args.more_data.len());
-    for path in &args.more_data {
-        let extra = Recording::load(path)?;
-        if extra.sample_rate_hz != rec.sample_rate_hz {
-            bail!("{}: {} Hz, but {} is {} Hz; resample it first", path.display(), extra.sample_rate_hz, args.data.display(), rec.sample_rate_hz);
-        }
-        let (extra, lag) = extra.aligned().with_context(|| format!("{}: cannot align the amp to the DI", path.display()))?;
-        println!("{}: {:.1} s more training audio; {lag}", path.display(), extra.duration_seconds());
-        more.push(extra);
-    }
+    let more = load_more_data(&args, &rec)?;
     let device = Device::cuda_if_available();
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -128,6 +119,21 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         ModelKind::Mlp => train_mlp(&args, &rec, &vs, device),
     }
+}
+
+/// The `--more-data` recordings, aligned, at the sample rate of `--data`.
+fn load_more_data(args: &TrainArgs, rec: &Recording) -> Result<Vec<Recording>> {
+    let mut more = Vec::with_capacity(args.more_data.len());
+    for path in &args.more_data {
+        let extra = Recording::load(path)?;
+        if extra.sample_rate_hz != rec.sample_rate_hz {
+            bail!("{}: {} Hz, but {} is {} Hz; resample it first", path.display(), extra.sample_rate_hz, args.data.display(), rec.sample_rate_hz);
+        }
+        let (extra, lag) = extra.aligned().with_context(|| format!("{}: cannot align the amp to the DI", path.display()))?;
+        println!("{}: {:.1} s more training audio; {lag}", path.display(), extra.duration_seconds());
+        more.push(extra);
+    }
+    Ok(more)
 }
 
 #[allow(clippy::too_many_arguments)]

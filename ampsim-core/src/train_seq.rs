@@ -254,12 +254,17 @@ impl SeqData {
         if takes.is_empty() {
             return Err(Error::invalid("takes", "no takes given"));
         }
-        let mut pieces = Vec::new();
-        for (i, (d, a)) in takes.iter().enumerate() {
-            check_pair(&format!("take {i}"), d, a)?;
-            pieces.push((Tensor::from_slice(d).to_device(device), Tensor::from_slice(a).to_device(device)));
+        let mut data = SeqData { pieces: Vec::with_capacity(takes.len()) };
+        for (d, a) in takes {
+            data.push_on(device, d, a)?;
         }
-        Ok(SeqData { pieces })
+        Ok(data)
+    }
+
+    fn push_on(&mut self, device: Device, direct: &[f32], amp: &[f32]) -> Result<()> {
+        check_pair(&format!("take {}", self.pieces.len()), direct, amp)?;
+        self.pieces.push((Tensor::from_slice(direct).to_device(device), Tensor::from_slice(amp).to_device(device)));
+        Ok(())
     }
 
     /// One piece per range of a recording, each extended back by up to `context_samples` of
@@ -291,10 +296,8 @@ impl SeqData {
 
     /// Add one more take (e.g. a further recording for training), on the device of the others.
     pub fn push_take(&mut self, direct: &[f32], amp: &[f32]) -> Result<()> {
-        check_pair(&format!("take {}", self.pieces.len()), direct, amp)?;
         let device = self.pieces.first().map_or(Device::Cpu, |(d, _)| d.device());
-        self.pieces.push((Tensor::from_slice(direct).to_device(device), Tensor::from_slice(amp).to_device(device)));
-        Ok(())
+        self.push_on(device, direct, amp)
     }
 
     /// Total samples over all pieces (context included).
@@ -507,6 +510,7 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
     let started = Instant::now();
     let elapsed_before = state.history.seconds();
     let stopped = || cfg.stop.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
+    let out_of_time = || cfg.max_seconds.is_some_and(|m| started.elapsed().as_secs_f64() >= m);
     state.history.stopped_because = format!("{} epochs done", cfg.max_epochs);
     for epoch in state.epoch + 1..=cfg.max_epochs {
         let epoch_start = Instant::now();
@@ -516,7 +520,7 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
         let mut done = 0;
         for _ in 0..steps {
             // The budget is checked every step: an epoch over a long recording can take minutes.
-            if stopped() || (done > 0 && cfg.max_seconds.is_some_and(|m| started.elapsed().as_secs_f64() >= m)) {
+            if stopped() || (done > 0 && out_of_time()) {
                 break;
             }
             if let (Some(budget), Some(f)) = (cfg.max_seconds, cfg.lr_final_factor) {
@@ -625,7 +629,7 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
             state.history.stopped_because = format!("no better validation ESR for {} epochs ({:.0} s of {:.0} s)", state.since_best, h.seconds() - h.best_seconds(), h.seconds());
             break;
         }
-        if cfg.max_seconds.is_some_and(|m| started.elapsed().as_secs_f64() >= m) {
+        if out_of_time() {
             state.history.stopped_because = format!("time budget of {:.0} s reached", cfg.max_seconds.unwrap_or(0.0));
             break;
         }
