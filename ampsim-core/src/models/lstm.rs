@@ -56,6 +56,10 @@ impl LstmConfig {
     }
 }
 
+/// Shift of the input gate's (−) and the forget gate's (+) biases at initialisation, per bias
+/// vector, as NAM starts its LSTMs.
+const INITIAL_GATE_BIAS: f64 = 2.0;
+
 /// Recurrent state carried between calls: `(h, c)`, each `[layers, batch, hidden]`.
 pub type LstmState = nn::LSTMState;
 
@@ -85,7 +89,17 @@ impl Lstm {
         if config.hidden_size == 0 || config.num_layers == 0 {
             return Err(Error::invalid("config", "hidden_size and num_layers must be positive"));
         }
-        let rnn_cfg = nn::RNNConfig { batch_first: true, num_layers: config.num_layers as i64, ..Default::default() };
+        // PyTorch's `nn.LSTM` initialisation (NAM's starting point): everything uniform in ±1/√H.
+        let init = super::torch_default_init(config.hidden_size);
+        let rnn_cfg = nn::RNNConfig {
+            batch_first: true,
+            num_layers: config.num_layers as i64,
+            w_ih_init: init,
+            w_hh_init: init,
+            b_ih_init: Some(init),
+            b_hh_init: Some(init),
+            ..Default::default()
+        };
         let lstm = nn::lstm(vs / "lstm", 1, config.hidden_size as i64, rnn_cfg);
         let p = vs / "lstm";
         let get = |name: String| p.get(&name).ok_or_else(|| Error::invalid("config", format!("libtorch did not create {name}")));
@@ -99,7 +113,19 @@ impl Lstm {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let head = nn::linear(vs / "head", config.hidden_size as i64, 1, Default::default());
+        // As NAM: remember more at the start — each of the two biases gets −2 on the input gate
+        // and +2 on the forget gate.
+        let h = config.hidden_size as i64;
+        tch::no_grad(|| {
+            for l in &layers {
+                for b in [&l.b_ih, &l.b_hh] {
+                    let _ = b.narrow(0, 0, h).g_sub_scalar_(INITIAL_GATE_BIAS);
+                    let _ = b.narrow(0, h, h).g_add_scalar_(INITIAL_GATE_BIAS);
+                }
+            }
+        });
+        let head_cfg = nn::LinearConfig { ws_init: init, bs_init: Some(init), bias: true };
+        let head = nn::linear(vs / "head", config.hidden_size as i64, 1, head_cfg);
         let shape = [config.num_layers as i64, config.hidden_size as i64];
         let h0 = vs.var("h0", &shape, nn::Init::Const(0.0));
         let c0 = vs.var("c0", &shape, nn::Init::Const(0.0));

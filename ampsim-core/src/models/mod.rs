@@ -14,6 +14,15 @@ pub use lstm::{Lstm, LstmConfig, LstmState};
 pub use mlp::{Activation, Mlp, MlpConfig};
 pub use wavenet::{LayerArrayConfig, WaveNet, WaveNetConfig};
 
+/// PyTorch's default initialisation of a layer with `fan_in` inputs per output — weights and
+/// biases uniform in ±1/√fan_in — which Neural Amp Modeler's models start from. (tch's own
+/// default is Kaiming-uniform for ReLU: √6 times wider, zero biases; with tanh and sigmoid
+/// gates that starts the WaveNet and the LSTM saturated.)
+pub(crate) fn torch_default_init(fan_in: usize) -> tch::nn::Init {
+    let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+    tch::nn::Init::Uniform { lo: -bound, up: bound }
+}
+
 /// Number of trainable scalars in a var store.
 pub fn parameter_count(vs: &tch::nn::VarStore) -> i64 {
     vs.trainable_variables().iter().map(|t| t.numel() as i64).sum()
@@ -94,6 +103,35 @@ mod tests {
         for i in [0i64, 7, 20] {
             let one = wn.forward(&x.narrow(1, i, rf));
             assert!(one.allclose(&whole.narrow(1, i, 1), 1e-5, 1e-6, false));
+        }
+    }
+
+    #[test]
+    fn models_start_from_pytorch_and_nam_initialisation() {
+        tch::manual_seed(3);
+        let max_abs = |t: &Tensor| t.abs().max().double_value(&[]);
+        // WaveNet: every convolution's weights and biases within ±1/√(in·k), and spread over most
+        // of that range (tch's default would put the 1-input mixers up to ±2.45, biases at 0).
+        let vs = nn::VarStore::new(Device::Cpu);
+        let wn = WaveNet::new(&vs.root(), &WaveNetConfig::default()).unwrap();
+        let first = &wn.arrays[0].layers[0];
+        let bound = 1.0 / 48f64.sqrt();
+        assert!(max_abs(&first.conv.ws) <= bound && max_abs(&first.conv.ws) > 0.8 * bound);
+        let bias = first.conv.bs.as_ref().unwrap();
+        assert!(max_abs(bias) <= bound && max_abs(bias) > 0.5 * bound);
+        assert!(max_abs(&first.mixer.ws) <= 1.0 && max_abs(&first.mixer.ws) > 0.5);
+        assert!(max_abs(&wn.arrays[1].head.ws) <= 1.0 / 8f64.sqrt());
+        // LSTM: ±1/√H, then input-gate biases −2 and forget-gate biases +2 in each bias vector.
+        let vs = nn::VarStore::new(Device::Cpu);
+        let lstm = Lstm::new(&vs.root(), &LstmConfig::preset("standard").unwrap()).unwrap();
+        let bound = 1.0 / 24f64.sqrt();
+        let l = &lstm.layers[0];
+        assert!(max_abs(&l.w_ih) <= bound && max_abs(&l.w_hh) <= bound && max_abs(&lstm.head.ws) <= bound);
+        for b in [&l.b_ih, &l.b_hh] {
+            let gate = |g: i64| b.narrow(0, 24 * g, 24);
+            assert!((gate(0) + 2.0).abs().max().double_value(&[]) <= bound, "input gate");
+            assert!((gate(1) - 2.0).abs().max().double_value(&[]) <= bound, "forget gate");
+            assert!(max_abs(&gate(2)) <= bound && max_abs(&gate(3)) <= bound, "cell and output gates");
         }
     }
 }

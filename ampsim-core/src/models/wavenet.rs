@@ -124,8 +124,10 @@ pub(crate) struct LayerArray {
     pub head: nn::Conv1D,
 }
 
+/// A convolution initialised as PyTorch's `Conv1d` (and so NAM) initialises it.
 fn conv(vs: nn::Path, i: usize, o: usize, k: usize, dilation: usize, bias: bool) -> nn::Conv1D {
-    let cfg = nn::ConvConfig { dilation: dilation as i64, bias, ..Default::default() };
+    let init = super::torch_default_init(i * k);
+    let cfg = nn::ConvConfig { dilation: dilation as i64, bias, ws_init: init, bs_init: init, ..Default::default() };
     nn::conv1d(vs, i as i64, o as i64, k as i64, cfg)
 }
 
