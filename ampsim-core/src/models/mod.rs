@@ -110,8 +110,8 @@ mod tests {
     fn models_start_from_pytorch_and_nam_initialisation() {
         tch::manual_seed(3);
         let max_abs = |t: &Tensor| t.abs().max().double_value(&[]);
-        // WaveNet: every convolution's weights and biases within ±1/√(in·k), and spread over most
-        // of that range (tch's default would put the 1-input mixers up to ±2.45, biases at 0).
+        // WaveNet: a dilated convolution's weights and biases within ±1/√(in·k), and spread over
+        // most of that range; the 1-input mixer within ±1 (tch's default: up to ±2.45, biases 0).
         let vs = nn::VarStore::new(Device::Cpu);
         let wn = WaveNet::new(&vs.root(), &WaveNetConfig::default()).unwrap();
         let first = &wn.arrays[0].layers[0];
