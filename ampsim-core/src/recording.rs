@@ -19,9 +19,8 @@ use crate::{Error, Result};
 pub const DEFAULT_DATA_FILE: &str = "data/GuitarTraining.wav";
 /// Length of the default recording: three minutes, as long as NAM's standard capture (the
 /// post's index ranges lie in its first 34 s). With 40 s — 24 s of training audio — the
-/// causal models learned the training blocks better than the rest and stayed above a test ESR
-/// of 0.03 in ten CPU minutes (with tch's initialisation); with three minutes the WaveNet reached
-/// 0.017–0.018 then, and 0.004 since it starts from NAM's initialisation (README).
+/// causal models learned the training blocks better than the rest (measurements in the README,
+/// *Why three minutes*).
 pub const DEFAULT_SECONDS: f64 = 180.0;
 /// Seed of the default recording.
 pub const DEFAULT_SEED: u64 = 2019;
