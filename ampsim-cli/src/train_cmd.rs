@@ -93,12 +93,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Some(amp) => Recording::load_pair(&args.data, amp)?,
         None => Recording::load(&args.data)?,
     };
-    let (rec, lag) = raw.aligned().with_context(|| format!("{}: cannot align the amp to the DI", args.data.display()))?;
-    println!("{}: {:.1} s at {} Hz; {lag}", args.data.display(), rec.duration_seconds(), rec.sample_rate_hz);
     if args.model == ModelKind::Mlp && !args.more_data.is_empty() {
         bail!("--more-data works for the LSTM and WaveNet; the dense network trains on --data only");
     }
-    let more = load_more_data(&args, &rec)?;
+    let extra = load_more_data(&args, &raw)?;
+    let (rec, more) = align_takes(&args, raw, extra)?;
     let device = Device::cuda_if_available();
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -121,7 +120,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
 }
 
-/// The `--more-data` recordings, aligned, at the sample rate of `--data`.
+/// The `--more-data` recordings, as recorded, at the sample rate of `--data`.
 fn load_more_data(args: &TrainArgs, rec: &Recording) -> Result<Vec<Recording>> {
     let mut more = Vec::with_capacity(args.more_data.len());
     for path in &args.more_data {
@@ -129,11 +128,25 @@ fn load_more_data(args: &TrainArgs, rec: &Recording) -> Result<Vec<Recording>> {
         if extra.sample_rate_hz != rec.sample_rate_hz {
             bail!("{}: {} Hz, but {} is {} Hz; resample it first", path.display(), extra.sample_rate_hz, args.data.display(), rec.sample_rate_hz);
         }
-        let (extra, lag) = extra.aligned().with_context(|| format!("{}: cannot align the amp to the DI", path.display()))?;
-        println!("{}: {:.1} s more training audio; {lag}", path.display(), extra.duration_seconds());
         more.push(extra);
     }
     Ok(more)
+}
+
+/// `--data` and the `--more-data` recordings, all shifted by one lag, the smallest of their own
+/// estimates: one rig, one latency (see `Recording::aligned_together`).
+fn align_takes(args: &TrainArgs, raw: Recording, extra: Vec<Recording>) -> Result<(Recording, Vec<Recording>)> {
+    let all: Vec<Recording> = std::iter::once(raw).chain(extra).collect();
+    let (mut aligned, lag, estimates) = Recording::aligned_together(&all).context("cannot align the amp to the DI")?;
+    let paths = std::iter::once(&args.data).chain(&args.more_data);
+    for ((path, est), rec) in paths.zip(&estimates).zip(&aligned) {
+        println!("{}: {:.1} s at {} Hz; {est}", path.display(), rec.duration_seconds(), rec.sample_rate_hz);
+    }
+    if aligned.len() > 1 {
+        println!("all {} recordings shifted by {lag} samples, the smallest of their lags (one rig, one latency)", aligned.len());
+    }
+    let rec = aligned.remove(0);
+    Ok((rec, aligned))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -5,7 +5,9 @@
 //!
 //! A recording is split into 10-s blocks of 6 s training, 2 s validation, 2 s test. A folder of takes (e.g.
 //! `../shared/data/real/jvm410h`) trains on all takes but the last two, validates on the
-//! second-to-last and tests on the last, in file-name order. Knobs for experiments (defaults
+//! second-to-last and tests on the last, in file-name order; every take is shifted by the smallest
+//! lag estimated on the training takes (PER_TAKE=1: each take by its own estimate; LAG=n: every
+//! take by n samples). Knobs for experiments (defaults
 //! are `SeqFitConfig`'s): BATCH, SEGMENT, LR, DECAY, LR_FINAL, PATIENCE, MSE_WEIGHT,
 //! ESR_WEIGHT, PRE_WEIGHT, DC_WEIGHT, MRSTFT_WEIGHT, EMA, THREADS, WORKERS, SEED (initial weights), BURN_IN (LSTM),
 //! PATIENCE_FRACTION, and EXTRA=other.wav (a whole recording added to the training data of a split one,
@@ -31,18 +33,34 @@ enum Data {
 }
 
 fn load(path: &str) -> ampsim_core::Result<Data> {
-    let aligned = |p: &Path| -> ampsim_core::Result<Recording> {
-        let (rec, lag) = Recording::load(p)?.aligned()?;
-        println!("{}: {lag}", p.display());
+    let fixed_lag = std::env::var("LAG").ok().and_then(|v| v.parse::<i64>().ok());
+    let aligned = |rec: Recording| -> ampsim_core::Result<Recording> {
+        if let Some(lag) = fixed_lag {
+            println!("{}: shifted by LAG={lag}", rec.name);
+            return rec.shifted(lag);
+        }
+        let (rec, lag) = rec.aligned()?;
+        println!("{}: {lag}", rec.name);
         Ok(rec)
     };
     if Path::new(path).is_dir() {
-        let files = wav_files_in(path, 3)?;
-        let takes = files.iter().map(|p| aligned(p)).collect::<ampsim_core::Result<Vec<_>>>()?;
-        println!("train on {} takes, validate on {}, test on {}", takes.len() - 2, takes[takes.len() - 2].name, takes[takes.len() - 1].name);
+        let raw = wav_files_in(path, 3)?.iter().map(Recording::load).collect::<ampsim_core::Result<Vec<_>>>()?;
+        let n = raw.len();
+        let takes = if fixed_lag.is_some() || std::env::var("PER_TAKE").is_ok_and(|v| v == "1") {
+            raw.into_iter().map(aligned).collect::<ampsim_core::Result<Vec<_>>>()?
+        } else {
+            // One rig, one latency: the smallest of the training takes' estimates, for every take.
+            let (_, lag, estimates) = Recording::aligned_together(&raw[..n - 2])?;
+            for (r, e) in raw.iter().zip(&estimates) {
+                println!("{}: {e}", r.name);
+            }
+            println!("every take shifted by {lag} samples, the smallest lag of the training takes");
+            raw.iter().map(|r| r.shifted(lag)).collect::<ampsim_core::Result<Vec<_>>>()?
+        };
+        println!("train on {} takes, validate on {}, test on {}", n - 2, takes[n - 2].name, takes[n - 1].name);
         return Ok(Data::Takes(takes));
     }
-    let rec = aligned(Path::new(path))?;
+    let rec = aligned(Recording::load(path)?)?;
     let split = Split::standard(rec.len_samples(), rec.sample_rate_hz)?;
     println!("{}", split.describe(rec.sample_rate_hz));
     Ok(Data::Split(rec, split))
