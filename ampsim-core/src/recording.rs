@@ -145,7 +145,7 @@ impl Recording {
     }
 
     /// A copy with the estimated latency removed (and the estimate). The polarity is left as
-    /// recorded; the estimate reports it.
+    /// recorded; the estimate reports it. Several takes of one rig: [`Self::aligned_together`].
     pub fn aligned(&self) -> Result<(Recording, LagEstimate)> {
         let est = self.estimate_lag()?;
         Ok((self.shifted(est.lag_samples)?, est))
