@@ -50,12 +50,15 @@ fn load(path: &str) -> ampsim_core::Result<Data> {
             raw.into_iter().map(aligned).collect::<ampsim_core::Result<Vec<_>>>()?
         } else {
             // One rig, one latency: the smallest of the training takes' estimates, for every take.
-            let (_, lag, estimates) = Recording::aligned_together(&raw[..n - 2])?;
+            let (mut takes, lag, estimates) = Recording::aligned_together(&raw[..n - 2])?;
             for (r, e) in raw.iter().zip(&estimates) {
                 println!("{}: {e}", r.name);
             }
             println!("every take shifted by {lag} samples, the smallest lag of the training takes");
-            raw.iter().map(|r| r.shifted(lag)).collect::<ampsim_core::Result<Vec<_>>>()?
+            for r in &raw[n - 2..] {
+                takes.push(r.shifted(lag)?);
+            }
+            takes
         };
         println!("train on {} takes, validate on {}, test on {}", n - 2, takes[n - 2].name, takes[n - 1].name);
         return Ok(Data::Takes(takes));
