@@ -24,6 +24,8 @@ use clap::{Parser, Subcommand};
     ampsim train --data data/GuitarTraining.wav --model wavenet --preset standard --out runs/crunch\n  \
     ampsim train --data di.wav --data-amp amp.wav --model lstm --minutes 5 --out runs/lstm\n  \
     ampsim train --data data/GuitarTraining.wav --out runs/crunch --resume\n  \
+    ampsim synth --reamp --out reamp_di.wav\n  \
+    ampsim train --data my_reamp.wav --latency 128 --out runs/mine\n  \
     ampsim process --model runs/crunch/model.nam song_di.wav song_amp.wav\n  \
     ampsim export --model runs/crunch/model.safetensors --nam crunch.nam --name \"My crunch\"\n  \
     ampsim compare real_amp.wav song_amp.wav --png compare.png")]
@@ -66,6 +68,14 @@ enum Command {
         /// Amp-channel latency in samples.
         #[arg(long, default_value_t = AmpConfig::default().latency_samples)]
         latency_samples: usize,
+        /// Write a mono DI file for re-amping instead: calibration clicks, then the guitar (the
+        /// synthesised one, or --di). Play it through your amp, record the amp beside it, and
+        /// `train` aligns the recording to the sample by the clicks.
+        #[arg(long)]
+        reamp: bool,
+        /// With --reamp: your own DI recording (first channel) instead of the synthesised guitar.
+        #[arg(long, requires = "reamp")]
+        di: Option<PathBuf>,
     },
     /// Train a model on a paired recording: aligns it, holds out validation and test blocks,
     /// trains with a progress bar (Ctrl-C stops and keeps the best checkpoint), writes
@@ -106,6 +116,11 @@ enum Command {
         name: Option<String>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The amp's latency behind the DI in samples, if you know it (e.g. your interface's
+        /// measured round trip when re-amping); otherwise it is measured (calibration clicks)
+        /// or estimated from the playing, and an uncertain or implausible estimate is refused.
+        #[arg(long, allow_negative_numbers = true)]
+        latency: Option<i64>,
     },
     /// Render a DI file through a model (.nam, or a checkpoint beside its .nam) in blocks,
     /// carrying the model's state across blocks; writes a 32-bit float WAV.
@@ -149,7 +164,8 @@ enum Command {
         #[arg(long)]
         png: Option<PathBuf>,
     },
-    /// Describe a recording: format, duration, peak/RMS per channel, estimated latency.
+    /// Describe a recording: format, duration, peak/RMS per channel, the data checks, and the
+    /// latency with its confidence.
     Info {
         /// A stereo WAV (left direct, right amp), or the DI file when --amp is given.
         file: PathBuf,
@@ -172,7 +188,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Synth { out, seconds, seed, gain, bass, middle, treble, master, sag, latency_samples } => {
+        Command::Synth { out, seconds, seed, reamp: true, di, .. } => reamp_file(&out, seconds, seed, di.as_deref())?,
+        Command::Synth { out, seconds, seed, gain, bass, middle, treble, master, sag, latency_samples, .. } => {
             let t = Instant::now();
             let amp = AmpConfig { gain, bass, middle, treble, master, sag, latency_samples, seed, ..AmpConfig::default() };
             let rec = Recording::synthetic(seconds, seed, &GuitarConfig::default(), &amp)?;
@@ -212,18 +229,15 @@ fn run(cli: Cli) -> Result<()> {
                 println!("amp ({})  : peak {:6.1} dBFS, RMS {:6.1} dBFS", a.display(), s.peak_dbfs, s.rms_dbfs);
             }
             match rec {
-                Some(rec) => match rec.estimate_lag() {
-                    Ok(est) => println!("latency     : {est}"),
-                    Err(e) => println!("latency     : not estimated ({e})"),
-                },
+                Some(rec) => describe_pair(&rec),
                 None => println!("latency     : needs a direct and an amp channel (stereo file or --amp)"),
             }
         }
-        Command::Train { data, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed } => {
+        Command::Train { data, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency } => {
             if !(minutes > 0.0) || epochs == 0 {
                 anyhow::bail!("--minutes and --epochs must be positive");
             }
-            train_cmd::run(train_cmd::TrainArgs { data, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed })?;
+            train_cmd::run(train_cmd::TrainArgs { data, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency })?;
         }
         Command::Process { model, input, output, block_samples } => {
             let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu)?;
@@ -252,6 +266,58 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Compare { reference, output, png } => compare(&reference, &output, png.as_deref())?,
     }
+    Ok(())
+}
+
+/// `info` on a pair: the data checks and the latency with its confidence.
+fn describe_pair(rec: &Recording) {
+    let found = ampsim_core::checks::findings(rec);
+    if found.is_empty() {
+        println!("checks      : passed (no NaN, no clipping, both channels carry signal)");
+    }
+    for f in found {
+        println!("{:<12}: {}", format!("{:?}", f.severity).to_lowercase(), f.message);
+    }
+    match rec.estimate_latency() {
+        Ok(est) => {
+            println!("latency     : {est}");
+            if let Some(reason) = ampsim_core::checks::unrelated(&est) {
+                println!("error       : {reason}");
+            } else if let Some(reason) = est.implausible() {
+                println!("error       : `train` will not apply it: {reason}; give it with --latency N if you know it");
+            } else if est.is_uncertain() {
+                println!("warning     : the estimate is uncertain; `train` applies it and says so; --latency N overrides it");
+            }
+        }
+        Err(e) => println!("latency     : not estimated ({e})"),
+    }
+}
+
+/// `synth --reamp`: a mono DI for re-amping, calibration clicks first.
+fn reamp_file(out: &std::path::Path, seconds: f64, seed: u64, di: Option<&std::path::Path>) -> Result<()> {
+    let (guitar, sample_rate_hz) = match di {
+        Some(path) => {
+            let wav = read_wav(path)?;
+            (wav.channels.into_iter().next().unwrap_or_default(), wav.sample_rate_hz)
+        }
+        None => {
+            let cfg = GuitarConfig::default();
+            (ampsim_core::synth::guitar_di(seconds, seed, &cfg)?, cfg.sample_rate_hz)
+        }
+    };
+    let mut x = ampsim_core::align::calibration_clicks(sample_rate_hz);
+    x.extend_from_slice(&guitar);
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create directory", dir.display()))?;
+    }
+    ampsim_core::audio::write_wav(out, &[&x], sample_rate_hz, ampsim_core::audio::WavEncoding::Float32)?;
+    println!(
+        "wrote {}: {:.1} s at {sample_rate_hz} Hz, mono: {:.1} s of calibration clicks, then the guitar. Play it through the amp, \
+         record the amp, and save a stereo file: left this DI, right the amp, from the same start",
+        out.display(),
+        x.len() as f64 / sample_rate_hz as f64,
+        ampsim_core::align::CLICK_PREAMBLE_SECONDS
+    );
     Ok(())
 }
 

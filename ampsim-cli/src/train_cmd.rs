@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ampsim_core::audio::write_atomic;
-use ampsim_core::compare::ModelReport;
+use ampsim_core::align::LatencyEstimate;
+use ampsim_core::checks;
+use ampsim_core::compare::{verdict, ModelReport};
 use ampsim_core::losses::LossConfig;
 use ampsim_core::models::{Lstm, LstmConfig, Mlp, MlpConfig, WaveNet, WaveNetConfig};
 use ampsim_core::nam::{self, NamMetadata, NamModelRef};
@@ -69,6 +71,8 @@ pub struct TrainArgs {
     pub resume: bool,
     pub name: Option<String>,
     pub seed: u64,
+    /// The amp's latency behind the DI in samples, when the user knows it (else estimated).
+    pub latency: Option<i64>,
 }
 
 /// Fail early (before any training) when `dir` cannot hold our files.
@@ -87,8 +91,18 @@ fn progress_bar(budget_seconds: f64) -> ProgressBar {
     bar
 }
 
+/// Train as `args` say. A run that fails leaves nothing behind: an output folder it created
+/// is removed again.
 pub fn run(args: TrainArgs) -> Result<()> {
-    prepare_out_dir(&args.out)?;
+    let created = !args.out.exists();
+    let result = train(&args);
+    if result.is_err() && created {
+        let _ = std::fs::remove_dir_all(&args.out);
+    }
+    result
+}
+
+fn train(args: &TrainArgs) -> Result<()> {
     let raw = match &args.data_amp {
         Some(amp) => Recording::load_pair(&args.data, amp)?,
         None => Recording::load(&args.data)?,
@@ -96,8 +110,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if args.model == ModelKind::Mlp && !args.more_data.is_empty() {
         bail!("--more-data works for the LSTM and WaveNet; the dense network trains on --data only");
     }
-    let extra = load_more_data(&args, &raw)?;
-    let (rec, more) = align_takes(&args, raw, extra)?;
+    let extra = load_more_data(args, &raw)?;
+    for rec in std::iter::once(&raw).chain(&extra) {
+        for warning in checks::check(rec)? {
+            eprintln!("warning: {}: {warning}", rec.name);
+        }
+    }
+    let (rec, more, latency) = align_takes(args, raw, extra)?;
     let device = Device::cuda_if_available();
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -107,17 +126,26 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     train::seed_everything(args.seed);
     let mut vs = nn::VarStore::new(device);
+    let run = Run { args, rec: &rec, more: &more, latency: &latency };
     match args.model {
         ModelKind::Wavenet => {
             let m = WaveNet::new(&vs.root(), &WaveNetConfig::preset(&args.preset)?)?;
-            train_sequence(&args, &rec, &more, &m, NamModelRef::WaveNet(&m), &mut vs, stop, device)
+            train_sequence(&run, &m, NamModelRef::WaveNet(&m), &mut vs, stop, device)
         }
         ModelKind::Lstm => {
             let m = Lstm::new(&vs.root(), &LstmConfig::preset(&args.preset)?)?;
-            train_sequence(&args, &rec, &more, &m, NamModelRef::Lstm(&m), &mut vs, stop, device)
+            train_sequence(&run, &m, NamModelRef::Lstm(&m), &mut vs, stop, device)
         }
-        ModelKind::Mlp => train_mlp(&args, &rec, &vs, device),
+        ModelKind::Mlp => train_mlp(&run, &vs, device),
     }
+}
+
+/// What one training run works on: the arguments, the aligned recordings and their latency.
+struct Run<'a> {
+    args: &'a TrainArgs,
+    rec: &'a Recording,
+    more: &'a [Recording],
+    latency: &'a LatencyEstimate,
 }
 
 /// The `--more-data` recordings, as recorded, at the sample rate of `--data`.
@@ -133,25 +161,43 @@ fn load_more_data(args: &TrainArgs, rec: &Recording) -> Result<Vec<Recording>> {
     Ok(more)
 }
 
-/// `--data` and the `--more-data` recordings, all shifted by one lag, the smallest of their own
-/// estimates: one rig, one latency (see `Recording::aligned_together`).
-fn align_takes(args: &TrainArgs, raw: Recording, extra: Vec<Recording>) -> Result<(Recording, Vec<Recording>)> {
+/// `--data` and the `--more-data` recordings, all shifted by one lag: `--latency` when given,
+/// else the smallest of their own estimates (one rig, one latency; see
+/// `Recording::aligned_together`), which refuses an unrelated amp channel or an implausible lag.
+fn align_takes(args: &TrainArgs, raw: Recording, extra: Vec<Recording>) -> Result<(Recording, Vec<Recording>, LatencyEstimate)> {
     let all: Vec<Recording> = std::iter::once(raw).chain(extra).collect();
-    let (mut aligned, lag, estimates) = Recording::aligned_together(&all).context("cannot align the amp to the DI")?;
-    let paths = std::iter::once(&args.data).chain(&args.more_data);
-    for ((path, est), rec) in paths.zip(&estimates).zip(&aligned) {
+    let paths: Vec<&PathBuf> = std::iter::once(&args.data).chain(&args.more_data).collect();
+    if let Some(lag) = args.latency {
+        let aligned = all.iter().map(|r| r.aligned_by(lag)).collect::<ampsim_core::Result<Vec<_>>>()?;
+        let latency = LatencyEstimate::given(lag, all[0].sample_rate_hz);
+        for (path, rec) in paths.iter().zip(&aligned) {
+            println!("{}: {:.1} s at {} Hz; {latency}", path.display(), rec.duration_seconds(), rec.sample_rate_hz);
+        }
+        let mut aligned = aligned.into_iter();
+        let rec = aligned.next().context("no recording")?;
+        return Ok((rec, aligned.collect(), latency));
+    }
+    let (mut aligned, lag, mut estimates) = Recording::aligned_together(&all)?;
+    for ((path, est), rec) in paths.iter().zip(&estimates).zip(&aligned) {
         println!("{}: {:.1} s at {} Hz; {est}", path.display(), rec.duration_seconds(), rec.sample_rate_hz);
+        if est.is_uncertain() {
+            eprintln!("warning: {}: the latency estimate is uncertain; check it with `ampsim info`, or give it with --latency", path.display());
+        }
     }
     if aligned.len() > 1 {
         println!("all {} recordings shifted by {lag} samples, the smallest of their lags (one rig, one latency)", aligned.len());
     }
     let rec = aligned.remove(0);
-    Ok((rec, aligned))
+    let mut latency = estimates.remove(0);
+    latency.lag_samples = lag;
+    Ok((rec, aligned, latency))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn train_sequence<M: SequenceModel>(args: &TrainArgs, rec: &Recording, more: &[Recording], model: &M, nam_ref: NamModelRef<'_>, vs: &mut nn::VarStore, stop: Arc<AtomicBool>, device: Device) -> Result<()> {
-    let split = Split::standard(rec.len_samples(), rec.sample_rate_hz)?;
+fn train_sequence<M: SequenceModel>(run: &Run<'_>, model: &M, nam_ref: NamModelRef<'_>, vs: &mut nn::VarStore, stop: Arc<AtomicBool>, device: Device) -> Result<()> {
+    let (args, rec, more) = (run.args, run.rec, run.more);
+    checks::long_enough(rec, model.warm_up_samples(), &format!("{:?} {}", args.model, args.preset))?;
+    prepare_out_dir(&args.out)?;
+    let split = Split::standard_with_signal(&rec.amp, rec.sample_rate_hz)?;
     println!("split: {}", split.describe(rec.sample_rate_hz));
     let [mut train_d, val_d, test_d] = SeqData::from_split(&rec.direct, &rec.amp, &split, model.warm_up_samples(), device)?;
     for extra in more {
@@ -187,16 +233,19 @@ fn train_sequence<M: SequenceModel>(args: &TrainArgs, rec: &Recording, more: &[R
     let meta = NamMetadata { name: args.name.clone().or_else(|| Some(format!("ampsim {:?} {}", args.model, args.preset).to_lowercase())), validation_esr: Some(history.best_val_esr), ..Default::default() };
     let nam_path = args.out.join("model.nam");
     nam::write(&nam_path, nam_ref, rec.sample_rate_hz, &meta)?;
-    write_outputs(args, &history.to_csv(), &report, &history.stopped_because, Some(&nam_path), history.best_val_esr, &checkpoint_files(&checkpoint))
+    write_outputs(run, &history.to_csv(), &report, &history.stopped_because, Some(&nam_path), history.best_val_esr, &checkpoint_files(&checkpoint))
 }
 
-fn train_mlp(args: &TrainArgs, rec: &Recording, vs: &nn::VarStore, device: Device) -> Result<()> {
+fn train_mlp(run: &Run<'_>, vs: &nn::VarStore, device: Device) -> Result<()> {
+    let (args, rec) = (run.args, run.rec);
     if args.resume {
         bail!("--resume works for the LSTM and WaveNet; the dense network trains from scratch");
     }
     let spec = WindowSpec::default();
     let usable = rec.len_samples().checked_sub(spec.future_samples + 1).filter(|&n| n > spec.window_samples * 2).with_context(|| format!("{}: too short for the dense network's {}-sample window", args.data.display(), spec.window_samples))?;
-    let split = Split::standard(usable, rec.sample_rate_hz)?;
+    checks::long_enough(rec, spec.window_samples, "dense network")?;
+    prepare_out_dir(&args.out)?;
+    let split = Split::standard_with_signal(&rec.amp[..usable], rec.sample_rate_hz)?;
     println!("split: {}", split.describe(rec.sample_rate_hz));
     let model = Mlp::new(&vs.root(), &MlpConfig::default())?;
     let w = |r: &[std::ops::Range<usize>]| make_xy_ranges(&rec.direct, &rec.amp, r, spec, device);
@@ -208,10 +257,11 @@ fn train_mlp(args: &TrainArgs, rec: &Recording, vs: &nn::VarStore, device: Devic
     train::save_safetensors(vs, &checkpoint)?;
     let csv = history.to_csv();
     let best_val = report.curve.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
-    write_outputs(args, &csv, &report, &format!("{} epochs", history.epochs.len()), None, best_val, &[checkpoint])
+    write_outputs(run, &csv, &report, &format!("{} epochs", history.epochs.len()), None, best_val, &[checkpoint])
 }
 
-fn write_outputs(args: &TrainArgs, csv: &str, report: &ModelReport, stopped: &str, nam: Option<&Path>, best_val_esr: f64, checkpoints: &[PathBuf]) -> Result<()> {
+fn write_outputs(run: &Run<'_>, csv: &str, report: &ModelReport, stopped: &str, nam: Option<&Path>, best_val_esr: f64, checkpoints: &[PathBuf]) -> Result<()> {
+    let args = run.args;
     let history_path = args.out.join("history.csv");
     write_atomic(&history_path, csv.as_bytes())?;
     let mut summary = String::new();
@@ -220,6 +270,11 @@ fn write_outputs(args: &TrainArgs, csv: &str, report: &ModelReport, stopped: &st
     summary.push_str(&format!("training         : {:.0} s, {} epochs ({stopped})\n", report.train_seconds, report.epochs));
     summary.push_str(&format!("validation ESR   : {best_val_esr:.4} (best)\n"));
     summary.push_str(&format!("test ESR         : {:.4} (pre-emphasised {:.4}, spectral distance {:.2} dB)\n", report.scores.esr, report.scores.esr_pre_emphasised, report.scores.spectral_distance_db));
+    summary.push_str(&format!("verdict          : {} (NAM's scale for the test ESR: < 0.01 great, < 0.035 not bad, < 0.1 might sound OK, < 0.3 probably won't sound great, else something went wrong)\n", verdict(report.scores.esr)));
+    summary.push_str(&format!("alignment        : {}\n", run.latency));
+    if run.latency.is_uncertain() {
+        summary.push_str("                   the alignment was uncertain: a poor test ESR may come from it; check with `ampsim info`, or give --latency\n");
+    }
     summary.push_str(&format!("real-time factor : {:.1}x on one CPU thread\n", report.real_time_factor));
     let mut files: Vec<&Path> = checkpoints.iter().map(PathBuf::as_path).filter(|p| p.exists()).collect();
     files.extend(nam);

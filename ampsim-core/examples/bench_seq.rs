@@ -37,7 +37,7 @@ fn load(path: &str) -> ampsim_core::Result<Data> {
     let aligned = |rec: Recording| -> ampsim_core::Result<Recording> {
         if let Some(lag) = fixed_lag {
             println!("{}: shifted by LAG={lag}", rec.name);
-            return rec.shifted(lag);
+            return rec.aligned_by(lag);
         }
         let (rec, lag) = rec.aligned()?;
         println!("{}: {lag}", rec.name);
@@ -56,7 +56,7 @@ fn load(path: &str) -> ampsim_core::Result<Data> {
             }
             println!("every take shifted by {lag} samples, the smallest lag of the training takes");
             for r in &raw[n - 2..] {
-                takes.push(r.shifted(lag)?);
+                takes.push(r.aligned_by(lag)?);
             }
             takes
         };
@@ -64,7 +64,7 @@ fn load(path: &str) -> ampsim_core::Result<Data> {
         return Ok(Data::Takes(takes));
     }
     let rec = aligned(Recording::load(path)?)?;
-    let split = Split::standard(rec.len_samples(), rec.sample_rate_hz)?;
+    let split = Split::standard_with_signal(&rec.amp, rec.sample_rate_hz)?;
     println!("{}", split.describe(rec.sample_rate_hz));
     Ok(Data::Split(rec, split))
 }

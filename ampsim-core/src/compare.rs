@@ -27,6 +27,19 @@ pub struct Scores {
     pub spectral_distance_db: f64,
 }
 
+/// A plain word on a test ESR, on the scale NAM's trainer uses: below 0.01 great, below 0.035
+/// not bad, below 0.1 might sound OK, below 0.3 probably won't sound great, else something
+/// went wrong (most often the alignment, or an amp channel that is not the DI's).
+pub fn verdict(esr: f64) -> &'static str {
+    match esr {
+        e if e < 0.01 => "great",
+        e if e < 0.035 => "not bad",
+        e if e < 0.1 => "might sound OK",
+        e if e < 0.3 => "probably won't sound great",
+        _ => "something went wrong",
+    }
+}
+
 /// FFT size of the long-term average spectra behind [`Scores::spectral_distance_db`].
 pub const SPECTRUM_FFT_SIZE: usize = 4096;
 
@@ -120,7 +133,7 @@ impl ModelReport {
     }
 }
 
-/// One row per model: parameters, training time, epochs, test ESR plain and pre-emphasised,
+/// One row per model: parameters, training time, epochs, test ESR with its [`verdict`], pre-emphasised ESR,
 /// spectral distance, real-time factor.
 pub fn reports_table(reports: &[ModelReport]) -> Result<DataFrame> {
     let col = |f: &dyn Fn(&ModelReport) -> f64| reports.iter().map(f).collect::<Vec<f64>>();
@@ -130,6 +143,7 @@ pub fn reports_table(reports: &[ModelReport]) -> Result<DataFrame> {
         "train_seconds" => col(&|r| r.train_seconds),
         "epochs" => reports.iter().map(|r| r.epochs as u32).collect::<Vec<_>>(),
         "test_esr" => col(&|r| r.scores.esr),
+        "verdict" => reports.iter().map(|r| verdict(r.scores.esr)).collect::<Vec<_>>(),
         "test_esr_pre_emphasised" => col(&|r| r.scores.esr_pre_emphasised),
         "spectral_distance_db" => col(&|r| r.scores.spectral_distance_db),
         "real_time_factor" => col(&|r| r.real_time_factor),
@@ -246,7 +260,10 @@ mod tests {
         assert!(max_abs_difference(&[0.0], &[]).is_err());
         let report = |name: &str, scores| ModelReport { name: name.into(), parameters: 10, train_seconds: 1.0, epochs: 1, scores, real_time_factor: 5.0, curve: vec![(1.0, 0.5), (2.0, 0.1)], predictions: vec![] };
         let table = reports_table(&[report("a", a), report("b", b)]).unwrap();
-        assert_eq!(table.shape(), (2, 8));
+        assert_eq!(table.shape(), (2, 9));
+        let verdicts = table.column("verdict").unwrap().str().unwrap().clone();
+        assert_eq!([verdicts.get(0), verdicts.get(1)], [Some(verdict(a.esr)), Some(verdict(b.esr))]);
+        assert_eq!([verdict(0.005), verdict(0.02), verdict(0.05), verdict(0.2), verdict(0.7)], ["great", "not bad", "might sound OK", "probably won't sound great", "something went wrong"]);
         training_curves("curves", &[report("a", a), report("b", b)]).unwrap();
         let line = &versus_first(&[report("a", a), report("b", b)])[0];
         assert!(line.starts_with("b: ") && line.contains("than a"), "{line}");

@@ -18,6 +18,12 @@ pub enum Error {
     /// The audio is readable but not usable as asked (empty, wrong channel count, mismatch).
     #[error("{path}: {reason}")]
     Audio { path: PathBuf, reason: String },
+    /// The amp channel could not be aligned to the DI with confidence.
+    #[error("{name}: cannot align the amp to the DI: {reason}. If you know the latency, give it: `ampsim train --latency N` or `Recording::aligned_by(N)`")]
+    Alignment { name: String, reason: String },
+    /// A recording fails a check that training cannot go past (see `recording::check`).
+    #[error("{name}: {reason}")]
+    BadRecording { name: String, reason: String },
     /// A function argument is out of its valid range.
     #[error("invalid argument `{name}`: {reason}")]
     InvalidArgument { name: &'static str, reason: String },

@@ -23,6 +23,7 @@ pub use tch;
 pub mod align;
 pub mod amp;
 pub mod audio;
+pub mod checks;
 pub mod compare;
 pub mod display;
 pub mod dsp;

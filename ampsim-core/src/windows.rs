@@ -270,6 +270,49 @@ impl Split {
         Split::interleaved(len_samples, (10 * sample_rate_hz as usize).min(len_samples / 4), 0.6, 0.2)
     }
 
+    /// [`Self::standard`], with every block's validation and test parts on fifths of the block
+    /// that carry signal: a part whose amp is more than [`crate::align::ACTIVE_RANGE_DB`] below
+    /// the recording's loud passages would score the noise floor, not the model. Such a part
+    /// trades places with a fifth of the same block that carries signal (the last ones first);
+    /// a block with fewer than two such fifths trains whole. An error when no block is left
+    /// to validate and test on.
+    pub fn standard_with_signal(amp: &[f32], sample_rate_hz: u32) -> Result<Split> {
+        let base = Split::standard(amp.len(), sample_rate_hz)?;
+        let loud = crate::align::loud_level_db(amp);
+        let mut split = Split { train: Vec::new(), validation: Vec::new(), test: Vec::new() };
+        for (t, e) in base.train.iter().zip(&base.test) {
+            let (start, len) = (t.start, e.end - t.start);
+            let fifths: Vec<Range<usize>> = (0..5).map(|i| start + len * i / 5..start + len * (i + 1) / 5).collect();
+            let carries: Vec<bool> = fifths.iter().map(|f| crate::align::level_db(&amp[f.clone()]) > loud - crate::align::ACTIVE_RANGE_DB).collect();
+            // Validation and test: the fourth and fifth fifths when they carry signal, else
+            // the last two fifths that do.
+            let mut chosen: Vec<usize> = (0..5).rev().filter(|&i| carries[i]).take(2).collect();
+            if carries[3] && carries[4] {
+                chosen = vec![4, 3];
+            }
+            if chosen.len() < 2 {
+                split.train.push(start..start + len);
+                continue;
+            }
+            let (val, test) = (chosen[1], chosen[0]);
+            split.validation.push(fifths[val].clone());
+            split.test.push(fifths[test].clone());
+            for (i, f) in fifths.into_iter().enumerate() {
+                if i == val || i == test {
+                    continue;
+                }
+                match split.train.last_mut() {
+                    Some(last) if last.end == f.start => last.end = f.end,
+                    _ => split.train.push(f),
+                }
+            }
+        }
+        if split.validation.is_empty() {
+            return Err(Error::invalid("amp", format!("no block of the recording carries signal in two of its fifths (within {} dB of its loud passages): nothing to validate and test on", crate::align::ACTIVE_RANGE_DB)));
+        }
+        Ok(split)
+    }
+
     /// The samples of `signal` in `ranges`, concatenated (e.g. the real amp over the test ranges).
     pub fn gather(signal: &[f32], ranges: &[Range<usize>]) -> Vec<f32> {
         ranges.iter().flat_map(|r| signal[r.start.min(signal.len())..r.end.min(signal.len())].iter().copied()).collect()
@@ -285,7 +328,7 @@ impl Split {
         let s = |r: &[Range<usize>]| Split::total(r) as f64 / sample_rate_hz as f64;
         let block = self.train.first().map_or(0, |r| r.start) as f64;
         let block_len = self.test.first().map_or(0.0, |r| r.end as f64 - block) / sample_rate_hz as f64;
-        format!("train {:.1} s, validation {:.1} s, test {:.1} s in {} blocks of {block_len:.1} s", s(&self.train), s(&self.validation), s(&self.test), self.train.len())
+        format!("train {:.1} s, validation {:.1} s, test {:.1} s in {} blocks of {block_len:.1} s", s(&self.train), s(&self.validation), s(&self.test), self.validation.len())
     }
 }
 
