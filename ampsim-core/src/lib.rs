@@ -9,7 +9,8 @@
 //!
 //! The default training data is synthesised ([`synth`] plays a guitar, [`amp`] is a
 //! virtual mic'd tube amp), so every notebook runs on a fresh machine; your own
-//! recordings load through [`recording::Recording`] and are aligned with [`align`].
+//! recordings load through [`recording::Recording`], are checked by [`checks`] and aligned
+//! with [`align`] (calibration clicks, or a vote of every stretch that carries signal).
 //!
 //! The crates the notebooks need are re-exported so that one set of versions is used
 //! everywhere: [`tch`], [`plotters`], [`hound`], [`polars`], [`rustfft`].
