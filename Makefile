@@ -54,7 +54,7 @@ test-notebooks-real: setup
 
 ## lab: JupyterLab on notebooks/ with the "Rust (ampsim)" kernel
 lab: setup data
-	$(ENV) jupyter lab --notebook-dir=notebooks
+	$(ENV) jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 clean:
 	cargo clean

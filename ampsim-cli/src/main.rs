@@ -154,9 +154,11 @@ enum Command {
         #[arg(long)]
         tone_type: Option<String>,
     },
-    /// Compare a model's output with the real amp: ESR, pre-emphasised ESR, spectral distance.
+    /// Compare a model's output with the real amp: ESR (with NAM's verdict), pre-emphasised ESR,
+    /// spectral distance.
     Compare {
-        /// The real amp (mono, or a stereo training file: its right channel is used).
+        /// The real amp (mono, or a stereo recording: its right channel, aligned to the left as
+        /// `train` aligns it, so that a model's rendering of the left channel lines up).
         reference: PathBuf,
         /// The model's output (first channel).
         output: PathBuf,
@@ -327,7 +329,17 @@ fn compare(reference: &std::path::Path, output: &std::path::Path, png: Option<&s
     if r.sample_rate_hz != o.sample_rate_hz {
         anyhow::bail!("{} is at {} Hz but {} is at {} Hz", reference.display(), r.sample_rate_hz, output.display(), o.sample_rate_hz);
     }
-    let real = if r.channels.len() == 2 { &r.channels[1] } else { &r.channels[0] };
+    // A stereo training file: the model was trained on it aligned, so its amp channel is
+    // aligned the same way before the model's output is held against it.
+    let aligned;
+    let real = if r.channels.len() == 2 {
+        let (rec, lag) = Recording::load(reference)?.aligned()?;
+        println!("reference aligned: {lag}");
+        aligned = rec.amp;
+        &aligned
+    } else {
+        &r.channels[0]
+    };
     let n = real.len().min(o.channels[0].len());
     if n < 4096 {
         anyhow::bail!("{} and {} share only {n} samples; at least 4096 are needed", reference.display(), output.display());
@@ -337,7 +349,7 @@ fn compare(reference: &std::path::Path, output: &std::path::Path, png: Option<&s
     if r.len_frames() != o.len_frames() {
         println!("note: the files differ in length; comparing the first {n} samples");
     }
-    println!("ESR                : {:.4}", s.esr);
+    println!("ESR                : {:.4} ({})", s.esr, ampsim_core::compare::verdict(s.esr));
     println!("pre-emphasised ESR : {:.4}", s.esr_pre_emphasised);
     println!("spectral distance  : {:.2} dB (mean |difference| of average spectra, 80 Hz - 8 kHz)", s.spectral_distance_db);
     if let Some(png) = png {

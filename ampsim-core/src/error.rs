@@ -5,13 +5,10 @@ use std::path::PathBuf;
 /// Errors raised by ampsim-core. Messages name the file or argument at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A file could not be opened, read, written or renamed.
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file could not be opened, read, written or renamed. The cause is part of the message
+    /// (not a chained source), so that error chains print it once.
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     /// A file is not a readable WAV file (wrong header, truncated data, unsupported encoding).
     #[error("{path}: not a readable WAV file: {reason}")]
     Wav { path: PathBuf, reason: String },
@@ -43,7 +40,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io { path: path.into(), cause: source }
     }
     pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
         Error::InvalidArgument { name, reason: reason.into() }

@@ -201,6 +201,27 @@ impl Recording {
         Recording::new(format!("{} (aligned by {lag_samples})", self.name), d, a, self.sample_rate_hz)
     }
 
+    /// Takes end to end with `gap_samples` of digital silence between them, as a DAW exports a
+    /// session of takes; they must share one sample rate.
+    pub fn joined(takes: &[Recording], gap_samples: usize) -> Result<Recording> {
+        let Some(first) = takes.first() else {
+            return Err(Error::invalid("takes", "no recordings given to join"));
+        };
+        let (mut direct, mut amp) = (Vec::new(), Vec::new());
+        for (i, t) in takes.iter().enumerate() {
+            if t.sample_rate_hz != first.sample_rate_hz {
+                return Err(Error::invalid("takes", format!("{} is at {} Hz, {} at {} Hz", t.name, t.sample_rate_hz, first.name, first.sample_rate_hz)));
+            }
+            if i > 0 {
+                direct.resize(direct.len() + gap_samples, 0.0);
+                amp.resize(amp.len() + gap_samples, 0.0);
+            }
+            direct.extend_from_slice(&t.direct);
+            amp.extend_from_slice(&t.amp);
+        }
+        Recording::new(format!("{} takes joined", takes.len()), direct, amp, first.sample_rate_hz)
+    }
+
     /// A copy of the samples in `range` (e.g. one part of a [`crate::windows::Split`]).
     pub fn slice(&self, range: std::ops::Range<usize>) -> Result<Recording> {
         if range.start >= range.end || range.end > self.len_samples() {

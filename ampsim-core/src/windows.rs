@@ -280,16 +280,19 @@ impl Split {
         let base = Split::standard(amp.len(), sample_rate_hz)?;
         let loud = crate::align::loud_level_db(amp);
         let mut split = Split { train: Vec::new(), validation: Vec::new(), test: Vec::new() };
-        for (t, e) in base.train.iter().zip(&base.test) {
+        let carries_signal = |r: &Range<usize>| crate::align::level_db(&amp[r.clone()]) > loud - crate::align::ACTIVE_RANGE_DB;
+        for ((t, v), e) in base.train.iter().zip(&base.validation).zip(&base.test) {
+            // The standard parts, when both carry signal.
+            if carries_signal(v) && carries_signal(e) {
+                split.train.push(t.clone());
+                split.validation.push(v.clone());
+                split.test.push(e.clone());
+                continue;
+            }
             let (start, len) = (t.start, e.end - t.start);
             let fifths: Vec<Range<usize>> = (0..5).map(|i| start + len * i / 5..start + len * (i + 1) / 5).collect();
-            let carries: Vec<bool> = fifths.iter().map(|f| crate::align::level_db(&amp[f.clone()]) > loud - crate::align::ACTIVE_RANGE_DB).collect();
-            // Validation and test: the fourth and fifth fifths when they carry signal, else
-            // the last two fifths that do.
-            let mut chosen: Vec<usize> = (0..5).rev().filter(|&i| carries[i]).take(2).collect();
-            if carries[3] && carries[4] {
-                chosen = vec![4, 3];
-            }
+            // Otherwise the last two fifths that carry signal validate and test.
+            let chosen: Vec<usize> = (0..5).rev().filter(|&i| carries_signal(&fifths[i])).take(2).collect();
             if chosen.len() < 2 {
                 split.train.push(start..start + len);
                 continue;
@@ -472,5 +475,14 @@ mod tests {
         assert_eq!((s.train.len(), s.test[0].clone()), (4, 44_100..55_125));
         assert_eq!(Split::gather(&(0..10).map(|v| v as f32).collect::<Vec<_>>(), &[1..3, 7..9]), vec![1.0, 2.0, 7.0, 8.0]);
         assert!(Split::interleaved(50, 100, 0.6, 0.2).is_err());
+        // Signal everywhere: the standard split as it is. A pause in a test part: that block's
+        // test part moves onto a fifth that carries signal.
+        let mut amp: Vec<f32> = (0..220_500).map(|i| ((i as f32) * 0.05).sin() * 0.5).collect();
+        assert_eq!(Split::standard_with_signal(&amp, 44_100).unwrap(), s);
+        amp[44_100..55_125].iter_mut().for_each(|v| *v *= 1e-4);
+        let moved = Split::standard_with_signal(&amp, 44_100).unwrap();
+        assert_eq!((moved.test[0].clone(), moved.validation[0].clone()), (33_075..44_100, 22_050..33_075));
+        assert_eq!(moved.test[1..], s.test[1..]);
+        assert!(Split::standard_with_signal(&vec![0.0; 220_500], 44_100).is_err());
     }
 }

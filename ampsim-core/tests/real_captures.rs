@@ -33,16 +33,9 @@ fn takes() -> Option<Vec<Recording>> {
 
 /// The takes end to end, with `gap_samples` of digital silence between them.
 fn joined(takes: &[Recording], gap_samples: usize) -> Recording {
-    let (mut d, mut a) = (Vec::new(), Vec::new());
-    for (i, t) in takes.iter().enumerate() {
-        if i > 0 {
-            d.extend(std::iter::repeat_n(0.0, gap_samples));
-            a.extend(std::iter::repeat_n(0.0, gap_samples));
-        }
-        d.extend_from_slice(&t.direct);
-        a.extend_from_slice(&t.amp);
-    }
-    Recording::new(format!("{} takes joined, {gap_samples}-sample gaps", takes.len()), d, a, takes[0].sample_rate_hz).unwrap()
+    let mut rec = Recording::joined(takes, gap_samples).unwrap();
+    rec.name = format!("{} takes joined, {gap_samples}-sample gaps", takes.len());
+    rec
 }
 
 /// The amp channel `extra` samples later (the recording keeps its length).
