@@ -19,7 +19,7 @@ use crate::{Error, Result};
 pub const DEFAULT_DATA_FILE: &str = "data/GuitarTraining.wav";
 /// Length of the default recording: three minutes, as long as NAM's standard capture (the
 /// post's index ranges lie in its first 34 s). With 40 s — 24 s of training audio — the
-/// causal models learned the training blocks better than the rest (measurements in the README,
+/// causal models learned the training blocks better than the rest (measurements in docs/experiments.md,
 /// *Why three minutes*).
 pub const DEFAULT_SECONDS: f64 = 180.0;
 /// Seed of the default recording.
