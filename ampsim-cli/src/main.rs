@@ -195,9 +195,7 @@ fn run(cli: Cli) -> Result<()> {
             let t = Instant::now();
             let amp = AmpConfig { gain, bass, middle, treble, master, sag, latency_samples, seed, ..AmpConfig::default() };
             let rec = Recording::synthetic(seconds, seed, &GuitarConfig::default(), &amp)?;
-            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create directory", dir.display()))?;
-            }
+            create_parent(&out)?;
             rec.save(&out)?;
             println!(
                 "wrote {}: {} frames ({:.1} s) at {} Hz, seed {seed}, in {:.1} s",
@@ -295,6 +293,14 @@ fn describe_pair(rec: &Recording) {
     }
 }
 
+/// Create the folder `out` is to be written into, if it has one.
+fn create_parent(out: &std::path::Path) -> Result<()> {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create directory", dir.display()))?;
+    }
+    Ok(())
+}
+
 /// `synth --reamp`: a mono DI for re-amping, calibration clicks first.
 fn reamp_file(out: &std::path::Path, seconds: f64, seed: u64, di: Option<&std::path::Path>) -> Result<()> {
     let (guitar, sample_rate_hz) = match di {
@@ -309,9 +315,7 @@ fn reamp_file(out: &std::path::Path, seconds: f64, seed: u64, di: Option<&std::p
     };
     let mut x = ampsim_core::align::calibration_clicks(sample_rate_hz);
     x.extend_from_slice(&guitar);
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create directory", dir.display()))?;
-    }
+    create_parent(out)?;
     ampsim_core::audio::write_wav(out, &[&x], sample_rate_hz, ampsim_core::audio::WavEncoding::Float32)?;
     println!(
         "wrote {}: {:.1} s at {sample_rate_hz} Hz, mono: {:.1} s of calibration clicks, then the guitar. Play it through the amp, \
@@ -332,8 +336,9 @@ fn compare(reference: &std::path::Path, output: &std::path::Path, png: Option<&s
     // A stereo training file: the model was trained on it aligned, so its amp channel is
     // aligned the same way before the model's output is held against it.
     let aligned;
-    let real = if r.channels.len() == 2 {
-        let (rec, lag) = Recording::load(reference)?.aligned()?;
+    let real = if let [direct, amp] = &r.channels[..] {
+        let rec = Recording::new(reference.display().to_string(), direct.clone(), amp.clone(), r.sample_rate_hz)?;
+        let (rec, lag) = rec.aligned()?;
         println!("reference aligned: {lag}");
         aligned = rec.amp;
         &aligned
