@@ -257,11 +257,7 @@ fn run(cli: Cli) -> Result<()> {
             let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu)?;
             let validation_esr = loaded.file.metadata.pointer("/training/validation_esr").and_then(|v| v.as_f64());
             let meta = ampsim_core::nam::NamMetadata { name, modeled_by, gear_type, tone_type, validation_esr };
-            let model_ref = match &loaded.model {
-                ampsim_core::nam::NamModel::Lstm(m) => ampsim_core::nam::NamModelRef::Lstm(m),
-                ampsim_core::nam::NamModel::WaveNet(m) => ampsim_core::nam::NamModelRef::WaveNet(m),
-            };
-            ampsim_core::nam::write(&nam, model_ref, loaded.sample_rate_hz, &meta)?;
+            ampsim_core::nam::write(&nam, &*loaded.model, loaded.sample_rate_hz, &meta)?;
             println!("wrote {} ({} {}, {} weights, {} Hz)", nam.display(), loaded.file.architecture, ampsim_core::nam::NAM_VERSION, loaded.file.weight_count(), loaded.sample_rate_hz);
         }
         Command::Compare { reference, output, png } => compare(&reference, &output, png.as_deref())?,

@@ -3,14 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-use ampsim_core::nam::{NamFile, NamModel};
+use ampsim_core::models::CausalModel;
+use ampsim_core::nam::NamFile;
 use ampsim_core::tch::{nn, Device};
 use ampsim_core::train::load_safetensors;
 use anyhow::{bail, Context, Result};
 
 /// A model ready to render, with what its file says about it.
 pub struct LoadedModel {
-    pub model: NamModel,
+    pub model: Box<dyn CausalModel>,
     pub file: NamFile,
     /// NAM assumes 48 kHz when a file has no sample rate.
     pub sample_rate_hz: u32,

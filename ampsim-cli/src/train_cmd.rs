@@ -11,11 +11,11 @@ use ampsim_core::align::LatencyEstimate;
 use ampsim_core::checks;
 use ampsim_core::compare::{verdict, ModelReport};
 use ampsim_core::losses::LossConfig;
-use ampsim_core::models::{Lstm, LstmConfig, Mlp, MlpConfig, WaveNet, WaveNetConfig};
-use ampsim_core::nam::{self, NamMetadata, NamModelRef};
+use ampsim_core::models::{CausalModel, Lstm, LstmConfig, Mlp, MlpConfig, WaveNet, WaveNetConfig};
+use ampsim_core::nam::{self, NamMetadata};
 use ampsim_core::tch::{nn, Device};
 use ampsim_core::train::{self, fit, FitConfig};
-use ampsim_core::train_seq::{checkpoint_files, fit_sequence, EpochHook, SeqData, SeqEpoch, SeqFitConfig, SequenceModel};
+use ampsim_core::train_seq::{checkpoint_files, fit_sequence, EpochHook, SeqData, SeqEpoch, SeqFitConfig};
 use ampsim_core::windows::{make_xy_ranges, Split, WindowSpec};
 use ampsim_core::Recording;
 use anyhow::{bail, Context, Result};
@@ -130,11 +130,11 @@ fn train(args: &TrainArgs) -> Result<()> {
     match args.model {
         ModelKind::Wavenet => {
             let m = WaveNet::new(&vs.root(), &WaveNetConfig::preset(&args.preset)?)?;
-            train_sequence(&run, &m, NamModelRef::WaveNet(&m), &mut vs, stop, device)
+            train_sequence(&run, &m, &mut vs, stop, device)
         }
         ModelKind::Lstm => {
             let m = Lstm::new(&vs.root(), &LstmConfig::preset(&args.preset)?)?;
-            train_sequence(&run, &m, NamModelRef::Lstm(&m), &mut vs, stop, device)
+            train_sequence(&run, &m, &mut vs, stop, device)
         }
         ModelKind::Mlp => train_mlp(&run, &vs, device),
     }
@@ -193,7 +193,7 @@ fn align_takes(args: &TrainArgs, raw: Recording, extra: Vec<Recording>) -> Resul
     Ok((rec, aligned, latency))
 }
 
-fn train_sequence<M: SequenceModel>(run: &Run<'_>, model: &M, nam_ref: NamModelRef<'_>, vs: &mut nn::VarStore, stop: Arc<AtomicBool>, device: Device) -> Result<()> {
+fn train_sequence(run: &Run<'_>, model: &dyn CausalModel, vs: &mut nn::VarStore, stop: Arc<AtomicBool>, device: Device) -> Result<()> {
     let (args, rec, more) = (run.args, run.rec, run.more);
     checks::long_enough(rec, model.warm_up_samples(), &format!("{:?} {}", args.model, args.preset))?;
     prepare_out_dir(&args.out)?;
@@ -232,7 +232,7 @@ fn train_sequence<M: SequenceModel>(run: &Run<'_>, model: &M, nam_ref: NamModelR
     let report = ModelReport::for_sequence(&format!("{:?} {}", args.model, args.preset), model, vs, &history, &test_d, rec.sample_rate_hz)?;
     let meta = NamMetadata { name: args.name.clone().or_else(|| Some(format!("ampsim {:?} {}", args.model, args.preset).to_lowercase())), validation_esr: Some(history.best_val_esr), ..Default::default() };
     let nam_path = args.out.join("model.nam");
-    nam::write(&nam_path, nam_ref, rec.sample_rate_hz, &meta)?;
+    nam::write(&nam_path, model, rec.sample_rate_hz, &meta)?;
     write_outputs(run, &history.to_csv(), &report, &history.stopped_because, Some(&nam_path), history.best_val_esr, &checkpoint_files(&checkpoint))
 }
 

@@ -84,15 +84,15 @@ fn s(p: &std::path::Path) -> String {
 /// A fresh model of `kind` ("wavenet" or "lstm", nano preset) written as a .nam at `rate_hz`.
 fn nano_nam(path: &std::path::Path, kind: &str, rate_hz: u32) {
     use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
-    use ampsim_core::nam::{self, NamMetadata, NamModelRef};
+    use ampsim_core::nam::{self, NamMetadata};
     use ampsim_core::tch::{nn, Device};
     let vs = nn::VarStore::new(Device::Cpu);
     if kind == "lstm" {
         let m = Lstm::new(&vs.root(), &LstmConfig::preset("nano").unwrap()).unwrap();
-        nam::write(path, NamModelRef::Lstm(&m), rate_hz, &NamMetadata::default()).unwrap();
+        nam::write(path, &m, rate_hz, &NamMetadata::default()).unwrap();
     } else {
         let m = WaveNet::new(&vs.root(), &WaveNetConfig::preset("nano").unwrap()).unwrap();
-        nam::write(path, NamModelRef::WaveNet(&m), rate_hz, &NamMetadata::default()).unwrap();
+        nam::write(path, &m, rate_hz, &NamMetadata::default()).unwrap();
     }
 }
 

@@ -10,14 +10,15 @@
 
 use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
 use ampsim_core::polars::prelude::*;
-use ampsim_core::render::{render_blocks, Streaming};
+use ampsim_core::models::CausalModel;
+use ampsim_core::render::render_blocks;
 use ampsim_core::runtime::one_thread_real_time_factor;
 use ampsim_core::tch::{self, nn, Device};
-use ampsim_core::train_seq::{fit_sequence, SeqData, SeqFitConfig, SequenceModel};
+use ampsim_core::train_seq::{fit_sequence, SeqData, SeqFitConfig};
 use ampsim_core::Recording;
 
 /// (split samples/s, undivided samples/s, real-time factor)
-fn measure<M: SequenceModel + Streaming>(model: &M, vs: &mut nn::VarStore, di: &[f32], rate: u32) -> ampsim_core::Result<(f64, f64, f64)> {
+fn measure<M: CausalModel>(model: &M, vs: &mut nn::VarStore, di: &[f32], rate: u32) -> ampsim_core::Result<(f64, f64, f64)> {
     let d = SeqFitConfig::default();
     let warm = model.warm_up_samples();
     let n = 16 * (warm + d.segment_samples);
@@ -45,7 +46,7 @@ fn main() -> ampsim_core::Result<()> {
         let (t, u, r) = measure(&wn, &mut vs, &rec.direct, rec.sample_rate_hz)?;
         undivided.push(u);
         names.push(format!("WaveNet {preset}"));
-        weights.push(wn.config.nam_weight_count() as u64);
+        weights.push(wn.config().nam_weight_count() as u64);
         throughputs.push(t);
         rtfs.push(r);
         let mut vs = nn::VarStore::new(Device::Cpu);
@@ -53,7 +54,7 @@ fn main() -> ampsim_core::Result<()> {
         let (t, u, r) = measure(&lstm, &mut vs, &rec.direct, rec.sample_rate_hz)?;
         undivided.push(u);
         names.push(format!("LSTM {preset}"));
-        weights.push(lstm.config.nam_weight_count() as u64);
+        weights.push(lstm.config().nam_weight_count() as u64);
         throughputs.push(t);
         rtfs.push(r);
         println!("{preset}: done");

@@ -19,7 +19,8 @@ use std::time::Instant;
 use ampsim_core::losses::LossConfig;
 use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
 use ampsim_core::tch::{nn, Device};
-use ampsim_core::train_seq::{fit_sequence, real_time_factor, validation_esr, SeqData, SeqFitConfig, SequenceModel};
+use ampsim_core::models::CausalModel;
+use ampsim_core::train_seq::{fit_sequence, real_time_factor, validation_esr, SeqData, SeqFitConfig};
 use ampsim_core::windows::Split;
 use ampsim_core::recording::wav_files_in;
 use ampsim_core::Recording;
@@ -69,7 +70,7 @@ fn load(path: &str) -> ampsim_core::Result<Data> {
     Ok(Data::Split(rec, split))
 }
 
-fn run<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: f64, device: Device) -> ampsim_core::Result<()> {
+fn run<M: CausalModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: f64, device: Device) -> ampsim_core::Result<()> {
     let warm = model.warm_up_samples();
     let (train, val, test, rate) = match data {
         Data::Split(rec, split) => {

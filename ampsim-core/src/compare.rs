@@ -8,7 +8,8 @@ use crate::display::Figure;
 use crate::losses::{esr, esr_pre_emphasised};
 use crate::models::parameter_count;
 use crate::train::{self, predict, History, WindowModel};
-use crate::train_seq::{self, predict_scored, SeqData, SeqHistory, SequenceModel};
+use crate::models::CausalModel;
+use crate::train_seq::{self, predict_scored, SeqData, SeqHistory};
 use crate::windows::Windows;
 use crate::plot::{Line, LineChart, PALETTE};
 use crate::plot_spectra;
@@ -111,7 +112,7 @@ impl ModelReport {
     }
 
     /// Evaluate a trained sequence model on the scored samples of `test`.
-    pub fn for_sequence<M: SequenceModel>(name: &str, model: &M, vs: &nn::VarStore, history: &SeqHistory, test: &SeqData, sample_rate_hz: u32) -> Result<ModelReport> {
+    pub fn for_sequence<M: CausalModel + ?Sized>(name: &str, model: &M, vs: &nn::VarStore, history: &SeqHistory, test: &SeqData, sample_rate_hz: u32) -> Result<ModelReport> {
         let (real, predictions) = predict_scored(model, test)?;
         let mut rtf_input: Vec<f32> = Vec::new();
         for (direct, _) in test.pieces() {

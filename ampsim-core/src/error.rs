@@ -21,6 +21,16 @@ pub enum Error {
     /// A recording fails a check that training cannot go past (see `recording::check`).
     #[error("{name}: {reason}")]
     BadRecording { name: String, reason: String },
+    /// A model file (`.nam`) or a training checkpoint is malformed, or describes a model that
+    /// ampsim cannot run.
+    #[error("{path}: {reason}")]
+    ModelFile { path: String, reason: String },
+    /// Training produced a loss that is not a finite number.
+    #[error("training diverged (loss {loss}) in epoch {epoch}; lower the learning rate")]
+    Diverged { epoch: usize, loss: f64 },
+    /// A training worker thread failed.
+    #[error("a training worker thread failed {during}")]
+    Worker { during: &'static str },
     /// A function argument is out of its valid range.
     #[error("invalid argument `{name}`: {reason}")]
     InvalidArgument { name: &'static str, reason: String },

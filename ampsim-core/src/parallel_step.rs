@@ -19,18 +19,19 @@ use tch::nn;
 use tch::Tensor;
 
 use crate::losses::esr;
-use crate::train_seq::{join_scored, score_piece, SeqData, SequenceModel};
+use crate::models::CausalModel;
+use crate::train_seq::{join_scored, score_piece, SeqData};
 use crate::{Error, Result};
 
-struct Replica<M> {
-    model: M,
+struct Replica {
+    model: Box<dyn CausalModel>,
     /// This replica's copy of each shared variable, in the order of `Workers::main`.
     vars: Vec<Tensor>,
 }
 
 /// Model replicas, one per worker thread.
-pub(crate) struct Workers<M> {
-    replicas: Vec<Replica<M>>,
+pub(crate) struct Workers {
+    replicas: Vec<Replica>,
     /// The trained model's variables, sorted by name.
     main: Vec<Tensor>,
     /// libtorch's thread count before the workers set theirs to one (libtorch also keeps that
@@ -40,11 +41,11 @@ pub(crate) struct Workers<M> {
     _stores: Vec<nn::VarStore>,
 }
 
-impl<M: SequenceModel> Workers<M> {
+impl Workers {
     /// `count` replicas of `model`, whose variables live in `vs`. `None` when the replicas'
     /// variables cannot be matched one to one with `vs`'s by name (e.g. `vs` holds other
     /// variables too): training then runs undivided.
-    pub(crate) fn new(model: &M, vs: &nn::VarStore, count: usize) -> Result<Option<Workers<M>>> {
+    pub(crate) fn new<M: CausalModel + ?Sized>(model: &M, vs: &nn::VarStore, count: usize) -> Result<Option<Workers>> {
         one_allocator_arena();
         let mut main: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
         main.sort_by(|a, b| a.0.cmp(&b.0));
@@ -109,7 +110,7 @@ impl<M: SequenceModel> Workers<M> {
                 })
             }).collect();
             handles.into_iter().map(|h| h.join()).collect::<std::result::Result<Vec<_>, _>>()
-        }).map_err(|_| Error::invalid("training", "a worker thread panicked in the forward pass"))?;
+        }).map_err(|_| Error::Worker { during: "in the forward pass" })?;
         // The loss of the whole batch, and its gradient with respect to every output.
         let joined = Tensor::cat(&outputs.iter().map(|o| o.detach()).collect::<Vec<_>>(), 0).set_requires_grad(true);
         let value = loss(&joined, y);
@@ -128,7 +129,7 @@ impl<M: SequenceModel> Workers<M> {
                 })
             }).collect();
             handles.into_iter().try_for_each(|h| h.join())
-        }).map_err(|_| Error::invalid("training", "a worker thread panicked in the backward pass"))?;
+        }).map_err(|_| Error::Worker { during: "in the backward pass" })?;
         // Σ over replicas in a fixed order, placed in the trained model's gradients.
         let mut proxy: Option<Tensor> = None;
         for (i, main) in self.main.iter().enumerate() {
@@ -164,7 +165,7 @@ impl<M: SequenceModel> Workers<M> {
                 })
             }).collect();
             handles.into_iter().map(|h| h.join()).collect::<std::result::Result<Vec<_>, _>>()
-        }).map_err(|_| Error::invalid("validation", "a worker thread panicked"))?;
+        }).map_err(|_| Error::Worker { during: "in validation" })?;
         let mut pieces: Vec<_> = scored.into_iter().collect::<Result<Vec<_>>>()?.into_iter().flatten().collect();
         pieces.sort_by_key(|(i, _)| *i);
         let (y, y_hat) = join_scored(pieces.into_iter().map(|(_, p)| p).collect(), self.replicas[0].model.warm_up_samples())?;
@@ -192,7 +193,7 @@ mod tests {
     use tch::{Device, Kind};
 
     /// Gradients of the undivided batch, by variable name.
-    fn direct_gradients<M: SequenceModel>(model: &M, vs: &nn::VarStore, x: &Tensor, y: &Tensor, loss: &LossConfig) -> Vec<(String, Tensor)> {
+    fn direct_gradients<M: CausalModel + ?Sized>(model: &M, vs: &nn::VarStore, x: &Tensor, y: &Tensor, loss: &LossConfig) -> Vec<(String, Tensor)> {
         for (_, mut v) in vs.variables() {
             v.zero_grad();
         }
@@ -208,7 +209,7 @@ mod tests {
         g
     }
 
-    fn check<M: SequenceModel>(model: &M, vs: &nn::VarStore, seg: i64) {
+    fn check<M: CausalModel + ?Sized>(model: &M, vs: &nn::VarStore, seg: i64) {
         tch::manual_seed(5);
         let warm = model.warm_up_samples() as i64;
         // Five segments of a decaying two-tone signal at different levels; targets from a soft clipper.

@@ -8,72 +8,11 @@ use std::time::Instant;
 use tch::{Device, Tensor};
 
 use crate::audio::{read_wav, write_wav, WavEncoding};
-use crate::models::{Lstm, LstmState, WaveNet};
-use crate::nam::NamModel;
+use crate::models::CausalModel;
 use crate::{Error, Result};
 
-/// What a model carries from one block to the next.
-pub enum StreamState {
-    /// The last `receptive_field − 1` input samples (a WaveNet).
-    Context(Tensor),
-    /// Hidden and cell state (an LSTM).
-    Lstm(LstmState),
-}
-
-/// A causal model that can render a signal in blocks.
-pub trait Streaming {
-    /// The state before the first sample: silence for a WaveNet, the stored initial state for an LSTM.
-    fn start(&self, device: Device) -> StreamState;
-    /// Render one block (`[time]`), updating `state`.
-    fn block(&self, block: &Tensor, state: &mut StreamState) -> Result<Tensor>;
-}
-
-fn wrong_state() -> Error {
-    Error::invalid("state", "a stream state from another kind of model")
-}
-
-impl Streaming for WaveNet {
-    fn start(&self, device: Device) -> StreamState {
-        StreamState::Context(Tensor::zeros([self.receptive_field() as i64 - 1], (tch::Kind::Float, device)))
-    }
-    fn block(&self, block: &Tensor, state: &mut StreamState) -> Result<Tensor> {
-        let StreamState::Context(ctx) = state else { return Err(wrong_state()) };
-        let x = Tensor::cat(&[&*ctx, block], 0);
-        let keep = ctx.size()[0];
-        *ctx = x.narrow(0, x.size()[0] - keep, keep).copy();
-        Ok(self.forward(&x))
-    }
-}
-
-impl Streaming for Lstm {
-    fn start(&self, _device: Device) -> StreamState {
-        StreamState::Lstm(self.initial_state(1))
-    }
-    fn block(&self, block: &Tensor, state: &mut StreamState) -> Result<Tensor> {
-        let StreamState::Lstm(s) = state else { return Err(wrong_state()) };
-        let (y, next) = self.forward_with_state(&block.unsqueeze(0), s);
-        *s = next;
-        Ok(y.squeeze_dim(0))
-    }
-}
-
-impl Streaming for NamModel {
-    fn start(&self, device: Device) -> StreamState {
-        match self {
-            NamModel::Lstm(m) => m.start(device),
-            NamModel::WaveNet(m) => m.start(device),
-        }
-    }
-    fn block(&self, block: &Tensor, state: &mut StreamState) -> Result<Tensor> {
-        match self {
-            NamModel::Lstm(m) => m.block(block, state),
-            NamModel::WaveNet(m) => m.block(block, state),
-        }
-    }
-}
-
 /// Render `x` in blocks of `block_samples` (no gradients).
-pub fn render_blocks<M: Streaming>(model: &M, x: &[f32], block_samples: usize, device: Device) -> Result<Vec<f32>> {
+pub fn render_blocks<M: CausalModel + ?Sized>(model: &M, x: &[f32], block_samples: usize, device: Device) -> Result<Vec<f32>> {
     if block_samples == 0 {
         return Err(Error::invalid("block_samples", "must be positive"));
     }
@@ -101,7 +40,7 @@ pub struct RenderReport {
 
 /// Render the first channel of a DI WAV file through `model` in blocks and write a mono
 /// 32-bit float WAV (atomically). The file's sample rate must be the model's.
-pub fn render_file<M: Streaming>(model: &M, model_rate_hz: u32, input: &Path, output: &Path, block_samples: usize, device: Device) -> Result<RenderReport> {
+pub fn render_file<M: CausalModel + ?Sized>(model: &M, model_rate_hz: u32, input: &Path, output: &Path, block_samples: usize, device: Device) -> Result<RenderReport> {
     let wav = read_wav(input)?;
     if wav.sample_rate_hz != model_rate_hz {
         return Err(Error::invalid("input", format!("{} is at {} Hz, but the model was trained at {model_rate_hz} Hz", input.display(), wav.sample_rate_hz)));
@@ -117,7 +56,7 @@ pub fn render_file<M: Streaming>(model: &M, model_rate_hz: u32, input: &Path, ou
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::{LstmConfig, WaveNetConfig};
+    use crate::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
     use crate::train_seq::process_signal;
     use tch::nn;
 
@@ -127,9 +66,7 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let wn = WaveNet::new(&vs.root(), &WaveNetConfig::preset("lite").unwrap()).unwrap();
         let lstm = Lstm::new(&(&vs.root() / "lstm"), &LstmConfig::preset("standard").unwrap()).unwrap();
-        tch::no_grad(|| {
-            let _ = lstm.h0.shallow_clone().fill_(0.2);
-        });
+        lstm.set_initial_state(0.2, 0.0);
         let whole = process_signal(&wn, &x, Device::Cpu).unwrap();
         for block in [300, 1000, 4096, 30_000] {
             let b = render_blocks(&wn, &x, block, Device::Cpu).unwrap();

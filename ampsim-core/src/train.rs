@@ -184,7 +184,7 @@ pub fn fit<M: WindowModel>(model: &M, vs: &nn::VarStore, train: &Windows, valida
             let n = rows.size()[0] as usize;
             let value = loss.double_value(&[]);
             if !value.is_finite() {
-                return Err(Error::invalid("cfg", format!("training diverged: loss {value} at epoch {epoch}, step {}", step + 1)));
+                return Err(Error::Diverged { epoch, loss: value });
             }
             total += value * n as f64;
             count += n;

@@ -16,60 +16,12 @@ use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Tensor};
 
 use crate::losses::{esr, LossConfig};
-use crate::models::{Lstm, WaveNet};
+use crate::models::CausalModel;
 use crate::parallel_step::Workers;
 use crate::audio::write_atomic;
 use crate::train::{load_safetensors, save_safetensors};
 use crate::{Error, Result};
 
-/// A causal model over whole segments.
-pub trait SequenceModel: Send {
-    /// Leading samples of a segment whose outputs are not scored: the receptive field minus one
-    /// (WaveNet) or a burn-in for the recurrent state (LSTM).
-    fn warm_up_samples(&self) -> usize;
-    /// `[batch, time]` → `[batch, time − warm_up]`, aligned with the last inputs.
-    fn forward_aligned(&self, xs: &Tensor) -> Tensor;
-    /// The whole signal: `[time]` → `[time]` (zeros before the start for a WaveNet; the stored
-    /// initial state for an LSTM).
-    fn process(&self, xs: &Tensor) -> Tensor;
-    /// A fresh model of the same configuration with its variables in `vs` (training runs one
-    /// per worker thread).
-    fn replica(&self, vs: &nn::Path) -> Result<Self>
-    where
-        Self: Sized;
-}
-
-impl SequenceModel for WaveNet {
-    fn warm_up_samples(&self) -> usize {
-        self.receptive_field() - 1
-    }
-    fn forward_aligned(&self, xs: &Tensor) -> Tensor {
-        self.forward(xs)
-    }
-    fn process(&self, xs: &Tensor) -> Tensor {
-        let pad = Tensor::zeros([self.receptive_field() as i64 - 1], (xs.kind(), xs.device()));
-        self.forward(&Tensor::cat(&[&pad, xs], 0))
-    }
-    fn replica(&self, vs: &nn::Path) -> Result<Self> {
-        WaveNet::new(vs, &self.config)
-    }
-}
-
-impl SequenceModel for Lstm {
-    fn warm_up_samples(&self) -> usize {
-        self.config.burn_in_samples
-    }
-    fn forward_aligned(&self, xs: &Tensor) -> Tensor {
-        let (t, warm) = (xs.size()[1], self.config.burn_in_samples as i64);
-        self.forward(xs).narrow(1, warm, t - warm)
-    }
-    fn process(&self, xs: &Tensor) -> Tensor {
-        self.forward(xs)
-    }
-    fn replica(&self, vs: &nn::Path) -> Result<Self> {
-        Lstm::new(vs, &self.config)
-    }
-}
 
 /// Settings of [`fit_sequence`]. Defaults follow NAM's trainer where it has one: Adam at
 /// 0.004 decaying ×0.993 per epoch, segments of 8192 in batches of 16, ESR plus
@@ -285,7 +237,7 @@ impl SeqData {
 
     /// Training, validation and test data of one recording split by `split`: training pieces
     /// as they are, validation and test pieces with `warm_up_samples` of context before them
-    /// (pass the model's [`SequenceModel::warm_up_samples`]) so that exactly their ranges are scored.
+    /// (pass the model's [`CausalModel::warm_up_samples`]) so that exactly their ranges are scored.
     pub fn from_split(direct: &[f32], amp: &[f32], split: &crate::windows::Split, warm_up_samples: usize, device: Device) -> Result<[SeqData; 3]> {
         Ok([
             SeqData::from_ranges(direct, amp, &split.train, 0, device)?,
@@ -316,14 +268,14 @@ impl SeqData {
 
 /// The scored samples of every piece, concatenated: `(real amp, model output)`. Pieces no
 /// longer than the model's warm-up are skipped; an error if that leaves nothing.
-pub fn predict_scored<M: SequenceModel>(model: &M, data: &SeqData) -> Result<(Vec<f32>, Vec<f32>)> {
+pub fn predict_scored<M: CausalModel + ?Sized>(model: &M, data: &SeqData) -> Result<(Vec<f32>, Vec<f32>)> {
     let scored = data.pieces().iter().map(|(d, a)| score_piece(model, d, a)).collect::<Result<Vec<_>>>()?;
     join_scored(scored, model.warm_up_samples())
 }
 
 /// One piece's scored samples `(real amp, model output)`; `None` when the piece is no longer
 /// than the model's warm-up.
-pub(crate) fn score_piece<M: SequenceModel>(model: &M, direct: &Tensor, amp: &Tensor) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
+pub(crate) fn score_piece<M: CausalModel + ?Sized>(model: &M, direct: &Tensor, amp: &Tensor) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
     let warm = model.warm_up_samples() as i64;
     let n = direct.size()[0];
     if n <= warm {
@@ -348,7 +300,7 @@ pub(crate) fn join_scored(scored: Vec<Option<(Vec<f32>, Vec<f32>)>>, warm_up_sam
 }
 
 /// ESR of `model` over all pieces of `data` (Σe² / Σy² over the scored samples).
-pub fn validation_esr<M: SequenceModel>(model: &M, data: &SeqData) -> Result<f64> {
+pub fn validation_esr<M: CausalModel + ?Sized>(model: &M, data: &SeqData) -> Result<f64> {
     let (y, y_hat) = predict_scored(model, data)?;
     esr(&y, &y_hat)
 }
@@ -378,7 +330,7 @@ pub fn checkpoint_files(checkpoint: &Path) -> [PathBuf; 3] {
 pub fn saved_history(checkpoint: impl AsRef<Path>) -> Result<SeqHistory> {
     let [_, _, state] = checkpoint_files(checkpoint.as_ref());
     let text = std::fs::read_to_string(&state).map_err(|e| Error::io(&state, e))?;
-    let st: TrainState = serde_json::from_str(&text).map_err(|e| Error::invalid("checkpoint", format!("{}: not a training state ({e})", state.display())))?;
+    let st: TrainState = serde_json::from_str(&text).map_err(|e| Error::ModelFile { path: state.display().to_string(), reason: format!("not a training state ({e})") })?;
     Ok(st.history)
 }
 
@@ -388,7 +340,7 @@ fn load_state(checkpoint: &Path, vs: &mut nn::VarStore) -> Result<Option<TrainSt
         return Ok(None);
     }
     let text = std::fs::read_to_string(&state).map_err(|e| Error::io(&state, e))?;
-    let st: TrainState = serde_json::from_str(&text).map_err(|e| Error::invalid("resume", format!("{}: not a training state ({e})", state.display())))?;
+    let st: TrainState = serde_json::from_str(&text).map_err(|e| Error::ModelFile { path: state.display().to_string(), reason: format!("not a training state ({e})") })?;
     load_safetensors(vs, &last)?;
     Ok(Some(st))
 }
@@ -458,7 +410,7 @@ impl WeightAverage {
 
 /// Train a sequence model whose variables live in `vs`; keeps the best weights (by validation
 /// ESR) in `vs` at the end, and in `cfg.checkpoint` when set.
-pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &SeqData, validation: &SeqData, cfg: &SeqFitConfig) -> Result<SeqHistory> {
+pub fn fit_sequence<M: CausalModel + ?Sized>(model: &M, vs: &mut nn::VarStore, train: &SeqData, validation: &SeqData, cfg: &SeqFitConfig) -> Result<SeqHistory> {
     let warm = model.warm_up_samples();
     let seg = warm + cfg.segment_samples;
     if cfg.segment_samples == 0 || cfg.batch_size == 0 || cfg.max_epochs == 0 {
@@ -512,6 +464,7 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
     let stopped = || cfg.stop.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
     let out_of_time = || cfg.max_seconds.is_some_and(|m| started.elapsed().as_secs_f64() >= m);
     state.history.stopped_because = format!("{} epochs done", cfg.max_epochs);
+    let mut log = ProgressLog::new(cfg.max_epochs, cfg.max_seconds, elapsed_before);
     for epoch in state.epoch + 1..=cfg.max_epochs {
         let epoch_start = Instant::now();
         // One generator per epoch, so a resumed run draws the segments a whole run would have.
@@ -554,7 +507,7 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
                 a.update(factor);
             }
             if !v.is_finite() {
-                return Err(Error::invalid("cfg", format!("training diverged (loss {v}) in epoch {epoch}; lower the learning rate")));
+                return Err(Error::Diverged { epoch, loss: v });
             }
             total += v;
             done += 1;
@@ -597,12 +550,13 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
         if let (Some(a), Some(latest)) = (&averaged, latest) {
             a.swap_out(latest);
         }
-        if cfg.verbose {
+        if cfg.verbose && log.due(epoch, e.elapsed_seconds) {
             println!(
-                "epoch {epoch:>4}  loss {:.5}  val ESR {:.5}{}  lr {lr:.2e}  {:.0}s  ({:.0} samples/s)",
+                "epoch {epoch:>4}  loss {:.5}  val ESR {:.5}  best {:.5} (epoch {})  lr {lr:.2e}  {:.0}s  ({:.0} samples/s)",
                 e.loss,
                 e.val_esr,
-                if improved { " *" } else { "  " },
+                state.history.best_val_esr,
+                state.history.best_epoch,
                 e.elapsed_seconds,
                 e.samples_per_second
             );
@@ -637,25 +591,58 @@ pub fn fit_sequence<M: SequenceModel>(model: &M, vs: &mut nn::VarStore, train: &
     if let Some(best) = best {
         restore(vs, best);
     }
+    if cfg.verbose {
+        let h = &state.history;
+        println!("{} epochs in {:.0} s; best validation ESR {:.5} at epoch {} ({:.0} s); {}", h.epochs.len(), h.seconds(), h.best_val_esr, h.best_epoch, h.best_seconds(), h.stopped_because);
+    }
     Ok(state.history)
 }
 
+/// When a verbose run prints an epoch: the first, then about every tenth of the time budget
+/// (or of the epochs, without one) — a dozen lines per run, not one per epoch.
+struct ProgressLog {
+    every_epochs: usize,
+    every_seconds: Option<f64>,
+    next_seconds: f64,
+    last_epoch: usize,
+}
+
+impl ProgressLog {
+    fn new(max_epochs: usize, max_seconds: Option<f64>, elapsed_before: f64) -> ProgressLog {
+        ProgressLog { every_epochs: (max_epochs / 10).max(1), every_seconds: max_seconds.map(|s| s / 10.0), next_seconds: elapsed_before, last_epoch: 0 }
+    }
+
+    fn due(&mut self, epoch: usize, elapsed_seconds: f64) -> bool {
+        let due = match self.every_seconds {
+            Some(_) => elapsed_seconds >= self.next_seconds,
+            None => self.last_epoch == 0 || epoch >= self.last_epoch + self.every_epochs,
+        };
+        if due {
+            self.last_epoch = epoch;
+            if let Some(every) = self.every_seconds {
+                self.next_seconds = elapsed_seconds + every;
+            }
+        }
+        due
+    }
+}
+
 /// Run a whole signal through a sequence model (no gradients); output has the input's length.
-pub fn process_signal<M: SequenceModel>(model: &M, x: &[f32], device: Device) -> Result<Vec<f32>> {
+pub fn process_signal<M: CausalModel + ?Sized>(model: &M, x: &[f32], device: Device) -> Result<Vec<f32>> {
     let xs = Tensor::from_slice(x).to_device(device);
     let y = tch::no_grad(|| model.process(&xs));
     Ok(Vec::<f32>::try_from(y.view([-1]).to_device(Device::Cpu))?)
 }
 
 /// Seconds of audio processed per second of wall time with one libtorch thread.
-pub fn real_time_factor<M: SequenceModel>(model: &M, x: &[f32], sample_rate_hz: u32) -> Result<f64> {
+pub fn real_time_factor<M: CausalModel + ?Sized>(model: &M, x: &[f32], sample_rate_hz: u32) -> Result<f64> {
     crate::runtime::one_thread_real_time_factor(x.len() as f64 / sample_rate_hz as f64, || process_signal(model, x, Device::Cpu))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::{LstmConfig, WaveNetConfig};
+    use crate::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
 
     fn toy(n: usize) -> (Vec<f32>, Vec<f32>) {
         // A soft clipper with a one-pole low-pass after it: causal, with memory.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
-use ampsim_core::nam::{self, NamFile, NamMetadata, NamModelRef};
+use ampsim_core::nam::{self, NamFile, NamMetadata};
 use ampsim_core::tch::{self, nn, Device};
 use ampsim_core::train_seq::process_signal;
 
@@ -61,18 +61,21 @@ fn nam_loads_our_files_and_we_load_nams_files() {
         let vs = nn::VarStore::new(Device::Cpu);
         let wn = WaveNet::new(&vs.root(), &WaveNetConfig::preset(preset).unwrap()).unwrap();
         let name = format!("wavenet_{preset}");
-        nam::write(dir.join(format!("ampsim_{name}.nam")), NamModelRef::WaveNet(&wn), 48_000, &NamMetadata::default()).unwrap();
+        nam::write(dir.join(format!("ampsim_{name}.nam")), &wn, 48_000, &NamMetadata::default()).unwrap();
         ours.push((name, process_signal(&wn, &x, Device::Cpu).unwrap()));
 
         let vs = nn::VarStore::new(Device::Cpu);
         let lstm = Lstm::new(&vs.root(), &LstmConfig::preset(preset).unwrap()).unwrap();
         // A trained model's initial state is not zero; NAM must start from it too.
         tch::no_grad(|| {
-            let _ = lstm.h0.shallow_clone().uniform_(-0.3, 0.3);
-            let _ = lstm.c0.shallow_clone().uniform_(-0.3, 0.3);
+            for (name, t) in vs.variables() {
+                if name == "h0" || name == "c0" {
+                    let _ = t.shallow_clone().uniform_(-0.3, 0.3);
+                }
+            }
         });
         let name = format!("lstm_{preset}");
-        nam::write(dir.join(format!("ampsim_{name}.nam")), NamModelRef::Lstm(&lstm), 48_000, &NamMetadata::default()).unwrap();
+        nam::write(dir.join(format!("ampsim_{name}.nam")), &lstm, 48_000, &NamMetadata::default()).unwrap();
         ours.push((name, process_signal(&lstm, &x, Device::Cpu).unwrap()));
     }
 

@@ -5,13 +5,17 @@
 //! optionally plus the input (Wright et al.'s skip connection). The initial hidden and cell
 //! states are trainable parameters, as NAM stores them in its `.nam` files.
 
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use tch::nn::{self, Module, RNN};
-use tch::Tensor;
+use tch::{Device, Tensor};
 
+use super::{Architecture, CausalModel, NamWeights, NamWeightsOut, StreamState, WeightsError};
 use crate::{Error, Result};
 
 /// Configuration of [`Lstm`]. The default is NAM's "standard" preset: one layer of 24.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LstmConfig {
     /// Hidden units per layer (default 24).
     pub hidden_size: usize,
@@ -65,23 +69,23 @@ pub type LstmState = nn::LSTMState;
 
 /// One layer's weights as libtorch holds them (gates i, f, g, o).
 #[derive(Debug)]
-pub(crate) struct LstmLayerWeights {
-    pub w_ih: Tensor,
-    pub w_hh: Tensor,
-    pub b_ih: Tensor,
-    pub b_hh: Tensor,
+struct LstmLayerWeights {
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor,
+    b_hh: Tensor,
 }
 
 /// The LSTM amp model.
 #[derive(Debug)]
 pub struct Lstm {
     lstm: nn::LSTM,
-    pub(crate) layers: Vec<LstmLayerWeights>,
-    pub(crate) head: nn::Linear,
+    layers: Vec<LstmLayerWeights>,
+    head: nn::Linear,
     /// Trainable initial states, `[layers, hidden]`.
-    pub h0: Tensor,
-    pub c0: Tensor,
-    pub config: LstmConfig,
+    h0: Tensor,
+    c0: Tensor,
+    config: LstmConfig,
 }
 
 impl Lstm {
@@ -156,6 +160,10 @@ impl Lstm {
         if xs.dim() == 1 { y.squeeze_dim(0) } else { y }
     }
 
+    pub fn config(&self) -> &LstmConfig {
+        &self.config
+    }
+
     /// Weights as NAM counts them, from the live tensors (the two LSTM biases count once).
     pub fn nam_weight_count(&self, vs: &nn::VarStore) -> usize {
         vs.variables()
@@ -163,5 +171,132 @@ impl Lstm {
             .map(|(name, t)| if name.contains("bias_hh") { 0 } else { t.numel() })
             .sum()
     }
+
+    /// Set the initial state to `h` and `c` everywhere (as training leaves it non-zero).
+    pub fn set_initial_state(&self, h: f64, c: f64) {
+        tch::no_grad(|| {
+            let _ = self.h0.shallow_clone().fill_(h);
+            let _ = self.c0.shallow_clone().fill_(c);
+        });
+    }
 }
 
+// ---- The causal-model protocol: training, streaming, `.nam` --------------------------------
+
+impl CausalModel for Lstm {
+    fn warm_up_samples(&self) -> usize {
+        self.config.burn_in_samples
+    }
+    fn forward_aligned(&self, xs: &Tensor) -> Tensor {
+        let (t, warm) = (xs.size()[1], self.config.burn_in_samples as i64);
+        self.forward(xs).narrow(1, warm, t - warm)
+    }
+    fn process(&self, xs: &Tensor) -> Tensor {
+        self.forward(xs)
+    }
+    /// The state is the hidden and cell state, starting from the stored initial state.
+    fn start(&self, _device: Device) -> StreamState {
+        let nn::LSTMState((h, c)) = self.initial_state(1);
+        StreamState(vec![h, c])
+    }
+    fn block(&self, block: &Tensor, state: &mut StreamState) -> Result<Tensor> {
+        let [h, c] = state.0.as_mut_slice() else { return Err(Error::invalid("state", "not an LSTM's stream state")) };
+        let (y, nn::LSTMState((h2, c2))) = self.forward_with_state(&block.unsqueeze(0), &nn::LSTMState((h.shallow_clone(), c.shallow_clone())));
+        (*h, *c) = (h2, c2);
+        Ok(y.squeeze_dim(0))
+    }
+    fn replica(&self, vs: &nn::Path) -> Result<Box<dyn CausalModel>> {
+        Ok(Box::new(Lstm::new(vs, &self.config)?))
+    }
+    fn nam_architecture(&self) -> &'static str {
+        "LSTM"
+    }
+    fn nam_config(&self) -> Result<Value> {
+        if self.config.input_skip {
+            return Err(Error::invalid("model", "an LSTM with an input skip has no .nam equivalent (NAM's LSTM has none)"));
+        }
+        Ok(json!({"input_size": 1, "hidden_size": self.config.hidden_size, "num_layers": self.config.num_layers}))
+    }
+    /// Per layer: the input and recurrent matrices side by side (`[4H, in + H]`, row by row),
+    /// one bias (libtorch's two summed), the initial hidden state, the initial cell state; then
+    /// the head's weights and bias.
+    fn write_nam_weights(&self, out: &mut NamWeightsOut) -> Result<()> {
+        for (i, l) in self.layers.iter().enumerate() {
+            out.push(&Tensor::cat(&[&l.w_ih, &l.w_hh], 1))?;
+            out.push(&(&l.b_ih + &l.b_hh))?;
+            out.push(&self.h0.get(i as i64))?;
+            out.push(&self.c0.get(i as i64))?;
+        }
+        out.push(&self.head.ws)?;
+        self.head.bs.as_ref().map_or(Ok(()), |b| out.push(b))
+    }
+    fn read_nam_weights(&self, weights: &mut NamWeights<'_>) -> std::result::Result<(), WeightsError> {
+        for (i, l) in self.layers.iter().enumerate() {
+            let (rows, cols_ih, cols_hh) = (l.w_ih.size()[0], l.w_ih.size()[1], l.w_hh.size()[1]);
+            let m = Tensor::from_slice(weights.take((rows * (cols_ih + cols_hh)) as usize)?).view([rows, cols_ih + cols_hh]);
+            tch::no_grad(|| {
+                l.w_ih.shallow_clone().copy_(&m.narrow(1, 0, cols_ih));
+                l.w_hh.shallow_clone().copy_(&m.narrow(1, cols_ih, cols_hh));
+                let _ = l.b_hh.shallow_clone().zero_();
+            });
+            weights.fill(&l.b_ih)?;
+            weights.fill(&self.h0.get(i as i64))?;
+            weights.fill(&self.c0.get(i as i64))?;
+        }
+        weights.fill(&self.head.ws)?;
+        self.head.bs.as_ref().map_or(Ok(()), |b| weights.fill(b))
+    }
+}
+
+/// The LSTM's `.nam` `config`: `{"input_size": 1, "hidden_size": H, "num_layers": L}`.
+#[derive(Debug, Deserialize)]
+struct NamConfig {
+    input_size: usize,
+    hidden_size: usize,
+    num_layers: usize,
+}
+
+impl LstmConfig {
+    /// The configuration a `.nam` LSTM `config` describes.
+    pub fn from_nam(config: &Value) -> std::result::Result<LstmConfig, String> {
+        let c: NamConfig = serde_json::from_value(config.clone()).map_err(|e| format!("LSTM config: {e}"))?;
+        if c.input_size != 1 {
+            return Err("only LSTMs with one input (no parametric inputs) are supported".into());
+        }
+        if c.hidden_size == 0 || c.num_layers == 0 {
+            return Err("hidden_size and num_layers must be positive".into());
+        }
+        Ok(LstmConfig { hidden_size: c.hidden_size, num_layers: c.num_layers, ..LstmConfig::default() })
+    }
+}
+
+/// The LSTM's entry in [`super::ARCHITECTURES`].
+pub const ARCHITECTURE: Architecture = Architecture {
+    nam_name: "LSTM",
+    from_nam: |config, _weights, vs| Ok(Box::new(Lstm::new(vs, &LstmConfig::from_nam(config)?).map_err(|e| e.to_string())?)),
+    nam_weight_count: |config| Ok(LstmConfig::from_nam(config)?.nam_weight_count()),
+};
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_from_pytorch_and_nam_initialisation() {
+        tch::manual_seed(3);
+        let max_abs = |t: &Tensor| t.abs().max().double_value(&[]);
+        // ±1/√H, then input-gate biases −2 and forget-gate biases +2 in each bias vector.
+        let vs = nn::VarStore::new(Device::Cpu);
+        let lstm = Lstm::new(&vs.root(), &LstmConfig::preset("standard").unwrap()).unwrap();
+        let bound = 1.0 / 24f64.sqrt();
+        let l = &lstm.layers[0];
+        assert!(max_abs(&l.w_ih) <= bound && max_abs(&l.w_hh) <= bound && max_abs(&lstm.head.ws) <= bound);
+        for b in [&l.b_ih, &l.b_hh] {
+            let gate = |g: i64| b.narrow(0, 24 * g, 24);
+            assert!(max_abs(&(gate(0) + 2.0)) <= bound, "input gate");
+            assert!(max_abs(&(gate(1) - 2.0)) <= bound, "forget gate");
+            assert!(max_abs(&gate(2)) <= bound && max_abs(&gate(3)) <= bound, "cell and output gates");
+        }
+    }
+}

@@ -5,14 +5,111 @@
 //!   future samples);
 //! * [`Lstm`] — a stacked LSTM over raw samples (causal, stateful);
 //! * [`WaveNet`] — Neural Amp Modeler's feed-forward WaveNet (causal, fixed receptive field).
+//!
+//! The causal models share one protocol, [`CausalModel`]: what training, rendering and the
+//! `.nam` format need. Each model's file implements it — its streaming state and its `.nam`
+//! config and weight order included — and [`ARCHITECTURES`] lists them, one line each.
 
 pub mod lstm;
 pub mod mlp;
 pub mod wavenet;
+pub mod weights;
 
-pub use lstm::{Lstm, LstmConfig, LstmState};
+pub use lstm::{Lstm, LstmConfig};
 pub use mlp::{Activation, Mlp, MlpConfig};
 pub use wavenet::{LayerArrayConfig, WaveNet, WaveNetConfig};
+pub use weights::{NamWeights, NamWeightsOut, WeightsError};
+
+use tch::{nn, Device, Tensor};
+
+use crate::Result;
+
+/// A causal amp model: output sample t depends on input samples up to t only. Training
+/// (`train_seq`), rendering (`render`) and `.nam` files (`nam`) use models through this trait
+/// alone.
+pub trait CausalModel: Send {
+    /// Leading samples of a segment whose outputs are not scored: the receptive field minus one
+    /// (WaveNet) or a burn-in for the recurrent state (LSTM).
+    fn warm_up_samples(&self) -> usize;
+    /// Training forward: `[batch, time]` → `[batch, time − warm_up]`, aligned with the last inputs.
+    fn forward_aligned(&self, xs: &Tensor) -> Tensor;
+    /// The whole signal: `[time]` → `[time]` (silence before the start for a WaveNet; the stored
+    /// initial state for an LSTM).
+    fn process(&self, xs: &Tensor) -> Tensor;
+    /// The streaming state before the first sample.
+    fn start(&self, device: Device) -> StreamState;
+    /// Render one block (`[time]`), carrying `state` to the next: blocks in sequence give what
+    /// [`CausalModel::process`] gives for the whole signal.
+    fn block(&self, block: &Tensor, state: &mut StreamState) -> Result<Tensor>;
+    /// A fresh model of the same configuration with its variables in `vs` (training runs one
+    /// per worker thread).
+    fn replica(&self, vs: &nn::Path) -> Result<Box<dyn CausalModel>>;
+    /// NAM's name for the architecture (`"WaveNet"`, `"LSTM"`).
+    fn nam_architecture(&self) -> &'static str;
+    /// The `.nam` `config` object.
+    fn nam_config(&self) -> Result<serde_json::Value>;
+    /// Append the weights to `out` in NAM's order.
+    fn write_nam_weights(&self, out: &mut NamWeightsOut) -> Result<()>;
+    /// Load the weights from `weights`, in NAM's order (the caller checks they are used up).
+    fn read_nam_weights(&self, weights: &mut NamWeights<'_>) -> std::result::Result<(), WeightsError>;
+}
+
+impl CausalModel for Box<dyn CausalModel> {
+    fn warm_up_samples(&self) -> usize {
+        (**self).warm_up_samples()
+    }
+    fn forward_aligned(&self, xs: &Tensor) -> Tensor {
+        (**self).forward_aligned(xs)
+    }
+    fn process(&self, xs: &Tensor) -> Tensor {
+        (**self).process(xs)
+    }
+    fn start(&self, device: Device) -> StreamState {
+        (**self).start(device)
+    }
+    fn block(&self, block: &Tensor, state: &mut StreamState) -> Result<Tensor> {
+        (**self).block(block, state)
+    }
+    fn replica(&self, vs: &nn::Path) -> Result<Box<dyn CausalModel>> {
+        (**self).replica(vs)
+    }
+    fn nam_architecture(&self) -> &'static str {
+        (**self).nam_architecture()
+    }
+    fn nam_config(&self) -> Result<serde_json::Value> {
+        (**self).nam_config()
+    }
+    fn write_nam_weights(&self, out: &mut NamWeightsOut) -> Result<()> {
+        (**self).write_nam_weights(out)
+    }
+    fn read_nam_weights(&self, weights: &mut NamWeights<'_>) -> std::result::Result<(), WeightsError> {
+        (**self).read_nam_weights(weights)
+    }
+}
+
+/// What a causal model carries from one block to the next (a WaveNet's last inputs, an LSTM's
+/// hidden and cell state); only the model that made it reads it.
+#[derive(Debug)]
+pub struct StreamState(pub(crate) Vec<Tensor>);
+
+/// An architecture ampsim reads from `.nam` files.
+pub struct Architecture {
+    /// NAM's name for it, as in a file's `architecture`.
+    pub nam_name: &'static str,
+    /// Build a model from a `.nam` `config` on `vs`, ready for the file's `weights` to be read
+    /// into it (`Err` says what in the config ampsim cannot run).
+    pub from_nam: fn(&serde_json::Value, &[f32], &nn::Path) -> std::result::Result<Box<dyn CausalModel>, String>,
+    /// The number of weights a `.nam` `config` needs.
+    pub nam_weight_count: fn(&serde_json::Value) -> std::result::Result<usize, String>,
+}
+
+/// Every causal architecture, one line each.
+pub const ARCHITECTURES: &[Architecture] = &[wavenet::ARCHITECTURE, lstm::ARCHITECTURE];
+
+/// The architecture NAM calls `nam_name`.
+pub fn architecture(nam_name: &str) -> Option<&'static Architecture> {
+    ARCHITECTURES.iter().find(|a| a.nam_name == nam_name)
+}
 
 /// PyTorch's default initialisation of a layer with `fan_in` inputs per output — weights and
 /// biases uniform in ±1/√fan_in — which Neural Amp Modeler's models start from. (tch's own
@@ -107,31 +204,37 @@ mod tests {
     }
 
     #[test]
-    fn models_start_from_pytorch_and_nam_initialisation() {
-        tch::manual_seed(3);
-        let max_abs = |t: &Tensor| t.abs().max().double_value(&[]);
-        // WaveNet: a dilated convolution's weights and biases within ±1/√(in·k), and spread over
-        // most of that range; the 1-input mixer within ±1 (tch's default: up to ±2.45, biases 0).
-        let vs = nn::VarStore::new(Device::Cpu);
-        let wn = WaveNet::new(&vs.root(), &WaveNetConfig::default()).unwrap();
-        let first = &wn.arrays[0].layers[0];
-        let bound = 1.0 / 48f64.sqrt();
-        assert!(max_abs(&first.conv.ws) <= bound && max_abs(&first.conv.ws) > 0.8 * bound);
-        let bias = first.conv.bs.as_ref().unwrap();
-        assert!(max_abs(bias) <= bound && max_abs(bias) > 0.5 * bound);
-        assert!(max_abs(&first.mixer.ws) <= 1.0 && max_abs(&first.mixer.ws) > 0.5);
-        assert!(max_abs(&wn.arrays[1].head.ws) <= 1.0 / 8f64.sqrt());
-        // LSTM: ±1/√H, then input-gate biases −2 and forget-gate biases +2 in each bias vector.
-        let vs = nn::VarStore::new(Device::Cpu);
-        let lstm = Lstm::new(&vs.root(), &LstmConfig::preset("standard").unwrap()).unwrap();
-        let bound = 1.0 / 24f64.sqrt();
-        let l = &lstm.layers[0];
-        assert!(max_abs(&l.w_ih) <= bound && max_abs(&l.w_hh) <= bound && max_abs(&lstm.head.ws) <= bound);
-        for b in [&l.b_ih, &l.b_hh] {
-            let gate = |g: i64| b.narrow(0, 24 * g, 24);
-            assert!(max_abs(&(gate(0) + 2.0)) <= bound, "input gate");
-            assert!(max_abs(&(gate(1) - 2.0)) <= bound, "forget gate");
-            assert!(max_abs(&gate(2)) <= bound && max_abs(&gate(3)) <= bound, "cell and output gates");
+    fn every_preset_round_trips_its_nam_weights_through_the_trait_alone() {
+        tch::manual_seed(4);
+        let x = Tensor::randn([5000], (Kind::Float, Device::Cpu)) * 0.3;
+        for preset in ["standard", "lite", "feather", "nano"] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let models: Vec<Box<dyn CausalModel>> = vec![
+                Box::new(WaveNet::new(&(&vs.root() / "wavenet"), &WaveNetConfig::preset(preset).unwrap()).unwrap()),
+                Box::new(Lstm::new(&(&vs.root() / "lstm"), &LstmConfig::preset(preset).unwrap()).unwrap()),
+            ];
+            for m in &models {
+                let what = format!("{} {preset}", m.nam_architecture());
+                let mut out = NamWeightsOut::new();
+                m.write_nam_weights(&mut out).unwrap();
+                let weights = out.into_vec();
+                let config = m.nam_config().unwrap();
+                let arch = architecture(m.nam_architecture()).unwrap();
+                assert_eq!((arch.nam_weight_count)(&config).unwrap(), weights.len(), "{what}");
+                let vs2 = nn::VarStore::new(Device::Cpu);
+                let copy = (arch.from_nam)(&config, &weights, &vs2.root()).unwrap();
+                let mut reader = NamWeights::new(&weights);
+                tch::no_grad(|| copy.read_nam_weights(&mut reader)).unwrap();
+                reader.finish().unwrap();
+                assert!(copy.process(&x).equal(&m.process(&x)), "{what}");
+                // One weight short, or one too many, is refused.
+                let mut short = NamWeights::new(&weights[..weights.len() - 1]);
+                assert!(tch::no_grad(|| copy.read_nam_weights(&mut short)).is_err(), "{what}");
+                let longer = [weights.as_slice(), &[0.0]].concat();
+                let mut long = NamWeights::new(&longer);
+                tch::no_grad(|| copy.read_nam_weights(&mut long)).unwrap();
+                assert!(long.finish().unwrap_err().to_string().contains("uses"), "{what}");
+            }
         }
     }
 }

@@ -11,13 +11,16 @@
 //!
 //! Output sample t depends on input samples t − (receptive_field − 1) ..= t only.
 
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tch::nn::{self, Module};
-use tch::Tensor;
+use tch::{Device, Tensor};
 
+use super::{Architecture, CausalModel, NamWeights, NamWeightsOut, StreamState, WeightsError};
 use crate::{Error, Result};
 
 /// One layer array.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerArrayConfig {
     pub input_size: usize,
     pub condition_size: usize,
@@ -29,7 +32,7 @@ pub struct LayerArrayConfig {
 }
 
 /// Configuration of [`WaveNet`]. The default is NAM's "standard" preset (13 802 weights).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WaveNetConfig {
     pub layers: Vec<LayerArrayConfig>,
     pub head_scale: f64,
@@ -111,17 +114,17 @@ impl WaveNetConfig {
 }
 
 #[derive(Debug)]
-pub(crate) struct Layer {
-    pub conv: nn::Conv1D,
-    pub mixer: nn::Conv1D,
-    pub one_by_one: nn::Conv1D,
+struct Layer {
+    conv: nn::Conv1D,
+    mixer: nn::Conv1D,
+    one_by_one: nn::Conv1D,
 }
 
 #[derive(Debug)]
-pub(crate) struct LayerArray {
-    pub rechannel: nn::Conv1D,
-    pub layers: Vec<Layer>,
-    pub head: nn::Conv1D,
+struct LayerArray {
+    rechannel: nn::Conv1D,
+    layers: Vec<Layer>,
+    head: nn::Conv1D,
 }
 
 /// A convolution initialised as PyTorch's `Conv1d` (and so NAM) initialises it.
@@ -134,8 +137,8 @@ fn conv(vs: nn::Path, i: usize, o: usize, k: usize, dilation: usize, bias: bool)
 /// The WaveNet amp model.
 #[derive(Debug)]
 pub struct WaveNet {
-    pub(crate) arrays: Vec<LayerArray>,
-    pub config: WaveNetConfig,
+    arrays: Vec<LayerArray>,
+    config: WaveNetConfig,
 }
 
 impl WaveNet {
@@ -174,6 +177,10 @@ impl WaveNet {
         self.config.receptive_field()
     }
 
+    pub fn config(&self) -> &WaveNetConfig {
+        &self.config
+    }
+
     /// `[batch, time]` → `[batch, time − receptive_field + 1]`: output i answers input sample
     /// i + receptive_field − 1.
     pub fn forward(&self, xs: &Tensor) -> Tensor {
@@ -206,5 +213,377 @@ impl WaveNet {
         }
         let out = head.expect("at least one layer array") * self.config.head_scale;
         if xs.dim() == 1 { out.view([-1]) } else { out.squeeze_dim(1) }
+    }
+}
+
+// ---- The causal-model protocol: training, streaming, `.nam` --------------------------------
+
+impl CausalModel for WaveNet {
+    fn warm_up_samples(&self) -> usize {
+        self.receptive_field() - 1
+    }
+    fn forward_aligned(&self, xs: &Tensor) -> Tensor {
+        self.forward(xs)
+    }
+    fn process(&self, xs: &Tensor) -> Tensor {
+        let pad = Tensor::zeros([self.receptive_field() as i64 - 1], (xs.kind(), xs.device()));
+        self.forward(&Tensor::cat(&[&pad, xs], 0))
+    }
+    /// The state is the last `receptive_field − 1` inputs (silence at the start).
+    fn start(&self, device: Device) -> StreamState {
+        StreamState(vec![Tensor::zeros([self.receptive_field() as i64 - 1], (tch::Kind::Float, device))])
+    }
+    fn block(&self, block: &Tensor, state: &mut StreamState) -> Result<Tensor> {
+        let [ctx] = state.0.as_mut_slice() else { return Err(Error::invalid("state", "not a WaveNet's stream state")) };
+        let x = Tensor::cat(&[&*ctx, block], 0);
+        let keep = ctx.size()[0];
+        *ctx = x.narrow(0, x.size()[0] - keep, keep).copy();
+        Ok(self.forward(&x))
+    }
+    fn replica(&self, vs: &nn::Path) -> Result<Box<dyn CausalModel>> {
+        Ok(Box::new(WaveNet::new(vs, &self.config)?))
+    }
+    fn nam_architecture(&self) -> &'static str {
+        "WaveNet"
+    }
+    fn nam_config(&self) -> Result<Value> {
+        serde_json::to_value(NamConfig::from(&self.config)).map_err(|e| Error::invalid("config", e.to_string()))
+    }
+    /// Per layer array: rechannel (no bias); per layer the dilated convolution (weights then
+    /// bias), the input mixer (no bias), the 1×1 (weights then bias); then the array's head
+    /// (weights, bias if any). Last, `head_scale`.
+    fn write_nam_weights(&self, out: &mut NamWeightsOut) -> Result<()> {
+        let conv = |c: &nn::Conv1D, out: &mut NamWeightsOut| -> Result<()> {
+            out.push(&c.ws)?;
+            c.bs.as_ref().map_or(Ok(()), |b| out.push(b))
+        };
+        for array in &self.arrays {
+            conv(&array.rechannel, out)?;
+            for layer in &array.layers {
+                conv(&layer.conv, out)?;
+                conv(&layer.mixer, out)?;
+                conv(&layer.one_by_one, out)?;
+            }
+            conv(&array.head, out)?;
+        }
+        out.push_scalar(self.config.head_scale as f32);
+        Ok(())
+    }
+    fn read_nam_weights(&self, weights: &mut NamWeights<'_>) -> std::result::Result<(), WeightsError> {
+        let conv = |c: &nn::Conv1D, w: &mut NamWeights<'_>| -> std::result::Result<(), WeightsError> {
+            w.fill(&c.ws)?;
+            c.bs.as_ref().map_or(Ok(()), |b| w.fill(b))
+        };
+        for array in &self.arrays {
+            conv(&array.rechannel, weights)?;
+            for layer in &array.layers {
+                conv(&layer.conv, weights)?;
+                conv(&layer.mixer, weights)?;
+                conv(&layer.one_by_one, weights)?;
+            }
+            conv(&array.head, weights)?;
+        }
+        let head_scale = weights.scalar()?;
+        if (head_scale as f64 - self.config.head_scale).abs() > 1e-5 {
+            return Err(WeightsError(format!("head_scale {head_scale} in the weights, but the model was built with {}", self.config.head_scale)));
+        }
+        Ok(())
+    }
+}
+
+/// The WaveNet's entry in [`super::ARCHITECTURES`].
+pub const ARCHITECTURE: Architecture = Architecture {
+    nam_name: "WaveNet",
+    from_nam: |config, weights, vs| {
+        let mut cfg = WaveNetConfig::from_nam(config)?;
+        // As NAM: the last weight is head_scale; it wins when it differs from the config's.
+        if let Some(&tail) = weights.last() {
+            if (tail as f64 - cfg.head_scale).abs() > 1e-5 {
+                cfg.head_scale = tail as f64;
+            }
+        }
+        Ok(Box::new(WaveNet::new(vs, &cfg).map_err(|e| e.to_string())?))
+    },
+    nam_weight_count: |config| Ok(WaveNetConfig::from_nam(config)?.nam_weight_count()),
+};
+
+impl WaveNetConfig {
+    /// The configuration a `.nam` WaveNet `config` describes, in either layout; anything this
+    /// WaveNet cannot run is an error that says what.
+    pub fn from_nam(config: &Value) -> std::result::Result<WaveNetConfig, String> {
+        let c: NamConfig = serde_json::from_value(config.clone()).map_err(|e| format!("WaveNet config: {e}"))?;
+        if c.head.as_ref().is_some_and(|h| !h.is_null()) || c.condition_dsp.as_ref().is_some_and(|h| !h.is_null()) {
+            return Err("WaveNets with a post-head or a condition DSP are not supported (NAM's A1 layout is)".into());
+        }
+        let layers = c.layers.iter().enumerate().map(|(i, a)| a.to_config().map_err(|e| format!("layer array {i}: {e}"))).collect::<std::result::Result<Vec<_>, _>>()?;
+        let cfg = WaveNetConfig { layers, head_scale: c.head_scale };
+        cfg.validate().map_err(|e| e.to_string())?;
+        Ok(cfg)
+    }
+}
+
+/// A WaveNet's `.nam` `config`, as NAM writes it in both layouts: 0.5 (`head_size`,
+/// `head_bias`, one `kernel_size` and activation per array) and 0.7 (a `head` object, per-layer
+/// `kernel_sizes`, activations and gating modes, FiLM and 1×1 switches). Reading accepts
+/// either; writing uses 0.7's.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct NamConfig {
+    layers: Vec<NamLayerArray>,
+    /// A post-head (0.7); ampsim writes `null`.
+    #[serde(default)]
+    head: Option<Value>,
+    head_scale: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    condition_dsp: Option<Value>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct NamLayerArray {
+    input_size: usize,
+    condition_size: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    head: Option<NamHead>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    head_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    head_bias: Option<bool>,
+    channels: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernel_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernel_sizes: Option<Vec<usize>>,
+    dilations: Vec<usize>,
+    activation: Option<NamActivations>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gated: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gating_mode: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secondary_activation: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bottleneck: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    head1x1: Option<NamSwitch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layer1x1: Option<NamSwitch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups_input: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups_input_mixin: Option<usize>,
+    #[serde(flatten)]
+    films: NamFilms,
+    slimmable: Option<Value>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct NamHead {
+    out_channels: usize,
+    #[serde(default = "one")]
+    kernel_size: usize,
+    #[serde(default)]
+    bias: bool,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// One activation: `"Tanh"`, or `{"type": "Tanh"}` (also `{"name": …}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum NamActivation {
+    Name(String),
+    Typed {
+        #[serde(rename = "type", alias = "name")]
+        kind: String,
+    },
+}
+
+impl NamActivation {
+    fn name(&self) -> &str {
+        match self {
+            NamActivation::Name(n) | NamActivation::Typed { kind: n } => n,
+        }
+    }
+}
+
+/// One activation for the array (0.5) or one per layer (0.7).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum NamActivations {
+    One(NamActivation),
+    PerLayer(Vec<NamActivation>),
+}
+
+/// `head1x1` / `layer1x1`: on or off, with its size and groups.
+#[derive(Debug, Serialize, Deserialize)]
+struct NamSwitch {
+    active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    out_channels: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    groups: Option<usize>,
+}
+
+/// A FiLM (feature-wise scale and shift by the condition) at one place in a layer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct NamFilm {
+    active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shift: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    groups: Option<usize>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct NamFilms {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conv_pre_film: Option<NamFilm>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conv_post_film: Option<NamFilm>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input_mixin_pre_film: Option<NamFilm>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input_mixin_post_film: Option<NamFilm>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    activation_pre_film: Option<NamFilm>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    activation_post_film: Option<NamFilm>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layer1x1_post_film: Option<NamFilm>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    head1x1_post_film: Option<NamFilm>,
+}
+
+impl NamFilms {
+    fn all(&self) -> [&Option<NamFilm>; 8] {
+        [
+            &self.conv_pre_film,
+            &self.conv_post_film,
+            &self.input_mixin_pre_film,
+            &self.input_mixin_post_film,
+            &self.activation_pre_film,
+            &self.activation_post_film,
+            &self.layer1x1_post_film,
+            &self.head1x1_post_film,
+        ]
+    }
+}
+
+impl From<&WaveNetConfig> for NamConfig {
+    /// NAM 0.7's layout of an A1 WaveNet.
+    fn from(cfg: &WaveNetConfig) -> NamConfig {
+        let off = || Some(NamFilm { active: false, shift: Some(true), groups: Some(1) });
+        let layers = cfg
+            .layers
+            .iter()
+            .map(|a| {
+                let n = a.dilations.len();
+                NamLayerArray {
+                    input_size: a.input_size,
+                    condition_size: a.condition_size,
+                    head: Some(NamHead { out_channels: a.head_size, kernel_size: 1, bias: a.head_bias }),
+                    channels: a.channels,
+                    kernel_sizes: Some(vec![a.kernel_size; n]),
+                    dilations: a.dilations.clone(),
+                    activation: Some(NamActivations::PerLayer(vec![NamActivation::Typed { kind: "Tanh".into() }; n])),
+                    bottleneck: Some(a.channels),
+                    head1x1: Some(NamSwitch { active: false, out_channels: Some(1), groups: Some(1) }),
+                    layer1x1: Some(NamSwitch { active: true, out_channels: None, groups: Some(1) }),
+                    groups_input: Some(1),
+                    groups_input_mixin: Some(1),
+                    films: NamFilms {
+                        conv_pre_film: off(),
+                        conv_post_film: off(),
+                        input_mixin_pre_film: off(),
+                        input_mixin_post_film: off(),
+                        activation_pre_film: off(),
+                        activation_post_film: off(),
+                        layer1x1_post_film: off(),
+                        head1x1_post_film: off(),
+                    },
+                    gating_mode: Some(vec!["none".into(); n]),
+                    secondary_activation: Some(vec![Value::Null; n]),
+                    slimmable: None,
+                    ..NamLayerArray::default()
+                }
+            })
+            .collect();
+        NamConfig { layers, head: None, head_scale: cfg.head_scale, condition_dsp: None }
+    }
+}
+
+impl NamLayerArray {
+    /// This array in ampsim's terms; anything the A1 WaveNet cannot run is an error.
+    fn to_config(&self) -> std::result::Result<LayerArrayConfig, String> {
+        // Kernel size: one for the array (0.5) or one per layer (0.7), all equal here.
+        let kernel_size = match (&self.kernel_size, &self.kernel_sizes) {
+            (Some(k), _) => *k,
+            (None, Some(ks)) => match ks.first() {
+                Some(&k) if ks.iter().all(|&x| x == k) => k,
+                _ => return Err(format!("kernel sizes {ks:?} differ between layers (ampsim supports one per array)")),
+            },
+            (None, None) => return Err("no kernel size".into()),
+        };
+        let (head_size, head_bias) = match (&self.head, self.head_size) {
+            (Some(h), _) if h.kernel_size != 1 => return Err("a head kernel size other than 1 is not supported".into()),
+            (Some(h), _) => (h.out_channels, h.bias),
+            (None, Some(size)) => (size, self.head_bias.unwrap_or(false)),
+            (None, None) => return Err("no head size".into()),
+        };
+        let names: Vec<&str> = match &self.activation {
+            Some(NamActivations::One(a)) => vec![a.name()],
+            Some(NamActivations::PerLayer(list)) => list.iter().map(NamActivation::name).collect(),
+            None => vec![],
+        };
+        if names.is_empty() || names.iter().any(|n| *n != "Tanh") {
+            return Err(format!("activation {names:?} is not supported (Tanh is)"));
+        }
+        if self.gated == Some(true) || self.gating_mode.as_ref().is_some_and(|g| g.iter().any(|m| m != "none")) {
+            return Err("gated activations are not supported".into());
+        }
+        if self.head1x1.as_ref().is_some_and(|s| s.active) || self.layer1x1.as_ref().is_some_and(|s| !s.active) {
+            return Err("only the A1 layer (1×1 on the residual, none on the head) is supported".into());
+        }
+        if self.films.all().iter().any(|f| f.as_ref().is_some_and(|f| f.active)) {
+            return Err("FiLM conditioning is not supported".into());
+        }
+        if self.groups_input.unwrap_or(1) != 1 || self.groups_input_mixin.unwrap_or(1) != 1 {
+            return Err("grouped convolutions (groups_input, groups_input_mixin) are not supported".into());
+        }
+        if self.bottleneck.is_some_and(|b| b != self.channels) {
+            return Err("a bottleneck narrower than the channels is not supported".into());
+        }
+        if self.slimmable.as_ref().is_some_and(|s| !s.is_null()) {
+            return Err("slimmable layer arrays are not supported".into());
+        }
+        if self.dilations.is_empty() {
+            return Err("no dilations".into());
+        }
+        Ok(LayerArrayConfig { input_size: self.input_size, condition_size: self.condition_size, head_size, channels: self.channels, kernel_size, dilations: self.dilations.clone(), head_bias })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    #[test]
+    fn starts_from_pytorch_and_nam_initialisation() {
+        tch::manual_seed(3);
+        let max_abs = |t: &Tensor| t.abs().max().double_value(&[]);
+        // A dilated convolution's weights and biases within ±1/√(in·k), and spread over most of
+        // that range; the 1-input mixer within ±1 (tch's default: up to ±2.45, biases 0).
+        let vs = nn::VarStore::new(Device::Cpu);
+        let wn = WaveNet::new(&vs.root(), &WaveNetConfig::default()).unwrap();
+        let first = &wn.arrays[0].layers[0];
+        let bound = 1.0 / 48f64.sqrt();
+        assert!(max_abs(&first.conv.ws) <= bound && max_abs(&first.conv.ws) > 0.8 * bound);
+        let bias = first.conv.bs.as_ref().unwrap();
+        assert!(max_abs(bias) <= bound && max_abs(bias) > 0.5 * bound);
+        assert!(max_abs(&first.mixer.ws) <= 1.0 && max_abs(&first.mixer.ws) > 0.5);
+        assert!(max_abs(&wn.arrays[1].head.ws) <= 1.0 / 8f64.sqrt());
     }
 }
