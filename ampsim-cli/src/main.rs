@@ -274,6 +274,11 @@ fn describe_pair(rec: &Recording) {
     for f in found {
         println!("{:<12}: {}", format!("{:?}", f.severity).to_lowercase(), f.message);
     }
+    let takes = rec.takes();
+    if takes.len() > 1 {
+        let seconds: Vec<String> = takes.iter().map(|t| format!("{:.1}", t.duration_seconds())).collect();
+        println!("takes       : {} separated by digital silence ({} s); `train` trains on them as takes: the first holds validation and test", takes.len(), seconds.join(", "));
+    }
     match rec.estimate_latency() {
         Ok(est) => {
             println!("latency     : {est}");

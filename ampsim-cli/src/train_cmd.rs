@@ -110,7 +110,17 @@ fn train(args: &TrainArgs) -> Result<()> {
     if args.model == ModelKind::Mlp && !args.more_data.is_empty() {
         bail!("--more-data works for the LSTM and WaveNet; the dense network trains on --data only");
     }
-    let extra = load_more_data(args, &raw)?;
+    let mut extra = load_more_data(args, &raw)?;
+    // Takes joined with digital silence train as the takes they are (as with --more-data).
+    let mut takes = raw.takes();
+    let raw = takes.remove(0);
+    if !takes.is_empty() {
+        if args.model == ModelKind::Mlp {
+            bail!("{}: {} takes joined with digital silence; the dense network trains on one recording (give one take)", args.data.display(), takes.len() + 1);
+        }
+        println!("{}: {} takes separated by digital silence: the first holds validation and test, the others train whole (as --more-data)", args.data.display(), takes.len() + 1);
+        extra.splice(0..0, takes);
+    }
     for rec in std::iter::once(&raw).chain(&extra) {
         for warning in checks::check(rec)? {
             eprintln!("warning: {}: {warning}", rec.name);
@@ -166,22 +176,22 @@ fn load_more_data(args: &TrainArgs, rec: &Recording) -> Result<Vec<Recording>> {
 /// `Recording::aligned_together`), which refuses an unrelated amp channel or an implausible lag.
 fn align_takes(args: &TrainArgs, raw: Recording, extra: Vec<Recording>) -> Result<(Recording, Vec<Recording>, LatencyEstimate)> {
     let all: Vec<Recording> = std::iter::once(raw).chain(extra).collect();
-    let paths: Vec<&PathBuf> = std::iter::once(&args.data).chain(&args.more_data).collect();
+    let names: Vec<String> = all.iter().map(|r| r.name.clone()).collect();
     if let Some(lag) = args.latency {
         let aligned = all.iter().map(|r| r.aligned_by(lag)).collect::<ampsim_core::Result<Vec<_>>>()?;
         let latency = LatencyEstimate::given(lag, all[0].sample_rate_hz);
-        for (path, rec) in paths.iter().zip(&aligned) {
-            println!("{}: {:.1} s at {} Hz; {latency}", path.display(), rec.duration_seconds(), rec.sample_rate_hz);
+        for (name, rec) in names.iter().zip(&aligned) {
+            println!("{name}: {:.1} s at {} Hz; {latency}", rec.duration_seconds(), rec.sample_rate_hz);
         }
         let mut aligned = aligned.into_iter();
         let rec = aligned.next().context("no recording")?;
         return Ok((rec, aligned.collect(), latency));
     }
     let (mut aligned, lag, mut estimates) = Recording::aligned_together(&all)?;
-    for ((path, est), rec) in paths.iter().zip(&estimates).zip(&aligned) {
-        println!("{}: {:.1} s at {} Hz; {est}", path.display(), rec.duration_seconds(), rec.sample_rate_hz);
+    for ((name, est), rec) in names.iter().zip(&estimates).zip(&aligned) {
+        println!("{name}: {:.1} s at {} Hz; {est}", rec.duration_seconds(), rec.sample_rate_hz);
         if est.is_uncertain() {
-            eprintln!("warning: {}: the latency estimate is uncertain; check it with `ampsim info`, or give it with --latency", path.display());
+            eprintln!("warning: {name}: the latency estimate is uncertain; check it with `ampsim info`, or give it with --latency");
         }
     }
     if aligned.len() > 1 {

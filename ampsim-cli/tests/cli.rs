@@ -327,5 +327,16 @@ fn captures_never_fail_silently() {
     let out = ampsim().args(["info", &s(&clipped)]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("warning") && text.contains("right (amp) channel clips"), "{text}");
+    // Takes joined with digital silence (a DAW export) train as takes.
+    let joined = ampsim_core::Recording::joined(&[rec.clone(), other.clone()], 8820).unwrap();
+    let joined_path = d.join("joined.wav");
+    write_pair(&joined_path, &joined.direct, &joined.amp);
+    let out = ampsim().args(["info", &s(&joined_path)]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("takes       : 2 separated by digital silence (9.0, 9.0 s)"), "{text}");
+    let run = d.join("joined-run");
+    let out = ampsim().args(["train", "--data", &s(&joined_path), "--preset", "nano", "--minutes", "0.05", "--out", &s(&run)]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("2 takes separated by digital silence") && text.contains("(take 2 of 2)"), "{text} {}", String::from_utf8_lossy(&out.stderr));
     std::fs::remove_dir_all(d).unwrap();
 }

@@ -24,6 +24,10 @@ pub const DEFAULT_DATA_FILE: &str = "data/GuitarTraining.wav";
 pub const DEFAULT_SECONDS: f64 = 180.0;
 /// Seed of the default recording.
 pub const DEFAULT_SEED: u64 = 2019;
+/// Digital silence in both channels at least this long separates takes ([`Recording::takes`]).
+pub const TAKE_GAP_SECONDS: f64 = 0.1;
+/// Pieces between such gaps shorter than this are not takes ([`Recording::takes`]).
+pub const MIN_TAKE_SECONDS: f64 = 1.0;
 
 /// Direct and amp signals of equal length at one sample rate.
 #[derive(Clone, Debug)]
@@ -222,6 +226,47 @@ impl Recording {
         Recording::new(format!("{} takes joined", takes.len()), direct, amp, first.sample_rate_hz)
     }
 
+    /// The takes of a recording made by joining takes with digital silence between them, as a
+    /// DAW exports them: the pieces between runs of at least [`TAKE_GAP_SECONDS`] in which both
+    /// channels are exactly zero, each at least [`MIN_TAKE_SECONDS`] long (shorter pieces and the
+    /// silence are dropped). A recording without such gaps, or one whose DI begins with
+    /// calibration clicks (silence between them), is one take: itself.
+    pub fn takes(&self) -> Vec<Recording> {
+        if crate::align::has_clicks(&self.direct, self.sample_rate_hz) {
+            return vec![self.clone()];
+        }
+        let rate = self.sample_rate_hz as f64;
+        let (min_gap, min_take) = ((TAKE_GAP_SECONDS * rate) as usize, (MIN_TAKE_SECONDS * rate) as usize);
+        let silent = |i: usize| self.direct[i] == 0.0 && self.amp[i] == 0.0;
+        let mut pieces = Vec::new();
+        let (mut start, mut i, n) = (0, 0, self.len_samples());
+        while i < n {
+            if !silent(i) {
+                i += 1;
+                continue;
+            }
+            let gap_start = i;
+            while i < n && silent(i) {
+                i += 1;
+            }
+            if i - gap_start >= min_gap {
+                pieces.push(start..gap_start);
+                start = i;
+            }
+        }
+        pieces.push(start..n);
+        pieces.retain(|r| r.len() >= min_take);
+        if pieces.len() < 2 {
+            return vec![self.clone()];
+        }
+        let count = pieces.len();
+        pieces
+            .into_iter()
+            .enumerate()
+            .map(|(k, r)| Recording { name: format!("{} (take {} of {count})", self.name, k + 1), sample_rate_hz: self.sample_rate_hz, direct: self.direct[r.clone()].to_vec(), amp: self.amp[r].to_vec() })
+            .collect()
+    }
+
     /// A copy of the samples in `range` (e.g. one part of a [`crate::windows::Split`]).
     pub fn slice(&self, range: std::ops::Range<usize>) -> Result<Recording> {
         if range.start >= range.end || range.end > self.len_samples() {
@@ -282,6 +327,20 @@ mod tests {
         let peak = stats.column("peak_dbfs").unwrap().f64().unwrap().get(1).unwrap();
         assert!((-4.0..=-2.0).contains(&peak), "amp peak {peak}");
         std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn the_built_in_recording_is_one_take_and_short_pieces_are_not_takes() {
+        let rec = Recording::synthetic(6.0, 3, &GuitarConfig::default(), &AmpConfig::default()).unwrap();
+        assert_eq!(rec.takes().len(), 1);
+        let rate = rec.sample_rate_hz as usize;
+        // Two pieces of 3 s, and one of 0.5 s that is not a take.
+        let (a, b) = (rec.slice(0..3 * rate).unwrap(), rec.slice(3 * rate..6 * rate).unwrap());
+        let blip = rec.slice(0..rate / 2).unwrap();
+        let found = Recording::joined(&[a.clone(), blip, b.clone()], rate / 5).unwrap().takes();
+        assert_eq!(found.len(), 2);
+        assert!(found[0].direct == a.direct && found[1].amp == b.amp);
+        assert!(found[1].name.contains("take 2 of 2"), "{}", found[1].name);
     }
 
     #[test]

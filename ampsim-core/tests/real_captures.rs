@@ -201,3 +201,22 @@ fn validation_and_test_blocks_carry_signal() {
     all.sort_by_key(|r| r.start);
     assert!(all.windows(2).all(|w| w[0].end == w[1].start) && all[0].start == 0 && all.last().unwrap().end == a.len());
 }
+
+#[test]
+fn takes_joined_with_digital_silence_come_apart_again() {
+    let Some(takes) = takes() else { return };
+    let rate = takes[0].sample_rate_hz as usize;
+    // 0.2 s of digital silence between them, as a DAW exports: the takes come back sample for sample.
+    let found = joined(&takes, rate / 5).takes();
+    assert_eq!(found.len(), takes.len());
+    for (a, b) in found.iter().zip(&takes) {
+        assert!(a.direct == b.direct && a.amp == b.amp, "{}", a.name);
+    }
+    // Joined without gaps, or with gaps shorter than 0.1 s, it is one recording.
+    assert_eq!(joined(&takes, 0).takes().len(), 1);
+    assert_eq!(joined(&takes, rate / 20).takes().len(), 1);
+    // A take alone (its own pauses are noise, not digital silence) is itself.
+    for t in &takes {
+        assert_eq!(t.takes().len(), 1, "{}", t.name);
+    }
+}
