@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use ampsim_core::amp::AmpConfig;
-use ampsim_core::audio::read_wav;
-use ampsim_core::recording::{ChannelStats, Recording, DEFAULT_SECONDS, DEFAULT_SEED};
-use ampsim_core::synth::GuitarConfig;
+use ampsim_core::data::amp::AmpConfig;
+use ampsim_core::data::audio::read_wav;
+use ampsim_core::data::recording::{ChannelStats, Recording, DEFAULT_SECONDS, DEFAULT_SEED};
+use ampsim_core::data::synth::GuitarConfig;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
@@ -241,7 +241,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Process { model, input, output, block_samples } => {
             let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu)?;
-            let report = ampsim_core::render::render_file(&loaded.model, loaded.sample_rate_hz, &input, &output, block_samples, ampsim_core::tch::Device::Cpu)?;
+            let report = ampsim_core::interop::render::render_file(&loaded.model, loaded.sample_rate_hz, &input, &output, block_samples, ampsim_core::tch::Device::Cpu)?;
             println!(
                 "wrote {}: {:.1} s at {} Hz through {} ({} weights) in {:.2} s: {:.1}x real time",
                 output.display(),
@@ -256,9 +256,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Export { model, nam, name, modeled_by, gear_type, tone_type } => {
             let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu)?;
             let validation_esr = loaded.file.metadata.pointer("/training/validation_esr").and_then(|v| v.as_f64());
-            let meta = ampsim_core::nam::NamMetadata { name, modeled_by, gear_type, tone_type, validation_esr };
-            ampsim_core::nam::write(&nam, &*loaded.model, loaded.sample_rate_hz, &meta)?;
-            println!("wrote {} ({} {}, {} weights, {} Hz)", nam.display(), loaded.file.architecture, ampsim_core::nam::NAM_VERSION, loaded.file.weight_count(), loaded.sample_rate_hz);
+            let meta = ampsim_core::interop::nam::NamMetadata { name, modeled_by, gear_type, tone_type, validation_esr };
+            ampsim_core::interop::nam::write(&nam, &*loaded.model, loaded.sample_rate_hz, &meta)?;
+            println!("wrote {} ({} {}, {} weights, {} Hz)", nam.display(), loaded.file.architecture, ampsim_core::interop::nam::NAM_VERSION, loaded.file.weight_count(), loaded.sample_rate_hz);
         }
         Command::Compare { reference, output, png } => compare(&reference, &output, png.as_deref())?,
     }
@@ -267,7 +267,7 @@ fn run(cli: Cli) -> Result<()> {
 
 /// `info` on a pair: the data checks and the latency with its confidence.
 fn describe_pair(rec: &Recording) {
-    let found = ampsim_core::checks::findings(rec);
+    let found = ampsim_core::data::checks::findings(rec);
     if found.is_empty() {
         println!("checks      : passed (no NaN, no clipping, both channels carry signal)");
     }
@@ -282,7 +282,7 @@ fn describe_pair(rec: &Recording) {
     match rec.estimate_latency() {
         Ok(est) => {
             println!("latency     : {est}");
-            if let Some(reason) = ampsim_core::checks::unrelated(&est) {
+            if let Some(reason) = ampsim_core::data::checks::unrelated(&est) {
                 println!("error       : {reason}");
             } else if let Some(reason) = est.implausible() {
                 println!("error       : `train` will not apply it: {reason}; give it with --latency N if you know it");
@@ -311,19 +311,19 @@ fn reamp_file(out: &std::path::Path, seconds: f64, seed: u64, di: Option<&std::p
         }
         None => {
             let cfg = GuitarConfig::default();
-            (ampsim_core::synth::guitar_di(seconds, seed, &cfg)?, cfg.sample_rate_hz)
+            (ampsim_core::data::synth::guitar_di(seconds, seed, &cfg)?, cfg.sample_rate_hz)
         }
     };
-    let mut x = ampsim_core::align::calibration_clicks(sample_rate_hz);
+    let mut x = ampsim_core::data::align::calibration_clicks(sample_rate_hz);
     x.extend_from_slice(&guitar);
     create_parent(out)?;
-    ampsim_core::audio::write_wav(out, &[&x], sample_rate_hz, ampsim_core::audio::WavEncoding::Float32)?;
+    ampsim_core::data::audio::write_wav(out, &[&x], sample_rate_hz, ampsim_core::data::audio::WavEncoding::Float32)?;
     println!(
         "wrote {}: {:.1} s at {sample_rate_hz} Hz, mono: {:.1} s of calibration clicks, then the guitar. Play it through the amp, \
          record the amp, and save a stereo file: left this DI, right the amp, from the same start",
         out.display(),
         x.len() as f64 / sample_rate_hz as f64,
-        ampsim_core::align::CLICK_PREAMBLE_SECONDS
+        ampsim_core::data::align::CLICK_PREAMBLE_SECONDS
     );
     Ok(())
 }
@@ -351,18 +351,18 @@ fn compare(reference: &std::path::Path, output: &std::path::Path, png: Option<&s
         anyhow::bail!("{} and {} share only {n} samples; at least 4096 are needed", reference.display(), output.display());
     }
     let (real, out) = (&real[..n], &o.channels[0][..n]);
-    let s = ampsim_core::compare::score(real, out, r.sample_rate_hz)?;
+    let s = ampsim_core::evaluation::compare::score(real, out, r.sample_rate_hz)?;
     if r.len_frames() != o.len_frames() {
         println!("note: the files differ in length; comparing the first {n} samples");
     }
-    println!("ESR                : {:.4} ({})", s.esr, ampsim_core::compare::verdict(s.esr));
+    println!("ESR                : {:.4} ({})", s.esr, ampsim_core::evaluation::compare::verdict(s.esr));
     println!("pre-emphasised ESR : {:.4}", s.esr_pre_emphasised);
     println!("spectral distance  : {:.2} dB (mean |difference| of average spectra, 80 Hz - 8 kHz)", s.spectral_distance_db);
     if let Some(png) = png {
-        let cfg = ampsim_core::spectrum::SpectrogramConfig::default();
-        let a = ampsim_core::spectrum::spectrogram(real, r.sample_rate_hz, &cfg)?;
-        let b = ampsim_core::spectrum::spectrogram(out, r.sample_rate_hz, &cfg)?;
-        let fig = ampsim_core::plot_spectra::spectrograms("Spectrograms", &[("Reference", &a), ("Output", &b)], 10_000.0, 90.0)?;
+        let cfg = ampsim_core::evaluation::spectrum::SpectrogramConfig::default();
+        let a = ampsim_core::evaluation::spectrum::spectrogram(real, r.sample_rate_hz, &cfg)?;
+        let b = ampsim_core::evaluation::spectrum::spectrogram(out, r.sample_rate_hz, &cfg)?;
+        let fig = ampsim_core::evaluation::plot_spectra::spectrograms("Spectrograms", &[("Reference", &a), ("Output", &b)], 10_000.0, 90.0)?;
         fig.save_png(png)?;
         println!("wrote {}", png.display());
     }

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use ampsim_core::models::CausalModel;
-use ampsim_core::nam::NamFile;
+use ampsim_core::interop::nam::NamFile;
 use ampsim_core::tch::{nn, Device};
-use ampsim_core::train::load_safetensors;
+use ampsim_core::training::load_safetensors;
 use anyhow::{bail, Context, Result};
 
 /// A model ready to render, with what its file says about it.

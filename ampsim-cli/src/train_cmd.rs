@@ -6,17 +6,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ampsim_core::audio::write_atomic;
-use ampsim_core::align::LatencyEstimate;
-use ampsim_core::checks;
-use ampsim_core::compare::{verdict, ModelReport};
-use ampsim_core::losses::LossConfig;
+use ampsim_core::files::write_atomic;
+use ampsim_core::data::align::LatencyEstimate;
+use ampsim_core::data::checks;
+use ampsim_core::evaluation::compare::{verdict, ModelReport};
+use ampsim_core::training::losses::LossConfig;
 use ampsim_core::models::{CausalModel, Lstm, LstmConfig, Mlp, MlpConfig, WaveNet, WaveNetConfig};
-use ampsim_core::nam::{self, NamMetadata};
+use ampsim_core::interop::nam::{self, NamMetadata};
 use ampsim_core::tch::{nn, Device};
-use ampsim_core::train::{self, fit, FitConfig};
-use ampsim_core::train_seq::{checkpoint_files, fit_sequence, EpochHook, SeqData, SeqEpoch, SeqFitConfig};
-use ampsim_core::windows::{make_xy_ranges, Split, WindowSpec};
+use ampsim_core::training::{self, checkpoint_files, fit, fit_sequence, EpochHook, FitConfig, RunControl, SeqData, SeqEpoch, SeqFitConfig};
+use ampsim_core::data::windows::{make_xy_ranges, Split, WindowSpec};
 use ampsim_core::Recording;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
@@ -134,7 +133,7 @@ fn train(args: &TrainArgs) -> Result<()> {
         // Ctrl-C: finish the current step, keep the best checkpoint, write everything.
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
     }
-    train::seed_everything(args.seed);
+    training::seed_everything(args.seed);
     let mut vs = nn::VarStore::new(device);
     let run = Run { args, rec: &rec, more: &more, latency: &latency };
     match args.model {
@@ -222,19 +221,9 @@ fn train_sequence(run: &Run<'_>, model: &dyn CausalModel, vs: &mut nn::VarStore,
         hook_bar.set_position((e.elapsed_seconds as u64).min(hook_bar.length().unwrap_or(u64::MAX)));
         hook_bar.set_message(format!("epoch {} loss {:.4} val ESR {:.4}", e.epoch, e.loss, e.val_esr));
     }));
-    let cfg = SeqFitConfig {
-        max_epochs: args.epochs,
-        max_seconds: Some(budget),
-        loss: args.loss.config(),
-        checkpoint: Some(checkpoint.clone()),
-        resume: args.resume,
-        stop: Some(stop),
-        on_epoch: Some(hook),
-        seed: args.seed,
-        verbose: false,
-        ..SeqFitConfig::default()
-    };
-    let history = fit_sequence(model, vs, &train_d, &val_d, &cfg)?;
+    let cfg = SeqFitConfig { max_epochs: args.epochs, max_seconds: Some(budget), loss: args.loss.config(), seed: args.seed, ..SeqFitConfig::default() };
+    let control = RunControl { checkpoint: Some(checkpoint.clone()), resume: args.resume, stop: Some(stop), on_epoch: Some(hook), verbose: false };
+    let history = fit_sequence(model, vs, &train_d, &val_d, &cfg, &control)?;
     bar.finish_and_clear();
     if history.epochs.is_empty() {
         bail!("stopped before the first epoch finished; nothing was written");
@@ -264,7 +253,7 @@ fn train_mlp(run: &Run<'_>, vs: &nn::VarStore, device: Device) -> Result<()> {
     let history = fit(&model, vs, &train_w, Some(&val_w), &cfg)?;
     let report = ModelReport::for_windows("dense", &model, vs, &history, &val_w, &test_w, rec.sample_rate_hz)?;
     let checkpoint = args.out.join("model.safetensors");
-    train::save_safetensors(vs, &checkpoint)?;
+    training::save_safetensors(vs, &checkpoint)?;
     let csv = history.to_csv();
     let best_val = report.curve.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
     write_outputs(run, &csv, &report, &format!("{} epochs", history.epochs.len()), None, best_val, &[checkpoint])

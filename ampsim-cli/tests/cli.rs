@@ -84,7 +84,7 @@ fn s(p: &std::path::Path) -> String {
 /// A fresh model of `kind` ("wavenet" or "lstm", nano preset) written as a .nam at `rate_hz`.
 fn nano_nam(path: &std::path::Path, kind: &str, rate_hz: u32) {
     use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
-    use ampsim_core::nam::{self, NamMetadata};
+    use ampsim_core::interop::nam::{self, NamMetadata};
     use ampsim_core::tch::{nn, Device};
     let vs = nn::VarStore::new(Device::Cpu);
     if kind == "lstm" {
@@ -98,15 +98,15 @@ fn nano_nam(path: &std::path::Path, kind: &str, rate_hz: u32) {
 
 #[test]
 fn process_in_blocks_equals_rendering_the_whole_file() {
-    use ampsim_core::audio::read_wav;
-    use ampsim_core::nam::NamFile;
+    use ampsim_core::data::audio::read_wav;
+    use ampsim_core::interop::nam::NamFile;
     use ampsim_core::tch::{nn, Device};
-    use ampsim_core::train_seq::process_signal;
+    use ampsim_core::training::process_signal;
     let d = tmpdir("process");
     let di = d.join("di.wav");
     // 60 s of the synthetic guitar DI (left channel of a synthetic recording).
     let rec = ampsim_core::Recording::synthetic(60.0, 4, &Default::default(), &Default::default()).unwrap();
-    ampsim_core::audio::write_wav(&di, &[&rec.direct], rec.sample_rate_hz, ampsim_core::audio::WavEncoding::Float32).unwrap();
+    ampsim_core::data::audio::write_wav(&di, &[&rec.direct], rec.sample_rate_hz, ampsim_core::data::audio::WavEncoding::Float32).unwrap();
     let x = read_wav(&di).unwrap().channels.remove(0);
     for kind in ["wavenet", "lstm"] {
         let model = d.join(format!("{kind}.nam"));
@@ -119,7 +119,7 @@ fn process_in_blocks_equals_rendering_the_whole_file() {
         let vs = nn::VarStore::new(Device::Cpu);
         let whole = process_signal(&NamFile::read(&model).unwrap().build(&vs.root()).unwrap(), &x, Device::Cpu).unwrap();
         assert_eq!(streamed.len(), x.len(), "{kind}");
-        let diff = ampsim_core::compare::max_abs_difference(&whole, &streamed).unwrap();
+        let diff = ampsim_core::evaluation::compare::max_abs_difference(&whole, &streamed).unwrap();
         assert!(streamed.len() == x.len() && diff < 1e-5, "{kind}: {} samples, max |difference| {diff}", streamed.len());
     }
     std::fs::remove_dir_all(d).unwrap();
@@ -136,8 +136,8 @@ fn every_command_refuses_bad_input_with_one_line_and_leaves_no_output() {
     assert!(ampsim().args(["synth", "--seconds", "1.5", "--out", &s(&short)]).status().unwrap().success());
     // Two mono files at different rates.
     let (di44, amp48) = (d.join("di44.wav"), d.join("amp48.wav"));
-    ampsim_core::audio::write_wav(&di44, &[&vec![0.1; 44_100]], 44_100, ampsim_core::audio::WavEncoding::Pcm16).unwrap();
-    ampsim_core::audio::write_wav(&amp48, &[&vec![0.1; 48_000]], 48_000, ampsim_core::audio::WavEncoding::Pcm16).unwrap();
+    ampsim_core::data::audio::write_wav(&di44, &[&vec![0.1; 44_100]], 44_100, ampsim_core::data::audio::WavEncoding::Pcm16).unwrap();
+    ampsim_core::data::audio::write_wav(&amp48, &[&vec![0.1; 48_000]], 48_000, ampsim_core::data::audio::WavEncoding::Pcm16).unwrap();
     // Models: a good one at 48 kHz; unsupported ones.
     let good = d.join("good.nam");
     nano_nam(&good, "wavenet", 48_000);
@@ -160,7 +160,7 @@ fn every_command_refuses_bad_input_with_one_line_and_leaves_no_output() {
     fails_with(&v(&["train", "--data", &s(&five), "--out", "/proc/ampsim-run"]), "/proc/ampsim-run");
     // Further training recordings: missing, at another rate, or for the dense network.
     let stereo48 = d.join("stereo48.wav");
-    ampsim_core::audio::write_wav(&stereo48, &[&vec![0.1; 48_000], &vec![0.1; 48_000]], 48_000, ampsim_core::audio::WavEncoding::Pcm16).unwrap();
+    ampsim_core::data::audio::write_wav(&stereo48, &[&vec![0.1; 48_000], &vec![0.1; 48_000]], 48_000, ampsim_core::data::audio::WavEncoding::Pcm16).unwrap();
     fails_with(&v(&["train", "--data", &s(&short), "--more-data", &s(&missing), "--out", &s(&d.join("run5"))]), "missing.wav");
     fails_with(&v(&["train", "--data", &s(&short), "--more-data", &s(&stereo48), "--out", &s(&d.join("run6"))]), "stereo48.wav: 48000 Hz");
     fails_with(&v(&["train", "--data", &s(&short), "--more-data", &s(&short), "--model", "mlp", "--out", &s(&d.join("run7"))]), "LSTM and WaveNet");
@@ -266,12 +266,12 @@ fn ctrl_c_keeps_the_best_checkpoint_and_resume_continues() {
 
 /// A stereo WAV: `direct` left, `amp` right, 32-bit float.
 fn write_pair(path: &std::path::Path, direct: &[f32], amp: &[f32]) {
-    ampsim_core::audio::write_wav(path, &[direct, amp], 44_100, ampsim_core::audio::WavEncoding::Float32).unwrap();
+    ampsim_core::data::audio::write_wav(path, &[direct, amp], 44_100, ampsim_core::data::audio::WavEncoding::Float32).unwrap();
 }
 
 #[test]
 fn captures_never_fail_silently() {
-    use ampsim_core::amp::{render, AmpConfig};
+    use ampsim_core::data::amp::{render, AmpConfig};
     let d = tmpdir("capture");
     let v = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<String>>();
     // A DI for re-amping, "played" through the built-in amp with the treble up and the bass
@@ -279,7 +279,7 @@ fn captures_never_fail_silently() {
     let di_path = d.join("reamp_di.wav");
     let out = ampsim().args(["synth", "--reamp", "--seconds", "9", "--out", &s(&di_path)]).output().unwrap();
     assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("calibration clicks"), "{}", String::from_utf8_lossy(&out.stderr));
-    let di = ampsim_core::audio::read_wav(&di_path).unwrap().channels.remove(0);
+    let di = ampsim_core::data::audio::read_wav(&di_path).unwrap().channels.remove(0);
     let amp = render(&di, &AmpConfig { bass: 0.0, treble: 1.0, latency_samples: 123, ..AmpConfig::default() }, 44_100).unwrap();
     let reamped = d.join("reamped.wav");
     write_pair(&reamped, &di, &amp);

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use ampsim_core::models::{Mlp, MlpConfig};
 use ampsim_core::tch::{nn, Device};
-use ampsim_core::train::{fit, predict, seed_everything, FitConfig};
-use ampsim_core::windows::{make_xy, WindowSpec, POST_TEST, POST_TRAIN};
+use ampsim_core::training::{fit, predict, seed_everything, FitConfig};
+use ampsim_core::data::windows::{make_xy, WindowSpec, POST_TEST, POST_TRAIN};
 use ampsim_core::Recording;
 
 fn peak_rss_mb() -> f64 {

@@ -11,10 +11,10 @@
 use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
 use ampsim_core::polars::prelude::*;
 use ampsim_core::models::CausalModel;
-use ampsim_core::render::render_blocks;
+use ampsim_core::interop::render::render_blocks;
 use ampsim_core::runtime::one_thread_real_time_factor;
 use ampsim_core::tch::{self, nn, Device};
-use ampsim_core::train_seq::{fit_sequence, SeqData, SeqFitConfig};
+use ampsim_core::training::{fit_sequence, RunControl, SeqData, SeqFitConfig};
 use ampsim_core::Recording;
 
 /// (split samples/s, undivided samples/s, real-time factor)
@@ -27,8 +27,8 @@ fn measure<M: CausalModel>(model: &M, vs: &mut nn::VarStore, di: &[f32], rate: u
     let v = n / 2..n / 2 + warm + 4096;
     let val = SeqData::new(&di[v.clone()], &amp[v], Device::Cpu)?;
     let mut samples_per_second = |workers| -> ampsim_core::Result<f64> {
-        let cfg = SeqFitConfig { max_epochs: 2, steps_per_epoch: Some(6), patience: 10, workers, verbose: false, ..d.clone() };
-        Ok(fit_sequence(model, vs, &train, &val, &cfg)?.epochs[1].samples_per_second)
+        let cfg = SeqFitConfig { max_epochs: 2, steps_per_epoch: Some(6), patience: 10, workers, ..d.clone() };
+        Ok(fit_sequence(model, vs, &train, &val, &cfg, &RunControl::quiet())?.epochs[1].samples_per_second)
     };
     let split = samples_per_second(None)?;
     let undivided = samples_per_second(Some(1))?;

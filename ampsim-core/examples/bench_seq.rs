@@ -16,13 +16,14 @@
 use std::path::Path;
 use std::time::Instant;
 
-use ampsim_core::losses::LossConfig;
+use ampsim_core::training::losses::LossConfig;
 use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
 use ampsim_core::tch::{nn, Device};
 use ampsim_core::models::CausalModel;
-use ampsim_core::train_seq::{fit_sequence, real_time_factor, validation_esr, SeqData, SeqFitConfig};
-use ampsim_core::windows::Split;
-use ampsim_core::recording::wav_files_in;
+use ampsim_core::training::seq_data::real_time_factor;
+use ampsim_core::training::{fit_sequence, validation_esr, RunControl, SeqData, SeqFitConfig};
+use ampsim_core::data::windows::Split;
+use ampsim_core::data::recording::wav_files_in;
 use ampsim_core::Recording;
 
 /// Where training, validation and test data come from.
@@ -117,7 +118,7 @@ fn run<M: CausalModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: f6
     }
     println!("batch {} x segment {} (+ warm-up {warm}), lr {}, {} training samples", cfg.batch_size, cfg.segment_samples, cfg.learning_rate, train.len());
     let t = Instant::now();
-    let h = fit_sequence(model, vs, &train, &val, &cfg)?;
+    let h = fit_sequence(model, vs, &train, &val, &cfg, &RunControl::default())?;
     println!("trained {:.0} s, {} epochs, best val ESR {:.5} (epoch {}), stopped: {}", t.elapsed().as_secs_f64(), h.epochs.len(), h.best_val_esr, h.best_epoch, h.stopped_because);
     println!("test ESR {:.5} over {:.1} s", validation_esr(model, &test)?, test.len() as f64 / rate as f64);
     let (d0, _) = &train.pieces()[0];
@@ -135,7 +136,7 @@ fn main() -> ampsim_core::Result<()> {
     let data = load(&path)?;
     let device = Device::cuda_if_available();
     // The same initial weights in every run (SEED to vary them), so runs compare settings.
-    ampsim_core::train::seed_everything(std::env::var("SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0));
+    ampsim_core::training::seed_everything(std::env::var("SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0));
     let mut vs = nn::VarStore::new(device);
     match kind {
         "lstm" => {

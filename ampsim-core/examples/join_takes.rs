@@ -4,7 +4,7 @@
 //!
 //! The README's *Your own recording* trains on the JVM410H takes joined this way (0.2-s gaps).
 
-use ampsim_core::audio::{write_wav, WavEncoding};
+use ampsim_core::data::audio::{write_wav, WavEncoding};
 use ampsim_core::Recording;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -4,13 +4,23 @@
 //! through the learned model. The library reads like the blog post
 //! "Guitar Amp Simulation with Tensorflow and Keras":
 //!
-//! load ([`recording`]) → plot ([`plot`]) → window → model → fit → predict → listen
-//! ([`display`]) → compare.
+//! ```text
+//!  data/          models/         training/          evaluation/           interop/
+//!  load, check ─► Mlp, Lstm,   ─► fit (dense),    ─► scores, spectra,  ─► .nam files,
+//!  align, split   WaveNet         fit_sequence       plots, players        block rendering
+//! ```
 //!
-//! The default training data is synthesised ([`synth`] plays a guitar, [`amp`] is a
-//! virtual mic'd tube amp), so every notebook runs on a fresh machine; your own
-//! recordings load through [`recording::Recording`], are checked by [`checks`] and aligned
-//! with [`align`] (calibration clicks, or a vote of every stretch that carries signal).
+//! - [`data`]: recordings (WAV in and out, the stereo [`Recording`]), the data checks, the
+//!   latency between DI and amp, windows and the train/validation/test split, and the
+//!   built-in guitar and amp that make the default recording;
+//! - [`models`]: the post's dense network and the causal models (LSTM, NAM's WaveNet) behind
+//!   one protocol, [`models::CausalModel`];
+//! - [`training`]: losses, the dense network's `fit`, the causal models' `fit_sequence` with
+//!   checkpoints, weight averaging and worker threads;
+//! - [`evaluation`]: scores against the real amp, spectra, figures, tables and audio players
+//!   for the notebooks;
+//! - [`interop`]: Neural Amp Modeler `.nam` files and block-by-block rendering;
+//! - [`runtime`]: quick mode, paths and libtorch facts; [`files`]: atomic writes.
 //!
 //! The crates the notebooks need are re-exported so that one set of versions is used
 //! everywhere: [`tch`], [`plotters`], [`hound`], [`polars`], [`rustfft`].
@@ -21,29 +31,16 @@ pub use polars;
 pub use rustfft;
 pub use tch;
 
-pub mod align;
-pub mod amp;
-pub mod audio;
-pub mod checks;
-pub mod compare;
-pub mod display;
-pub mod dsp;
+pub mod data;
 pub mod error;
-pub mod losses;
+pub mod evaluation;
+pub mod files;
+pub mod interop;
 pub mod models;
-pub mod nam;
-pub mod plot;
-pub mod plot_spectra;
-pub mod recording;
-pub mod render;
 pub mod runtime;
-pub mod spectrum;
-pub mod synth;
-pub mod train;
-pub mod train_seq;
-mod parallel_step;
-pub mod windows;
+pub mod training;
 
+pub use data::recording::Recording;
 pub use error::{Error, Result};
 
 /// Helpers shared by the unit tests.
@@ -58,4 +55,3 @@ pub(crate) mod test_util {
         d
     }
 }
-pub use recording::Recording;

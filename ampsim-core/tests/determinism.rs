@@ -4,8 +4,8 @@
 
 use ampsim_core::models::{Mlp, MlpConfig};
 use ampsim_core::tch::{nn, Device};
-use ampsim_core::train::{fit, predict, seed_everything, FitConfig, History};
-use ampsim_core::windows::{make_xy, WindowSpec};
+use ampsim_core::training::{fit, predict, seed_everything, FitConfig, History};
+use ampsim_core::data::windows::{make_xy, WindowSpec};
 
 fn toy() -> (Vec<f32>, Vec<f32>) {
     // A memoryless soft clipper of a two-tone signal, delayed by 2 samples: learnable.

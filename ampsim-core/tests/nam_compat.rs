@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
-use ampsim_core::nam::{self, NamFile, NamMetadata};
+use ampsim_core::interop::nam::{self, NamFile, NamMetadata};
 use ampsim_core::tch::{self, nn, Device};
-use ampsim_core::train_seq::process_signal;
+use ampsim_core::training::process_signal;
 
 const PRESETS: [&str; 4] = ["standard", "lite", "feather", "nano"];
 
@@ -31,7 +31,7 @@ fn read_json_samples(path: &Path) -> Vec<f32> {
 }
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    ampsim_core::compare::max_abs_difference(a, b).unwrap()
+    ampsim_core::evaluation::compare::max_abs_difference(a, b).unwrap()
 }
 
 #[test]

@@ -10,11 +10,11 @@
 
 use std::path::PathBuf;
 
-use ampsim_core::align::{Confidence, LatencyEstimate, LatencySource};
-use ampsim_core::recording::wav_files_in;
+use ampsim_core::data::align::{Confidence, LatencyEstimate, LatencySource};
+use ampsim_core::data::recording::wav_files_in;
 use ampsim_core::rustfft::{num_complex::Complex, FftPlanner};
-use ampsim_core::windows::Split;
-use ampsim_core::{checks, Error, Recording};
+use ampsim_core::data::windows::Split;
+use ampsim_core::{data::checks, Error, Recording};
 
 fn shared(folder: &str) -> Option<PathBuf> {
     let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/real").join(folder);
@@ -189,8 +189,8 @@ fn validation_and_test_blocks_carry_signal() {
         d.extend((0..3 * sr).map(|i| 1e-5 * ((i * 7919 % 1000) as f32 / 500.0 - 1.0)));
         a.extend((0..3 * sr).map(|i| 1e-5 * ((i * 104_729 % 1000) as f32 / 500.0 - 1.0)));
     }
-    let loud = ampsim_core::align::loud_level_db(&a);
-    let quiet = |r: &std::ops::Range<usize>| ampsim_core::align::level_db(&a[r.clone()]) < loud - 40.0;
+    let loud = ampsim_core::data::align::loud_level_db(&a);
+    let quiet = |r: &std::ops::Range<usize>| ampsim_core::data::align::level_db(&a[r.clone()]) < loud - 40.0;
     let plain = Split::standard(a.len(), sr as u32).unwrap();
     assert!(plain.validation.iter().chain(&plain.test).any(quiet), "the fixture should trip the plain split");
     let split = Split::standard_with_signal(&a, sr as u32).unwrap();

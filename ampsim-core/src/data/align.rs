@@ -95,7 +95,7 @@ struct Welch {
 impl Welch {
     fn of(direct: &[f32], amp: &[f32]) -> Welch {
         let n = SEGMENT;
-        let window = crate::spectrum::hann(n);
+        let window = crate::evaluation::spectrum::hann(n);
         let fft = FftPlanner::<f64>::new().plan_fft_forward(n);
         let mut w = Welch { sxy: vec![Complex::new(0.0, 0.0); n], sxx: vec![0.0; n], syy: vec![0.0; n] };
         let mut start = 0;
@@ -552,8 +552,8 @@ pub fn shift_by_lag(direct: &[f32], amp: &[f32], lag_samples: i64) -> Result<(Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::amp::{render, AmpConfig};
-    use crate::synth::{guitar_di, GuitarConfig};
+    use crate::data::amp::{render, AmpConfig};
+    use crate::data::synth::{guitar_di, GuitarConfig};
 
     #[test]
     fn finds_the_synthetic_amps_latency_exactly() {

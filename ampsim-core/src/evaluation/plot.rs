@@ -4,8 +4,8 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::display::{Chart, Figure};
-use crate::recording::Recording;
+use crate::evaluation::display::{Chart, Figure};
+use crate::data::recording::Recording;
 use crate::{Error, Result};
 
 /// Colours used throughout: direct (blue), amp (orange), model (green), extra (red, purple).

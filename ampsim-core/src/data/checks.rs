@@ -12,8 +12,8 @@
 //!
 //! DI and amp of different lengths or sample rates are refused when the files are loaded.
 
-use crate::align::{LatencyEstimate, LatencySource};
-use crate::recording::{ChannelStats, Recording};
+use crate::data::align::{LatencyEstimate, LatencySource};
+use crate::data::recording::{ChannelStats, Recording};
 use crate::{Error, Result};
 
 /// A channel whose peak is below this is silent (error).
@@ -24,7 +24,7 @@ pub const QUIET_DBFS: f64 = -40.0;
 pub const FULL_SCALE: f32 = 0.999;
 /// This many consecutive samples at full scale make a clipped run.
 pub const CLIP_RUN_SAMPLES: usize = 3;
-/// Below this coherence (see [`crate::align::LagEstimate::coherence`]) the amp channel does not
+/// Below this coherence (see [`crate::data::align::LagEstimate::coherence`]) the amp channel does not
 /// follow the DI. A high-gain amp through a microphone keeps well above it (the JVM410H takes:
 /// 0.58–0.93); the amp of another take of the same riff falls far below (0.03–0.08).
 pub const MIN_COHERENCE: f64 = 0.2;

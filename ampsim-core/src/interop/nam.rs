@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tch::nn;
 
-use crate::audio::write_atomic;
+use crate::files::write_atomic;
 use crate::models::{self, CausalModel, NamWeights, NamWeightsOut};
 use crate::{Error, Result};
 
@@ -167,7 +167,7 @@ fn architecture_of(name: &str, origin: &str) -> Result<&'static models::Architec
 mod tests {
     use super::*;
     use crate::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
-    use crate::train_seq::process_signal;
+    use crate::training::process_signal;
     use tch::Device;
 
     fn signal(n: usize) -> Vec<f32> {
@@ -184,7 +184,7 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let loaded = file.build(&vs.root()).unwrap();
         let after = process_signal(&loaded, x, Device::Cpu).unwrap();
-        let max = crate::compare::max_abs_difference(before, &after).unwrap();
+        let max = crate::evaluation::compare::max_abs_difference(before, &after).unwrap();
         assert!(max < 1e-6, "max difference {max}");
         std::fs::remove_dir_all(dir).unwrap();
     }

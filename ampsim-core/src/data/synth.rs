@@ -15,7 +15,7 @@
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
-use crate::dsp::{Biquad, OnePoleLowPass, Shape};
+use crate::data::dsp::{Biquad, OnePoleLowPass, Shape};
 use crate::{Error, Result};
 
 /// A pitch change during a note (bend, slide or hammer-on).

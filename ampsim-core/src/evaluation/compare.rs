@@ -4,16 +4,17 @@
 use polars::prelude::*;
 use tch::{nn, Device};
 
-use crate::display::Figure;
-use crate::losses::{esr, esr_pre_emphasised};
+use crate::evaluation::display::Figure;
+use crate::training::losses::{esr, esr_pre_emphasised};
 use crate::models::parameter_count;
-use crate::train::{self, predict, History, WindowModel};
+use crate::training::dense::{self, predict, History, WindowModel};
+use crate::training::seq_data::{self, predict_scored, SeqData};
+use crate::training::history::SeqHistory;
 use crate::models::CausalModel;
-use crate::train_seq::{self, predict_scored, SeqData, SeqHistory};
-use crate::windows::Windows;
-use crate::plot::{Line, LineChart, PALETTE};
-use crate::plot_spectra;
-use crate::spectrum::{average_spectrum, spectral_distance_db, spectrogram, Spectrogram, SpectrogramConfig};
+use crate::data::windows::Windows;
+use crate::evaluation::plot::{Line, LineChart, PALETTE};
+use crate::evaluation::plot_spectra;
+use crate::evaluation::spectrum::{average_spectrum, spectral_distance_db, spectrogram, Spectrogram, SpectrogramConfig};
 use crate::{Error, Result};
 
 /// How close a model's output is to the real amp.
@@ -105,7 +106,7 @@ impl ModelReport {
             train_seconds: history.seconds(),
             epochs: history.epochs.len(),
             scores: score(&real, &predictions, sample_rate_hz)?,
-            real_time_factor: train::real_time_factor(model, test, sample_rate_hz)?,
+            real_time_factor: dense::real_time_factor(model, test, sample_rate_hz)?,
             curve,
             predictions,
         })
@@ -127,7 +128,7 @@ impl ModelReport {
             train_seconds: history.seconds(),
             epochs: history.epochs.len(),
             scores: score(&real, &predictions, sample_rate_hz)?,
-            real_time_factor: train_seq::real_time_factor(model, &rtf_input, sample_rate_hz)?,
+            real_time_factor: seq_data::real_time_factor(model, &rtf_input, sample_rate_hz)?,
             curve: history.epochs.iter().map(|e| (e.elapsed_seconds, e.val_esr)).collect(),
             predictions,
         })
@@ -283,8 +284,8 @@ mod tests {
     #[test]
     fn reports_score_every_model_on_the_same_test_samples() {
         use crate::models::{Mlp, MlpConfig, WaveNet, WaveNetConfig};
-        use crate::train::{fit, FitConfig};
-        use crate::windows::{make_xy_ranges, Split, WindowSpec};
+        use crate::training::dense::{fit, FitConfig};
+        use crate::data::windows::{make_xy_ranges, Split, WindowSpec};
         let rec = Recording::synthetic(8.0, 3, &Default::default(), &Default::default()).unwrap();
         let spec = WindowSpec { window_samples: 400, future_samples: 30 };
         let split = Split::standard(rec.len_samples() - spec.future_samples - 1, rec.sample_rate_hz).unwrap();

@@ -4,9 +4,9 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::display::{Chart, Figure};
-use crate::plot::{e2s, Line, LineChart, PALETTE};
-use crate::spectrum::Spectrogram;
+use crate::evaluation::display::{Chart, Figure};
+use crate::evaluation::plot::{e2s, Line, LineChart, PALETTE};
+use crate::evaluation::spectrum::Spectrogram;
 use crate::{Error, Result};
 
 /// Colour scales for heat maps.
@@ -138,8 +138,8 @@ impl Chart for HeatMaps {
                 .disable_mesh()
                 .x_desc("time (s)")
                 .y_desc("frequency (Hz)")
-                .x_label_formatter(&|v| crate::plot::tick(v))
-                .y_label_formatter(&|v| crate::plot::tick(v))
+                .x_label_formatter(&|v| crate::evaluation::plot::tick(v))
+                .y_label_formatter(&|v| crate::evaluation::plot::tick(v))
                 .label_style(("sans-serif", 16))
                 .axis_desc_style(("sans-serif", 18))
                 .draw()
@@ -172,7 +172,7 @@ impl Chart for HeatMaps {
         cb.configure_mesh()
             .disable_mesh()
             .disable_x_axis()
-            .y_label_formatter(&|v| crate::plot::tick(v))
+            .y_label_formatter(&|v| crate::evaluation::plot::tick(v))
             .label_style(("sans-serif", 16))
             .draw()
             .map_err(e2s)?;
@@ -240,7 +240,7 @@ pub fn average_spectra(title: &str, spectra: &[(&str, &[f64], &[f64])], max_freq
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spectrum::{spectrogram, SpectrogramConfig};
+    use crate::evaluation::spectrum::{spectrogram, SpectrogramConfig};
 
     #[test]
     fn colour_scales_are_safe_and_ordered() {

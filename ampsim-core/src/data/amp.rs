@@ -21,7 +21,7 @@
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
-use crate::dsp::{Biquad, Delay, Envelope, OnePoleHighPass, OnePoleLowPass, Shape, ToneStack, ToneStackParts};
+use crate::data::dsp::{Biquad, Delay, Envelope, OnePoleHighPass, OnePoleLowPass, Shape, ToneStack, ToneStackParts};
 use crate::{Error, Result};
 
 /// Knobs and recording settings of the reference amp. Knobs run 0..=1.
@@ -258,7 +258,7 @@ pub fn render(direct: &[f32], cfg: &AmpConfig, sample_rate_hz: u32) -> Result<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::{guitar_di, GuitarConfig};
+    use crate::data::synth::{guitar_di, GuitarConfig};
 
     #[test]
     fn output_is_not_a_memoryless_function_of_the_input() {

@@ -271,16 +271,16 @@ impl Split {
     }
 
     /// [`Self::standard`], with every block's validation and test parts on fifths of the block
-    /// that carry signal: a part whose amp is more than [`crate::align::ACTIVE_RANGE_DB`] below
+    /// that carry signal: a part whose amp is more than [`crate::data::align::ACTIVE_RANGE_DB`] below
     /// the recording's loud passages would score the noise floor, not the model. Such a part
     /// trades places with a fifth of the same block that carries signal (the last ones first);
     /// a block with fewer than two such fifths trains whole. An error when no block is left
     /// to validate and test on.
     pub fn standard_with_signal(amp: &[f32], sample_rate_hz: u32) -> Result<Split> {
         let base = Split::standard(amp.len(), sample_rate_hz)?;
-        let loud = crate::align::loud_level_db(amp);
+        let loud = crate::data::align::loud_level_db(amp);
         let mut split = Split { train: Vec::new(), validation: Vec::new(), test: Vec::new() };
-        let carries_signal = |r: &Range<usize>| crate::align::level_db(&amp[r.clone()]) > loud - crate::align::ACTIVE_RANGE_DB;
+        let carries_signal = |r: &Range<usize>| crate::data::align::level_db(&amp[r.clone()]) > loud - crate::data::align::ACTIVE_RANGE_DB;
         for ((t, v), e) in base.train.iter().zip(&base.validation).zip(&base.test) {
             // The standard parts, when both carry signal.
             if carries_signal(v) && carries_signal(e) {
@@ -311,7 +311,7 @@ impl Split {
             }
         }
         if split.validation.is_empty() {
-            return Err(Error::invalid("amp", format!("no block of the recording carries signal in two of its fifths (within {} dB of its loud passages): nothing to validate and test on", crate::align::ACTIVE_RANGE_DB)));
+            return Err(Error::invalid("amp", format!("no block of the recording carries signal in two of its fifths (within {} dB of its loud passages): nothing to validate and test on", crate::data::align::ACTIVE_RANGE_DB)));
         }
         Ok(split)
     }

@@ -9,10 +9,10 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::align::{click_preamble_samples, estimate_latency, find_clicks, shift_by_lag, LatencyEstimate};
-use crate::amp::{self, AmpConfig};
-use crate::audio::{read_wav, write_wav, WavEncoding};
-use crate::synth::{guitar_di, GuitarConfig};
+use crate::data::align::{click_preamble_samples, estimate_latency, find_clicks, shift_by_lag, LatencyEstimate};
+use crate::data::amp::{self, AmpConfig};
+use crate::data::audio::{read_wav, write_wav, WavEncoding};
+use crate::data::synth::{guitar_di, GuitarConfig};
 use crate::{Error, Result};
 
 /// Default file written by `make data`, relative to the project root.
@@ -57,7 +57,7 @@ impl Recording {
         }
         let name = name.into();
         for (channel, x) in [("left (direct)", &direct), ("right (amp)", &amp)] {
-            if let Some(reason) = crate::checks::non_finite(channel, x, sample_rate_hz) {
+            if let Some(reason) = crate::data::checks::non_finite(channel, x, sample_rate_hz) {
                 return Err(Error::BadRecording { name, reason });
             }
         }
@@ -150,17 +150,17 @@ impl Recording {
     }
 
     /// The amp channel's latency: measured on the calibration clicks when the DI begins with
-    /// them ([`crate::align::find_clicks`]), otherwise estimated from the playing over every
-    /// stretch that carries signal ([`crate::align::estimate_latency`], searching ±2048 samples).
+    /// them ([`crate::data::align::find_clicks`]), otherwise estimated from the playing over every
+    /// stretch that carries signal ([`crate::data::align::estimate_latency`], searching ±2048 samples).
     pub fn estimate_latency(&self) -> Result<LatencyEstimate> {
         if let Some(clicks) = find_clicks(&self.direct, &self.amp, self.sample_rate_hz) {
             return Ok(clicks);
         }
-        estimate_latency(&self.direct, &self.amp, crate::align::MAX_LAG_SAMPLES, self.sample_rate_hz)
+        estimate_latency(&self.direct, &self.amp, crate::data::align::MAX_LAG_SAMPLES, self.sample_rate_hz)
     }
 
     /// A copy with the latency removed (see [`Self::estimate_latency`]), and the estimate. An
-    /// amp channel unrelated to the DI ([`crate::checks::unrelated`]) or a lag no DI → amp chain
+    /// amp channel unrelated to the DI ([`crate::data::checks::unrelated`]) or a lag no DI → amp chain
     /// can have ([`LatencyEstimate::implausible`]) is an error: give the latency with
     /// [`Self::aligned_by`]. An uncertain estimate is applied; check
     /// [`LatencyEstimate::is_uncertain`]. The polarity is left as recorded; the estimate reports it.
@@ -173,7 +173,7 @@ impl Recording {
     /// The latency, refused when the amp looks unrelated or the lag is implausible.
     fn checked_latency(&self) -> Result<LatencyEstimate> {
         let est = self.estimate_latency().map_err(|e| Error::Alignment { name: self.name.clone(), reason: e.to_string() })?;
-        if let Some(reason) = crate::checks::unrelated(&est) {
+        if let Some(reason) = crate::data::checks::unrelated(&est) {
             return Err(Error::BadRecording { name: self.name.clone(), reason });
         }
         if let Some(reason) = est.implausible() {
@@ -200,7 +200,7 @@ impl Recording {
     /// A copy with `amp` advanced by `lag_samples` (the recording gets shorter by |lag|), and
     /// without the calibration clicks when the DI begins with them: ready to train on.
     pub fn aligned_by(&self, lag_samples: i64) -> Result<Recording> {
-        let skip = if crate::align::has_clicks(&self.direct, self.sample_rate_hz) { click_preamble_samples(self.sample_rate_hz) } else { 0 };
+        let skip = if crate::data::align::has_clicks(&self.direct, self.sample_rate_hz) { click_preamble_samples(self.sample_rate_hz) } else { 0 };
         let (d, a) = shift_by_lag(&self.direct[skip..], &self.amp[skip..], lag_samples)?;
         Recording::new(format!("{} (aligned by {lag_samples})", self.name), d, a, self.sample_rate_hz)
     }
@@ -232,7 +232,7 @@ impl Recording {
     /// silence are dropped). A recording without such gaps, or one whose DI begins with
     /// calibration clicks (silence between them), is one take: itself.
     pub fn takes(&self) -> Vec<Recording> {
-        if crate::align::has_clicks(&self.direct, self.sample_rate_hz) {
+        if crate::data::align::has_clicks(&self.direct, self.sample_rate_hz) {
             return vec![self.clone()];
         }
         let rate = self.sample_rate_hz as f64;
@@ -267,7 +267,7 @@ impl Recording {
             .collect()
     }
 
-    /// A copy of the samples in `range` (e.g. one part of a [`crate::windows::Split`]).
+    /// A copy of the samples in `range` (e.g. one part of a [`crate::data::windows::Split`]).
     pub fn slice(&self, range: std::ops::Range<usize>) -> Result<Recording> {
         if range.start >= range.end || range.end > self.len_samples() {
             return Err(Error::invalid("range", format!("{range:?} is empty or outside the recording's {} samples", self.len_samples())));

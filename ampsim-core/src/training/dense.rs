@@ -4,16 +4,16 @@
 //! with dropout, loss, backward, optimizer step; print a Keras-like line per epoch; return the
 //! history as a polars `DataFrame`.
 
-use std::path::Path;
 use std::time::Instant;
 
 use polars::prelude::*;
 use tch::nn::{self, OptimizerConfig};
 use tch::Tensor;
 
-use crate::losses::mse_loss;
+use crate::training::losses::mse_loss;
+use crate::training::seed_everything;
 use crate::models::Mlp;
-use crate::windows::Windows;
+use crate::data::windows::Windows;
 use crate::{Error, Result};
 
 /// A model that maps a batch of windows `[batch, window]` to samples `[batch, 1]`.
@@ -143,11 +143,6 @@ impl History {
     }
 }
 
-/// Seed libtorch's generator (weight initialisation, dropout). Call before building a model.
-pub fn seed_everything(seed: u64) {
-    tch::manual_seed(seed as i64);
-}
-
 /// Train `model` (whose variables live in `vs`) on `train`, minimising the mean squared error.
 pub fn fit<M: WindowModel>(model: &M, vs: &nn::VarStore, train: &Windows, validation: Option<&Windows>, cfg: &FitConfig) -> Result<History> {
     if cfg.epochs == 0 || cfg.batch_size == 0 {
@@ -243,7 +238,7 @@ pub fn real_time_factor<M: WindowModel>(model: &M, windows: &Windows, sample_rat
 pub fn evaluate_mse<M: WindowModel>(model: &M, windows: &Windows, batch_size: usize) -> Result<f64> {
     let y_hat = predict(model, windows, batch_size)?;
     let y = Vec::<f32>::try_from(windows.y().to_device(tch::Device::Cpu).view([-1]))?;
-    crate::losses::mse(&y, &y_hat)
+    crate::training::losses::mse(&y, &y_hat)
 }
 
 /// One trained variant of the dense model and how it did on the test windows.
@@ -276,8 +271,8 @@ pub fn trial(name: &str, config: &crate::models::MlpConfig, fit_cfg: &FitConfig,
         config: config.clone(),
         optimizer: fit_cfg.optimizer,
         parameters: crate::models::parameter_count(&vs),
-        test_mse: crate::losses::mse(&y, &predictions)?,
-        test_esr: crate::losses::esr(&y, &predictions)?,
+        test_mse: crate::training::losses::mse(&y, &predictions)?,
+        test_esr: crate::training::losses::esr(&y, &predictions)?,
         history,
         predictions,
     };
@@ -305,39 +300,10 @@ pub fn trials_table_with(first: &Trial, others: &[Trial]) -> Result<DataFrame> {
     trials_table(&all)
 }
 
-/// Save a var store as safetensors, atomically (temporary file + rename); creates the folder.
-pub fn save_safetensors(vs: &nn::VarStore, path: impl AsRef<Path>) -> Result<()> {
-    let path = path.as_ref();
-    if path.extension().is_none_or(|e| e != "safetensors") {
-        return Err(Error::invalid("path", format!("{} must end in .safetensors", path.display())));
-    }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let tmp = path.with_extension(format!("{}.tmp.safetensors", std::process::id()));
-    if let Err(e) = vs.save(&tmp) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.into());
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
-}
-
-/// Load a var store's values from a safetensors file written by [`save_safetensors`].
-pub fn load_safetensors(vs: &mut nn::VarStore, path: impl AsRef<Path>) -> Result<()> {
-    let path = path.as_ref();
-    if !path.exists() {
-        return Err(Error::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such model file")));
-    }
-    vs.load(path)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::training::checkpoint::{load_safetensors, save_safetensors};
 
     #[test]
     fn history_csv_has_a_row_per_epoch() {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tch::{Device, Tensor};
 
-use crate::audio::{read_wav, write_wav, WavEncoding};
+use crate::data::audio::{read_wav, write_wav, WavEncoding};
 use crate::models::CausalModel;
 use crate::{Error, Result};
 
@@ -57,7 +57,7 @@ pub fn render_file<M: CausalModel + ?Sized>(model: &M, model_rate_hz: u32, input
 mod tests {
     use super::*;
     use crate::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
-    use crate::train_seq::process_signal;
+    use crate::training::process_signal;
     use tch::nn;
 
     #[test]
@@ -70,13 +70,13 @@ mod tests {
         let whole = process_signal(&wn, &x, Device::Cpu).unwrap();
         for block in [300, 1000, 4096, 30_000] {
             let b = render_blocks(&wn, &x, block, Device::Cpu).unwrap();
-            let d = crate::compare::max_abs_difference(&whole, &b).unwrap();
+            let d = crate::evaluation::compare::max_abs_difference(&whole, &b).unwrap();
             assert!(b.len() == x.len() && d < 1e-6, "WaveNet, block {block}: {d}");
         }
         let whole = process_signal(&lstm, &x, Device::Cpu).unwrap();
         for block in [7, 777, 30_000] {
             let b = render_blocks(&lstm, &x, block, Device::Cpu).unwrap();
-            let d = crate::compare::max_abs_difference(&whole, &b).unwrap();
+            let d = crate::evaluation::compare::max_abs_difference(&whole, &b).unwrap();
             assert!(b.len() == x.len() && d < 1e-5, "LSTM, block {block}: {d}");
         }
         assert!(render_blocks(&lstm, &x, 0, Device::Cpu).is_err());

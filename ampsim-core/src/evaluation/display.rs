@@ -9,7 +9,7 @@
 //! * [`Table`] — a polars `DataFrame` as an HTML table.
 //! * [`Html`] — any HTML snippet.
 //!
-//! Files are written atomically ([`crate::audio::write_atomic`]): a failure never leaves a
+//! Files are written atomically ([`crate::files::write_atomic`]): a failure never leaves a
 //! half-written file.
 
 use std::io::Cursor;
@@ -19,7 +19,7 @@ use base64::Engine as _;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::audio::write_atomic;
+use crate::files::write_atomic;
 use crate::{Error, Result};
 
 fn print_content(mime: &str, body: &str) {
@@ -36,7 +36,7 @@ pub fn escape_html(text: &str) -> String {
 }
 
 /// Something that can draw itself onto any plotters drawing area. Plot specifications in
-/// [`crate::plot`] implement it; [`Figure::render`] draws them to PNG and SVG.
+/// [`crate::evaluation::plot`] implement it; [`Figure::render`] draws them to PNG and SVG.
 pub trait Chart {
     /// Title used for error messages and default file names.
     fn title(&self) -> String;
@@ -215,7 +215,7 @@ impl Audio {
             // Writing to memory cannot fail except on >4 GiB data, which trimming prevents.
             let mut w = hound::WavWriter::new(&mut cursor, spec).expect("in-memory WAV header");
             for &s in &self.samples {
-                w.write_sample(crate::audio::f32_to_i16(s)).expect("in-memory WAV sample");
+                w.write_sample(crate::data::audio::f32_to_i16(s)).expect("in-memory WAV sample");
             }
             w.finalize().expect("in-memory WAV finalize");
         }

@@ -3,9 +3,9 @@
 //! Supported on input: 8/16/24/32-bit integer PCM and 32-bit float, any sample rate, any
 //! number of channels. The sample rate always travels with the samples ([`WavAudio`]).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::files::write_atomic;
 use crate::{Error, Result};
 
 /// Decoded WAV file: one `Vec<f32>` per channel, in [-1, 1] for integer formats.
@@ -176,30 +176,6 @@ pub fn write_wav(
         w.finalize().map_err(hound_err)?;
     }
     write_atomic(path, bytes.get_ref())
-}
-
-/// Write `bytes` to `path` through a temporary file in the same directory and a rename,
-/// so readers never see a half-written file and a failure leaves the old file in place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::invalid("path", format!("{} has no file name", path.display())))?;
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -18,9 +18,9 @@
 use tch::nn;
 use tch::Tensor;
 
-use crate::losses::esr;
+use crate::training::losses::esr;
 use crate::models::CausalModel;
-use crate::train_seq::{join_scored, score_piece, SeqData};
+use crate::training::seq_data::{join_scored, score_piece, SeqData};
 use crate::{Error, Result};
 
 struct Replica {
@@ -145,7 +145,7 @@ impl Workers {
         Ok(value.double_value(&[]))
     }
 
-    /// [`crate::train_seq::validation_esr`] of the trained model, with the pieces shared out
+    /// [`crate::training::sequence::validation_esr`] of the trained model, with the pieces shared out
     /// among the replicas.
     pub(crate) fn validation_esr(&mut self, data: &SeqData) -> Result<f64> {
         let result = self.divided_validation_esr(data);
@@ -188,7 +188,7 @@ fn one_allocator_arena() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::losses::LossConfig;
+    use crate::training::losses::LossConfig;
     use crate::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
     use tch::{Device, Kind};
 

@@ -1,0 +1,20 @@
+//! Recordings and what is done to them before a model sees them.
+//!
+//! * [`audio`] — WAV in and out, written atomically;
+//! * [`recording`] — [`Recording`]: direct + amp at one sample rate; load, align, takes;
+//! * [`checks`] — what must hold before training (no NaN, signal in both channels, …);
+//! * [`align`] — the amp's latency behind the DI: calibration clicks, or a vote of stretches;
+//! * [`windows`] — the post's windows as lazy tensor views, and the train/validation/test split;
+//! * [`synth`], [`amp`], [`dsp`] — the built-in guitar and reference amp that make the default
+//!   recording, and their filters.
+
+pub mod align;
+pub mod amp;
+pub mod audio;
+pub mod checks;
+pub mod dsp;
+pub mod recording;
+pub mod synth;
+pub mod windows;
+
+pub use recording::Recording;
