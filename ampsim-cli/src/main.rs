@@ -282,7 +282,7 @@ fn describe_pair(rec: &Recording) {
     match rec.estimate_latency() {
         Ok(est) => {
             println!("latency     : {est}");
-            if let Some(reason) = ampsim_core::data::checks::unrelated(&est) {
+            if let Some(reason) = est.unrelated() {
                 println!("error       : {reason}");
             } else if let Some(reason) = est.implausible() {
                 println!("error       : `train` will not apply it: {reason}; give it with --latency N if you know it");

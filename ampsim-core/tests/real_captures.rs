@@ -154,11 +154,11 @@ fn bad_captures_get_their_message() {
     let swapped = Recording::new("mismatch.wav", t.direct.clone(), takes[1].amp.clone(), t.sample_rate_hz).unwrap();
     for other in &takes[1..] {
         let pair = Recording::new("pair", t.direct.clone(), other.amp.clone(), t.sample_rate_hz).unwrap();
-        assert!(checks::unrelated(&pair.estimate_latency().unwrap()).is_some(), "DI of take 1, amp of {}", other.name);
+        assert!(pair.estimate_latency().unwrap().unrelated().is_some(), "DI of take 1, amp of {}", other.name);
     }
     let err = swapped.aligned().unwrap_err();
     assert!(matches!(err, Error::BadRecording { .. }) && err.to_string().contains("hardly follows the DI"), "{err}");
-    assert!(t.estimate_latency().unwrap().coherence > 2.0 * checks::MIN_COHERENCE);
+    assert!(t.estimate_latency().unwrap().coherence > 2.0 * ampsim_core::data::align::MIN_COHERENCE);
     // DI and amp swapped: the amp would lead, which is refused.
     let reversed = Recording::new("reversed.wav", t.amp.clone(), t.direct.clone(), t.sample_rate_hz).unwrap();
     if let Err(e) = reversed.aligned() {

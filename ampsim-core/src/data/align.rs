@@ -250,6 +250,11 @@ pub struct LatencyEstimate {
     pub per_stretch: Vec<(usize, LagEstimate)>,
 }
 
+/// Below this coherence (see [`LagEstimate::coherence`]) the amp channel does not
+/// follow the DI. A high-gain amp through a microphone keeps well above it (the JVM410H takes:
+/// 0.58–0.93); the amp of another take of the same riff falls far below (0.03–0.08).
+pub const MIN_COHERENCE: f64 = 0.2;
+
 impl LatencyEstimate {
     /// A latency the user gave: taken as it is.
     pub fn given(lag_samples: i64, sample_rate_hz: u32) -> LatencyEstimate {
@@ -276,6 +281,16 @@ impl LatencyEstimate {
     /// Whether the estimate should be applied only with a warning.
     pub fn is_uncertain(&self) -> bool {
         self.confidence == Confidence::Low
+    }
+
+    /// Why the amp channel looks unrelated to the DI (coherence below [`MIN_COHERENCE`]), or `None`.
+    pub fn unrelated(&self) -> Option<String> {
+        (self.source == LatencySource::Estimated && self.coherence < MIN_COHERENCE).then(|| {
+            format!(
+                "the amp channel hardly follows the DI (coherence {:.3}, below {MIN_COHERENCE}): is the left channel really the DI and the right the amp of the same performance?",
+                self.coherence
+            )
+        })
     }
 
     /// Why this lag must not be applied without the user's word, or `None` when it may be:

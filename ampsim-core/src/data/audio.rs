@@ -178,6 +178,14 @@ pub fn write_wav(
     write_atomic(path, bytes.get_ref())
 }
 
+/// Why `x` cannot be used: NaN or infinite samples (how many, the first where), or `None`.
+pub fn non_finite(channel: &str, x: &[f32], sample_rate_hz: u32) -> Option<String> {
+    let first = x.iter().position(|v| !v.is_finite())?;
+    let count = x.iter().filter(|v| !v.is_finite()).count();
+    Some(format!("the {channel} channel has {count} NaN or infinite samples, the first at {}: the file is damaged; export it again", format!("{:.3} s (sample {first})", first as f64 / sample_rate_hz as f64)))
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;

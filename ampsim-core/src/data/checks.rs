@@ -3,16 +3,15 @@
 //!
 //! | check | when | severity |
 //! | --- | --- | --- |
-//! | [`non_finite`] | a NaN or infinite sample | error (at load: [`crate::Recording::new`]) |
+//! | [`non_finite`](crate::data::audio::non_finite) | a NaN or infinite sample | error (at load: [`crate::Recording::new`]) |
 //! | [`findings`] | a channel silent (peak below [`SILENT_DBFS`]) | error |
 //! | [`findings`] | a channel nearly silent (peak below [`QUIET_DBFS`]) | warning |
 //! | [`findings`] | runs of [`CLIP_RUN_SAMPLES`] or more samples at full scale | warning, with the count |
 //! | [`long_enough`] | too short for the model's receptive field in every validation and test block | error |
-//! | [`unrelated`] | the amp hardly follows the DI (coherence below [`MIN_COHERENCE`]) | error |
+//! | [`LatencyEstimate::unrelated`](crate::data::align::LatencyEstimate::unrelated) | the amp hardly follows the DI (coherence below [`MIN_COHERENCE`](crate::data::align::MIN_COHERENCE)) | error (when aligning: [`crate::Recording::aligned`]) |
 //!
 //! DI and amp of different lengths or sample rates are refused when the files are loaded.
 
-use crate::data::align::{LatencyEstimate, LatencySource};
 use crate::data::recording::{ChannelStats, Recording};
 use crate::{Error, Result};
 
@@ -24,10 +23,6 @@ pub const QUIET_DBFS: f64 = -40.0;
 pub const FULL_SCALE: f32 = 0.999;
 /// This many consecutive samples at full scale make a clipped run.
 pub const CLIP_RUN_SAMPLES: usize = 3;
-/// Below this coherence (see [`crate::data::align::LagEstimate::coherence`]) the amp channel does not
-/// follow the DI. A high-gain amp through a microphone keeps well above it (the JVM410H takes:
-/// 0.58–0.93); the amp of another take of the same riff falls far below (0.03–0.08).
-pub const MIN_COHERENCE: f64 = 0.2;
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,13 +42,6 @@ pub struct Finding {
 
 fn at_seconds(index: usize, sample_rate_hz: u32) -> String {
     format!("{:.3} s (sample {index})", index as f64 / sample_rate_hz as f64)
-}
-
-/// Why `x` cannot be used: NaN or infinite samples (how many, the first where), or `None`.
-pub fn non_finite(channel: &str, x: &[f32], sample_rate_hz: u32) -> Option<String> {
-    let first = x.iter().position(|v| !v.is_finite())?;
-    let count = x.iter().filter(|v| !v.is_finite()).count();
-    Some(format!("the {channel} channel has {count} NaN or infinite samples, the first at {}: the file is damaged; export it again", at_seconds(first, sample_rate_hz)))
 }
 
 /// Runs of at least [`CLIP_RUN_SAMPLES`] consecutive samples at full scale: (count, first start).
@@ -127,14 +115,4 @@ pub fn long_enough(rec: &Recording, warm_up_samples: usize, model: &str) -> Resu
         });
     }
     Ok(())
-}
-
-/// Why the amp channel looks unrelated to the DI (coherence below [`MIN_COHERENCE`]), or `None`.
-pub fn unrelated(est: &LatencyEstimate) -> Option<String> {
-    (est.source == LatencySource::Estimated && est.coherence < MIN_COHERENCE).then(|| {
-        format!(
-            "the amp channel hardly follows the DI (coherence {:.3}, below {MIN_COHERENCE}): is the left channel really the DI and the right the amp of the same performance?",
-            est.coherence
-        )
-    })
 }

@@ -57,7 +57,7 @@ impl Recording {
         }
         let name = name.into();
         for (channel, x) in [("left (direct)", &direct), ("right (amp)", &amp)] {
-            if let Some(reason) = crate::data::checks::non_finite(channel, x, sample_rate_hz) {
+            if let Some(reason) = crate::data::audio::non_finite(channel, x, sample_rate_hz) {
                 return Err(Error::BadRecording { name, reason });
             }
         }
@@ -160,7 +160,7 @@ impl Recording {
     }
 
     /// A copy with the latency removed (see [`Self::estimate_latency`]), and the estimate. An
-    /// amp channel unrelated to the DI ([`crate::data::checks::unrelated`]) or a lag no DI → amp chain
+    /// amp channel unrelated to the DI ([`LatencyEstimate::unrelated`]) or a lag no DI → amp chain
     /// can have ([`LatencyEstimate::implausible`]) is an error: give the latency with
     /// [`Self::aligned_by`]. An uncertain estimate is applied; check
     /// [`LatencyEstimate::is_uncertain`]. The polarity is left as recorded; the estimate reports it.
@@ -173,7 +173,7 @@ impl Recording {
     /// The latency, refused when the amp looks unrelated or the lag is implausible.
     fn checked_latency(&self) -> Result<LatencyEstimate> {
         let est = self.estimate_latency().map_err(|e| Error::Alignment { name: self.name.clone(), reason: e.to_string() })?;
-        if let Some(reason) = crate::data::checks::unrelated(&est) {
+        if let Some(reason) = est.unrelated() {
             return Err(Error::BadRecording { name: self.name.clone(), reason });
         }
         if let Some(reason) = est.implausible() {
