@@ -100,16 +100,8 @@ impl ModelReport {
                 e.val_loss.map(|v| (elapsed, v / val_energy))
             })
             .collect();
-        Ok(ModelReport {
-            name: name.into(),
-            parameters: parameter_count(vs) as usize,
-            train_seconds: history.seconds(),
-            epochs: history.epochs.len(),
-            scores: score(&real, &predictions, sample_rate_hz)?,
-            real_time_factor: dense::real_time_factor(model, test, sample_rate_hz)?,
-            curve,
-            predictions,
-        })
+        let rtf = dense::real_time_factor(model, test, sample_rate_hz)?;
+        ModelReport::new(name, vs, (history.seconds(), history.epochs.len(), curve), &real, predictions, rtf, sample_rate_hz)
     }
 
     /// Evaluate a trained sequence model on the scored samples of `test`.
@@ -122,16 +114,16 @@ impl ModelReport {
             }
             rtf_input.extend(Vec::<f32>::try_from(direct.to_device(Device::Cpu))?);
         }
-        Ok(ModelReport {
-            name: name.into(),
-            parameters: parameter_count(vs) as usize,
-            train_seconds: history.seconds(),
-            epochs: history.epochs.len(),
-            scores: score(&real, &predictions, sample_rate_hz)?,
-            real_time_factor: seq_data::real_time_factor(model, &rtf_input, sample_rate_hz)?,
-            curve: history.epochs.iter().map(|e| (e.elapsed_seconds, e.val_esr)).collect(),
-            predictions,
-        })
+        let rtf = seq_data::real_time_factor(model, &rtf_input, sample_rate_hz)?;
+        let curve = history.epochs.iter().map(|e| (e.elapsed_seconds, e.val_esr)).collect();
+        ModelReport::new(name, vs, (history.seconds(), history.epochs.len(), curve), &real, predictions, rtf, sample_rate_hz)
+    }
+
+    /// The one constructor: `training` is (seconds, epochs, validation curve).
+    fn new(name: &str, vs: &nn::VarStore, training: (f64, usize, Vec<(f64, f64)>), real: &[f32], predictions: Vec<f32>, real_time_factor: f64, sample_rate_hz: u32) -> Result<ModelReport> {
+        let (train_seconds, epochs, curve) = training;
+        let scores = score(real, &predictions, sample_rate_hz)?;
+        Ok(ModelReport { name: name.into(), parameters: parameter_count(vs) as usize, train_seconds, epochs, scores, real_time_factor, curve, predictions })
     }
 }
 

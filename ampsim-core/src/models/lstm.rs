@@ -281,11 +281,11 @@ pub const ARCHITECTURE: Architecture = Architecture {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::tests::max_abs;
 
     #[test]
     fn starts_from_pytorch_and_nam_initialisation() {
         tch::manual_seed(3);
-        let max_abs = |t: &Tensor| t.abs().max().double_value(&[]);
         // ±1/√H, then input-gate biases −2 and forget-gate biases +2 in each bias vector.
         let vs = nn::VarStore::new(Device::Cpu);
         let lstm = Lstm::new(&vs.root(), &LstmConfig::preset("standard").unwrap()).unwrap();

@@ -130,6 +130,11 @@ mod tests {
     use super::*;
     use tch::{nn, Device, Kind, Tensor};
 
+    /// The largest magnitude in `t`.
+    pub(super) fn max_abs(t: &Tensor) -> f64 {
+        t.abs().max().double_value(&[])
+    }
+
     #[test]
     fn nam_weight_counts_of_every_preset() {
         for (name, expected) in [("standard", 13_802), ("lite", 6_554), ("feather", 3_026), ("nano", 842)] {

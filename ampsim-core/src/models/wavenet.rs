@@ -181,6 +181,24 @@ impl WaveNet {
         &self.config
     }
 
+    /// The tensors in NAM's weight order — per layer array: rechannel (no bias); per layer the
+    /// dilated convolution (weights then bias), the input mixer (no bias), the 1×1 (weights then
+    /// bias); then the array's head (weights, bias if any). `head_scale` follows them in a file.
+    fn nam_tensors(&self) -> Vec<&Tensor> {
+        fn conv(c: &nn::Conv1D) -> impl Iterator<Item = &Tensor> {
+            std::iter::once(&c.ws).chain(c.bs.as_ref())
+        }
+        let mut out = Vec::new();
+        for array in &self.arrays {
+            out.extend(conv(&array.rechannel));
+            for layer in &array.layers {
+                out.extend(conv(&layer.conv).chain(conv(&layer.mixer)).chain(conv(&layer.one_by_one)));
+            }
+            out.extend(conv(&array.head));
+        }
+        out
+    }
+
     /// `[batch, time]` → `[batch, time − receptive_field + 1]`: output i answers input sample
     /// i + receptive_field − 1.
     pub fn forward(&self, xs: &Tensor) -> Tensor {
@@ -249,39 +267,16 @@ impl CausalModel for WaveNet {
     fn nam_config(&self) -> Result<Value> {
         serde_json::to_value(NamConfig::from(&self.config)).map_err(|e| Error::invalid("config", e.to_string()))
     }
-    /// Per layer array: rechannel (no bias); per layer the dilated convolution (weights then
-    /// bias), the input mixer (no bias), the 1×1 (weights then bias); then the array's head
-    /// (weights, bias if any). Last, `head_scale`.
     fn write_nam_weights(&self, out: &mut NamWeightsOut) -> Result<()> {
-        let conv = |c: &nn::Conv1D, out: &mut NamWeightsOut| -> Result<()> {
-            out.push(&c.ws)?;
-            c.bs.as_ref().map_or(Ok(()), |b| out.push(b))
-        };
-        for array in &self.arrays {
-            conv(&array.rechannel, out)?;
-            for layer in &array.layers {
-                conv(&layer.conv, out)?;
-                conv(&layer.mixer, out)?;
-                conv(&layer.one_by_one, out)?;
-            }
-            conv(&array.head, out)?;
+        for t in self.nam_tensors() {
+            out.push(t)?;
         }
         out.push_scalar(self.config.head_scale as f32);
         Ok(())
     }
     fn read_nam_weights(&self, weights: &mut NamWeights<'_>) -> std::result::Result<(), WeightsError> {
-        let conv = |c: &nn::Conv1D, w: &mut NamWeights<'_>| -> std::result::Result<(), WeightsError> {
-            w.fill(&c.ws)?;
-            c.bs.as_ref().map_or(Ok(()), |b| w.fill(b))
-        };
-        for array in &self.arrays {
-            conv(&array.rechannel, weights)?;
-            for layer in &array.layers {
-                conv(&layer.conv, weights)?;
-                conv(&layer.mixer, weights)?;
-                conv(&layer.one_by_one, weights)?;
-            }
-            conv(&array.head, weights)?;
+        for t in self.nam_tensors() {
+            weights.fill(t)?;
         }
         let head_scale = weights.scalar()?;
         if (head_scale as f64 - self.config.head_scale).abs() > 1e-5 {
@@ -568,15 +563,14 @@ impl NamLayerArray {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::Device;
 
+    /// A dilated convolution's weights and biases within ±1/√(in·k), and spread over most of
+    /// that range; the 1-input mixer within ±1 (tch's default: up to ±2.45, biases 0).
     #[test]
     fn starts_from_pytorch_and_nam_initialisation() {
-        tch::manual_seed(3);
-        let max_abs = |t: &Tensor| t.abs().max().double_value(&[]);
-        // A dilated convolution's weights and biases within ±1/√(in·k), and spread over most of
-        // that range; the 1-input mixer within ±1 (tch's default: up to ±2.45, biases 0).
+        let max_abs = crate::models::tests::max_abs;
         let vs = nn::VarStore::new(Device::Cpu);
+        tch::manual_seed(3);
         let wn = WaveNet::new(&vs.root(), &WaveNetConfig::default()).unwrap();
         let first = &wn.arrays[0].layers[0];
         let bound = 1.0 / 48f64.sqrt();
