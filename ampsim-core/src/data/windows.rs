@@ -185,6 +185,9 @@ impl Windows {
     }
 }
 
+/// Windows per range in quick mode ([`Ranges::for_notebook`]).
+pub const QUICK_ROWS: usize = 40_000;
+
 /// Training and test ranges of target indices for a recording of `len_samples`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ranges {
@@ -216,6 +219,13 @@ impl Ranges {
             POST_TEST.end + spec.future_samples + 1
         );
         Ok(Ranges { train: first..split, test: split..last, note: Some(note) })
+    }
+
+    /// The post's ranges for a notebook: adapted to a short recording (see [`Self::note`]) and,
+    /// in quick mode ([`crate::runtime::quick_mode`]), shrunk to [`QUICK_ROWS`] windows each.
+    pub fn for_notebook(len_samples: usize, spec: WindowSpec) -> Result<Ranges> {
+        let ranges = Ranges::post_or_adapted(len_samples, spec)?;
+        Ok(if crate::runtime::quick_mode() { ranges.shrunk(QUICK_ROWS, QUICK_ROWS) } else { ranges })
     }
 
     /// These ranges shrunk for quick mode: at most `train_rows` and `test_rows` from the start of each.

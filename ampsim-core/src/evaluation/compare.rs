@@ -44,6 +44,8 @@ pub fn verdict(esr: f64) -> &'static str {
 
 /// FFT size of the long-term average spectra behind [`Scores::spectral_distance_db`].
 pub const SPECTRUM_FFT_SIZE: usize = 4096;
+/// The band over which spectra are compared (Hz): where a guitar amp's tone lives.
+pub const SCORING_BAND_HZ: (f64, f64) = (80.0, 8000.0);
 
 /// Score `predicted` against `real` (the same samples of the same recording).
 pub fn score(real: &[f32], predicted: &[f32], sample_rate_hz: u32) -> Result<Scores> {
@@ -55,7 +57,7 @@ pub fn score(real: &[f32], predicted: &[f32], sample_rate_hz: u32) -> Result<Sco
     Ok(Scores {
         esr: esr(real, predicted)?,
         esr_pre_emphasised: esr_pre_emphasised(real, predicted, 0.85)?,
-        spectral_distance_db: spectral_distance_db(&f, &a, &b, 80.0, 8000.0)?,
+        spectral_distance_db: spectral_distance_db(&f, &a, &b, SCORING_BAND_HZ.0, SCORING_BAND_HZ.1)?,
     })
 }
 
@@ -88,7 +90,7 @@ impl ModelReport {
     /// Evaluate a trained dense (windowed) model on `test` windows; the validation curve is
     /// its validation MSE per epoch over the mean square of the `validation` targets.
     pub fn for_windows<M: WindowModel>(name: &str, model: &M, vs: &nn::VarStore, history: &History, validation: &Windows, test: &Windows, sample_rate_hz: u32) -> Result<ModelReport> {
-        let predictions = predict(model, test, 4096)?;
+        let predictions = predict(model, test, crate::training::dense::PREDICT_BATCH)?;
         let real = Vec::<f32>::try_from(test.y().to_device(Device::Cpu).view([-1]))?;
         let val_energy = validation.y().square().mean(tch::Kind::Double).double_value(&[]);
         let mut elapsed = 0.0;
@@ -207,7 +209,7 @@ pub fn spectrograms_figure(title: &str, real: &[f32], reports: &[ModelReport], s
         specs.push((r.name.clone(), spectrogram(&r.predictions, sample_rate_hz, &cfg)?));
     }
     let panels: Vec<(&str, &Spectrogram)> = specs.iter().map(|(n, s)| (n.as_str(), s)).collect();
-    plot_spectra::spectrograms(title, &panels, 10_000.0, 90.0)
+    plot_spectra::spectrograms(title, &panels, plot_spectra::VIEW_MAX_HZ, plot_spectra::VIEW_RANGE_DB)
 }
 
 /// Long-term average spectra of the real amp and of every model's output.
@@ -218,7 +220,7 @@ pub fn average_spectra_figure(title: &str, real: &[f32], reports: &[ModelReport]
         curves.push((r.name.clone(), average_spectrum(&r.predictions, sample_rate_hz, SPECTRUM_FFT_SIZE)?.1));
     }
     let lines: Vec<(&str, &[f64], &[f64])> = curves.iter().map(|(n, db)| (n.as_str(), &f[..], &db[..])).collect();
-    plot_spectra::average_spectra(title, &lines, 20_000.0)
+    plot_spectra::average_spectra(title, &lines, plot_spectra::AVERAGE_VIEW_MAX_HZ)
 }
 
 /// Validation ESR against training time for each model, on a logarithmic ESR axis.

@@ -124,6 +124,13 @@ impl Figure {
         write_atomic(path.as_ref(), self.svg.as_bytes())
     }
 
+    /// Save `<name>.png` and `<name>.svg` in the figures folder ([`crate::runtime::figures_dir`])
+    /// and return the figure, so a notebook cell can end with it and show it.
+    pub fn saved_as(self, name: &str) -> Result<Figure> {
+        self.save(crate::runtime::figures_dir(), name)?;
+        Ok(self)
+    }
+
     /// Save `<dir>/<name>.png` and `<dir>/<name>.svg`, creating `dir`; returns both paths.
     pub fn save(&self, dir: impl AsRef<Path>, name: &str) -> Result<(PathBuf, PathBuf)> {
         let dir = dir.as_ref();

@@ -18,6 +18,15 @@ pub enum ColorScale {
     Diverging,
 }
 
+/// Spectrograms are shown up to this frequency (Hz), where the post's figures end.
+pub const VIEW_MAX_HZ: f64 = 10_000.0;
+/// Spectrograms show this many dB below their loudest cell.
+pub const VIEW_RANGE_DB: f64 = 90.0;
+/// A spectrogram difference shows ±this many dB.
+pub const DIFFERENCE_RANGE_DB: f64 = 20.0;
+/// Average spectra are shown up to this frequency (Hz).
+pub const AVERAGE_VIEW_MAX_HZ: f64 = 20_000.0;
+
 const VIRIDIS: [(u8, u8, u8); 9] = [
     (0x44, 0x01, 0x54),
     (0x47, 0x2d, 0x7b),

@@ -189,7 +189,7 @@ pub fn fit<M: WindowModel>(model: &M, vs: &nn::VarStore, train: &Windows, valida
         }
         let seconds = started.elapsed().as_secs_f64();
         let val_loss = match validation {
-            Some(v) => Some(evaluate_mse(model, v, 4096)?),
+            Some(v) => Some(evaluate_mse(model, v, PREDICT_BATCH)?),
             None => None,
         };
         let stats = EpochStats { epoch, loss: total / count as f64, val_loss, seconds, windows_per_second: count as f64 / seconds };
@@ -208,7 +208,12 @@ pub fn fit<M: WindowModel>(model: &M, vs: &nn::VarStore, train: &Windows, valida
     Ok(history)
 }
 
-/// Predict one sample per window, in batches, without gradients and with dropout off.
+/// Windows per batch when predicting: large enough to keep libtorch busy, small enough for
+/// memory (4096 windows of 4000 samples are 65 MB).
+pub const PREDICT_BATCH: usize = 4096;
+
+/// Predict one sample per window, `batch_size` windows at a time, without gradients and with
+/// dropout off.
 pub fn predict<M: WindowModel>(model: &M, windows: &Windows, batch_size: usize) -> Result<Vec<f32>> {
     if batch_size == 0 {
         return Err(Error::invalid("batch_size", "must be positive"));
@@ -231,7 +236,7 @@ pub fn predict<M: WindowModel>(model: &M, windows: &Windows, batch_size: usize) 
 /// Seconds of audio per second of wall time when predicting every window (one output sample
 /// each) on one libtorch thread.
 pub fn real_time_factor<M: WindowModel>(model: &M, windows: &Windows, sample_rate_hz: u32) -> Result<f64> {
-    crate::runtime::one_thread_real_time_factor(windows.len() as f64 / sample_rate_hz as f64, || predict(model, windows, 4096))
+    crate::runtime::one_thread_real_time_factor(windows.len() as f64 / sample_rate_hz as f64, || predict(model, windows, PREDICT_BATCH))
 }
 
 /// Mean squared error over `windows` with dropout off.

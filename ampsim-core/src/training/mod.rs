@@ -20,7 +20,7 @@ pub mod seq_data;
 pub mod sequence;
 
 pub use checkpoint::{checkpoint_files, load_safetensors, save_safetensors, saved_history};
-pub use dense::{fit, predict, FitConfig, History, Optimizer, WindowModel};
+pub use dense::{fit, predict, FitConfig, History, Optimizer, WindowModel, PREDICT_BATCH};
 pub use history::{SeqEpoch, SeqHistory};
 pub use seq_data::{predict_scored, process_signal, validation_esr, SeqData};
 pub use sequence::{fit_sequence, EpochHook, RunControl, SeqFitConfig, Trainer};
