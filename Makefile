@@ -16,7 +16,7 @@ build: setup
 	$(ENV) cargo build --workspace
 
 # Regenerated when the synthesiser or the amp changes.
-$(DATA): ampsim-core/src/synth.rs ampsim-core/src/amp.rs ampsim-core/src/dsp.rs ampsim-core/src/recording.rs | setup
+$(DATA): ampsim-core/src/data/synth.rs ampsim-core/src/data/amp.rs ampsim-core/src/data/dsp.rs ampsim-core/src/data/recording.rs | setup
 	$(ENV) cargo run --quiet -p ampsim-cli -- synth --out $(DATA)
 
 ## data: the built-in training recording (deterministic: same bytes every time)
