@@ -251,8 +251,8 @@ pub struct LatencyEstimate {
 }
 
 /// Below this coherence (see [`LagEstimate::coherence`]) the amp channel does not
-/// follow the DI. A high-gain amp through a microphone keeps well above it (the JVM410H takes:
-/// 0.58–0.93); the amp of another take of the same riff falls far below (0.03–0.08).
+/// follow the DI: a distorted amp through a microphone keeps well above it, the amp of another
+/// performance falls far below.
 pub const MIN_COHERENCE: f64 = 0.2;
 
 impl LatencyEstimate {

@@ -18,9 +18,7 @@ use crate::{Error, Result};
 /// Default file written by `make data`, relative to the project root.
 pub const DEFAULT_DATA_FILE: &str = "data/GuitarTraining.wav";
 /// Length of the default recording: three minutes, as long as NAM's standard capture (the
-/// post's index ranges lie in its first 34 s). With 40 s — 24 s of training audio — the
-/// causal models learned the training blocks better than the rest (measurements in docs/experiments.md,
-/// *Why three minutes*).
+/// post's index ranges lie in its first 34 s; why not shorter: docs/experiments.md).
 pub const DEFAULT_SECONDS: f64 = 180.0;
 /// Seed of the default recording.
 pub const DEFAULT_SEED: u64 = 2019;
@@ -187,7 +185,7 @@ impl Recording {
     /// amp, not to the playing, yet estimated take by take it scatters by a sample or two; takes
     /// shifted by different lags teach a model a smeared delay, and a take shifted too far asks
     /// it to predict the future, while a sample or two of delay left in costs a causal model
-    /// nothing (measured on the JVM410H takes, see docs/experiments.md).
+    /// nothing (see docs/experiments.md).
     pub fn aligned_together(takes: &[Recording]) -> Result<(Vec<Recording>, i64, Vec<LatencyEstimate>)> {
         let estimates = takes.iter().map(|t| t.checked_latency()).collect::<Result<Vec<_>>>()?;
         let Some(lag) = estimates.iter().map(|e| e.lag_samples).min() else {

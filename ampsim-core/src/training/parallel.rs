@@ -3,7 +3,7 @@
 //! libtorch parallelises each operation over its threads; for these models (16-channel
 //! convolutions, 24-unit recurrences) most of that time goes into handing small pieces of
 //! work between the threads. Giving each thread its own part of the batch, run with one
-//! libtorch thread, is faster (WaveNet standard on 2 cores: 1.7× the samples per second).
+//! libtorch thread, is faster (figures in docs/experiments.md).
 //!
 //! Each worker owns a replica of the model. A step copies the current weights into the
 //! replicas, runs the forward passes side by side, computes the loss of the whole batch (so the
@@ -13,7 +13,7 @@
 //!
 //! With glibc, the first replicas also limit the allocator to one arena: each worker thread
 //! otherwise gets an arena of its own, whose heaps are too small for these activations, and
-//! every step then maps and unmaps fresh memory (20 % of the step time on 2 cores).
+//! every step then maps and unmaps fresh memory.
 
 use tch::nn;
 use tch::Tensor;
