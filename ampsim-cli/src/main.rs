@@ -94,7 +94,7 @@ enum Command {
         more_data: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = train_cmd::ModelKind::Wavenet)]
         model: train_cmd::ModelKind,
-        /// NAM preset for LSTM and WaveNet: standard, lite, feather, nano.
+        /// NAM preset: standard, lite, feather, nano (LSTM and WaveNet A1); a2, a2-nano (WaveNet A2: 8 and 3 channels).
         #[arg(long, default_value = "standard")]
         preset: String,
         /// Upper bound on epochs.
@@ -134,6 +134,10 @@ enum Command {
         /// Samples per block.
         #[arg(long, default_value_t = 4096)]
         block_samples: usize,
+        /// For a SlimmableContainer (NAM's A2 files): the plugin's Slim value, 0 to 1; the smallest
+        /// submodel whose max_value reaches it plays. Default: the full-size submodel.
+        #[arg(long)]
+        slim: Option<f64>,
     },
     /// Write a model (checkpoint beside its .nam, or any LSTM/WaveNet .nam, legacy ones too)
     /// as a current-layout .nam with your metadata.
@@ -239,8 +243,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             train_cmd::run(train_cmd::TrainArgs { data, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency })?;
         }
-        Command::Process { model, input, output, block_samples } => {
-            let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu)?;
+        Command::Process { model, input, output, block_samples, slim } => {
+            let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu, slim)?;
             let report = ampsim_core::interop::render::render_file(&loaded.model, loaded.sample_rate_hz, &input, &output, block_samples, ampsim_core::tch::Device::Cpu)?;
             println!(
                 "wrote {}: {:.1} s at {} Hz through {} ({} weights) in {:.2} s: {:.1}x real time",
@@ -254,11 +258,11 @@ fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Export { model, nam, name, modeled_by, gear_type, tone_type } => {
-            let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu)?;
+            let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu, None)?;
             let validation_esr = loaded.file.metadata.pointer("/training/validation_esr").and_then(|v| v.as_f64());
             let meta = ampsim_core::interop::nam::NamMetadata { name, modeled_by, gear_type, tone_type, validation_esr };
             ampsim_core::interop::nam::write(&nam, &*loaded.model, loaded.sample_rate_hz, &meta)?;
-            println!("wrote {} ({} {}, {} weights, {} Hz)", nam.display(), loaded.file.architecture, ampsim_core::interop::nam::NAM_VERSION, loaded.file.weight_count(), loaded.sample_rate_hz);
+            println!("wrote {} ({} {}, {} weights, {} Hz)", nam.display(), loaded.model.nam_architecture(), ampsim_core::interop::nam::NAM_VERSION, loaded.file.weight_count(), loaded.sample_rate_hz);
         }
         Command::Compare { reference, output, png } => compare(&reference, &output, png.as_deref())?,
     }

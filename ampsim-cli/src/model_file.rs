@@ -35,13 +35,23 @@ fn card_of(path: &Path) -> Result<(PathBuf, Option<PathBuf>)> {
     }
 }
 
-/// Load a model for rendering (on `device`).
-pub fn load(path: &Path, device: Device) -> Result<LoadedModel> {
+/// Load a model for rendering (on `device`); `slim` picks a container's submodel as NAM's
+/// plugin does (default: the full-size one).
+pub fn load(path: &Path, device: Device, slim: Option<f64>) -> Result<LoadedModel> {
     if !path.exists() {
         bail!("{}: no such model file", path.display());
     }
     let (card, checkpoint) = card_of(path)?;
-    let file = NamFile::read(&card)?;
+    let mut file = NamFile::read(&card)?;
+    if let Some(s) = slim {
+        if !(0.0..=1.0).contains(&s) {
+            bail!("--slim {s}: give a value from 0 to 1");
+        }
+        if file.submodels().is_empty() {
+            bail!("{}: --slim needs a SlimmableContainer, but this file holds one {} model", card.display(), file.architecture);
+        }
+        file = file.slimmed(s).clone();
+    }
     let mut vs = nn::VarStore::new(device);
     let model = file.build(&vs.root())?;
     if let Some(ckpt) = checkpoint {

@@ -340,3 +340,28 @@ fn captures_never_fail_silently() {
     assert!(out.status.success() && text.contains("2 takes separated by digital silence") && text.contains("(take 2 of 2)"), "{text} {}", String::from_utf8_lossy(&out.stderr));
     std::fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn an_a2_container_plays_at_the_slim_value_asked() {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nam");
+    if !fixtures.is_dir() {
+        eprintln!("skipping: {} is absent", fixtures.display());
+        return;
+    }
+    let d = tmpdir("slim");
+    let v = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let (a2, input) = (fixtures.join("A2.nam"), fixtures.join("reference/input.wav"));
+    let mut weights = Vec::new();
+    for slim in ["0.25", "1"] {
+        let out = d.join(format!("a2-{slim}.wav"));
+        let o = ampsim().args(["process", "--model", &s(&a2), "--slim", slim, &s(&input), &s(&out)]).output().unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success() && out.exists(), "{text} {}", String::from_utf8_lossy(&o.stderr));
+        weights.push(text.contains("(1871 weights)") as u8 * 1 + text.contains("(12146 weights)") as u8 * 2);
+    }
+    assert_eq!(weights, vec![1, 2], "slim 0.25 plays the 3-channel model, 1 the 8-channel one");
+    fails_with(&v(&["process", "--model", &s(&a2), "--slim", "2", &s(&input), &s(&d.join("x.wav"))]), "from 0 to 1");
+    fails_with(&v(&["process", "--model", &s(&fixtures.join("lstm.nam")), "--slim", "0.5", &s(&input), &s(&d.join("x.wav"))]), "SlimmableContainer");
+    assert!(!d.join("x.wav").exists());
+    std::fs::remove_dir_all(d).unwrap();
+}

@@ -1,5 +1,5 @@
 //! ampsim's `.nam` files against Neural Amp Modeler's own code, both ways, for every LSTM and
-//! WaveNet preset: NAM's loader renders ampsim's exports like ampsim does, and ampsim renders
+//! WaveNet preset (A1 and A2): NAM's loader renders ampsim's exports like ampsim does, and ampsim renders
 //! files written by NAM's exporter like NAM does (max |difference| < 1e-4).
 //!
 //! Needs Python with the `neural-amp-modeler` package (installed into the project's venv by
@@ -15,7 +15,7 @@ use ampsim_core::interop::nam::{self, NamFile, NamMetadata};
 use ampsim_core::tch::{self, nn, Device};
 use ampsim_core::training::process_signal;
 
-const PRESETS: [&str; 4] = ["standard", "lite", "feather", "nano"];
+const PRESETS: [&str; 6] = ["standard", "lite", "feather", "nano", "a2", "a2-nano"];
 
 fn python() -> String {
     std::env::var("AMPSIM_PYTHON").unwrap_or_else(|_| "python3".into())
@@ -64,8 +64,9 @@ fn nam_loads_our_files_and_we_load_nams_files() {
         nam::write(dir.join(format!("ampsim_{name}.nam")), &wn, 48_000, &NamMetadata::default()).unwrap();
         ours.push((name, process_signal(&wn, &x, Device::Cpu).unwrap()));
 
+        let Ok(lstm_cfg) = LstmConfig::preset(preset) else { continue };
         let vs = nn::VarStore::new(Device::Cpu);
-        let lstm = Lstm::new(&vs.root(), &LstmConfig::preset(preset).unwrap()).unwrap();
+        let lstm = Lstm::new(&vs.root(), &lstm_cfg).unwrap();
         // A trained model's initial state is not zero; NAM must start from it too.
         tch::no_grad(|| {
             for (name, t) in vs.variables() {

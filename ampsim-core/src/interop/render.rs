@@ -43,7 +43,7 @@ pub struct RenderReport {
 pub fn render_file<M: CausalModel + ?Sized>(model: &M, model_rate_hz: u32, input: &Path, output: &Path, block_samples: usize, device: Device) -> Result<RenderReport> {
     let wav = read_wav(input)?;
     if wav.sample_rate_hz != model_rate_hz {
-        return Err(Error::invalid("input", format!("{} is at {} Hz, but the model was trained at {model_rate_hz} Hz", input.display(), wav.sample_rate_hz)));
+        return Err(Error::Audio { path: input.to_path_buf(), reason: format!("at {} Hz, but the model was trained at {model_rate_hz} Hz; resample it first", wav.sample_rate_hz) });
     }
     let x = &wav.channels[0];
     let t = Instant::now();
@@ -67,11 +67,14 @@ mod tests {
         let wn = WaveNet::new(&vs.root(), &WaveNetConfig::preset("lite").unwrap()).unwrap();
         let lstm = Lstm::new(&(&vs.root() / "lstm"), &LstmConfig::preset("standard").unwrap()).unwrap();
         lstm.set_initial_state(0.2, 0.0);
-        let whole = process_signal(&wn, &x, Device::Cpu).unwrap();
-        for block in [300, 1000, 4096, 30_000] {
-            let b = render_blocks(&wn, &x, block, Device::Cpu).unwrap();
-            let d = crate::evaluation::compare::max_abs_difference(&whole, &b).unwrap();
-            assert!(b.len() == x.len() && d < 1e-6, "WaveNet, block {block}: {d}");
+        let a2 = WaveNet::new(&(&vs.root() / "a2"), &WaveNetConfig::preset("a2-nano").unwrap()).unwrap();
+        for (name, wn) in [("lite", &wn), ("a2-nano", &a2)] {
+            let whole = process_signal(wn, &x, Device::Cpu).unwrap();
+            for block in [1, 300, 1000, 4096, 30_000] {
+                let b = render_blocks(wn, &x[..if block == 1 { 3000 } else { x.len() }], block, Device::Cpu).unwrap();
+                let d = crate::evaluation::compare::max_abs_difference(&whole[..b.len()], &b).unwrap();
+                assert!(d < 1e-6, "WaveNet {name}, block {block}: {d}");
+            }
         }
         let whole = process_signal(&lstm, &x, Device::Cpu).unwrap();
         for block in [7, 777, 30_000] {

@@ -4,25 +4,8 @@
 use tch::nn::{self, Init, Module};
 use tch::Tensor;
 
+use super::Activation;
 use crate::{Error, Result};
-
-/// Output (or hidden) activation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Activation {
-    Relu,
-    Tanh,
-    Linear,
-}
-
-impl Activation {
-    fn apply(self, xs: &Tensor) -> Tensor {
-        match self {
-            Activation::Relu => xs.relu(),
-            Activation::Tanh => xs.tanh(),
-            Activation::Linear => xs.shallow_clone(),
-        }
-    }
-}
 
 /// Configuration of [`Mlp`]. Defaults are the post's model: 4000 inputs, three hidden layers
 /// of 256 ReLU units each followed by dropout 0.5, one tanh output (1 156 097 parameters).

@@ -10,13 +10,15 @@
 //! `.nam` format need. Each model's file implements it — its streaming state and its `.nam`
 //! config and weight order included — and [`ARCHITECTURES`] lists them, one line each.
 
+pub mod activation;
 pub mod lstm;
 pub mod mlp;
 pub mod wavenet;
 pub mod weights;
 
 pub use lstm::{Lstm, LstmConfig};
-pub use mlp::{Activation, Mlp, MlpConfig};
+pub use activation::Activation;
+pub use mlp::{Mlp, MlpConfig};
 pub use wavenet::{LayerArrayConfig, WaveNet, WaveNetConfig};
 pub use weights::{NamWeights, NamWeightsOut, WeightsError};
 
@@ -137,7 +139,7 @@ mod tests {
 
     #[test]
     fn nam_weight_counts_of_every_preset() {
-        for (name, expected) in [("standard", 13_802), ("lite", 6_554), ("feather", 3_026), ("nano", 842)] {
+        for (name, expected) in [("standard", 13_802), ("lite", 6_554), ("feather", 3_026), ("nano", 842), ("a2", 12_146), ("a2-nano", 1_871)] {
             let cfg = WaveNetConfig::preset(name).unwrap();
             assert_eq!(cfg.nam_weight_count(), expected, "WaveNet {name}");
             // The live model holds exactly those weights (head_scale is the +1).
@@ -154,6 +156,13 @@ mod tests {
         }
         assert!(WaveNetConfig::preset("huge").is_err() && LstmConfig::preset("huge").is_err());
         assert_eq!(WaveNetConfig::default().receptive_field(), 4093);
+        assert_eq!(WaveNetConfig::preset("a2").unwrap().receptive_field(), 6347);
+        // Gated, the convolutions and mixers have twice the outputs.
+        let mut gated = WaveNetConfig::preset("nano").unwrap();
+        gated.layers.iter_mut().for_each(|a| a.gated = true);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _m = WaveNet::new(&vs.root(), &gated).unwrap();
+        assert_eq!(parameter_count(&vs) as usize + 1, gated.nam_weight_count());
     }
 
     #[test]
@@ -164,14 +173,18 @@ mod tests {
         let x2 = x.copy();
         let t = 5000;
         let _ = x2.narrow(1, t, 1).fill_(0.9);
-        let vs = nn::VarStore::new(Device::Cpu);
-        let wn = WaveNet::new(&vs.root(), &WaveNetConfig::preset("nano").unwrap()).unwrap();
-        let rf = wn.receptive_field() as i64;
-        let (a, b) = (wn.forward(&x), wn.forward(&x2));
-        // Output i answers input i + rf − 1: outputs before t − rf + 1 are unchanged, output at t changes.
-        let before = t - rf + 1;
-        assert!(a.narrow(1, 0, before).equal(&b.narrow(1, 0, before)));
-        assert!(!a.narrow(1, before, 1).equal(&b.narrow(1, before, 1)));
+        for preset in ["nano", "a2-nano"] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let wn = WaveNet::new(&vs.root(), &WaveNetConfig::preset(preset).unwrap()).unwrap();
+            let rf = wn.receptive_field() as i64;
+            let (x, x2) = (Tensor::cat(&[&x, &x], 1), Tensor::cat(&[&x, &x2], 1));
+            let t = t + n;
+            let (a, b) = (wn.forward(&x), wn.forward(&x2));
+            // Output i answers input i + rf − 1: outputs before t − rf + 1 are unchanged, output at t changes.
+            let before = t - rf + 1;
+            assert!(a.narrow(1, 0, before).equal(&b.narrow(1, 0, before)), "{preset}");
+            assert!(!a.narrow(1, before, 1).equal(&b.narrow(1, before, 1)), "{preset}");
+        }
         let vs = nn::VarStore::new(Device::Cpu);
         let lstm = Lstm::new(&vs.root(), &LstmConfig::preset("nano").unwrap()).unwrap();
         let (a, b) = (lstm.forward(&x), lstm.forward(&x2));
@@ -212,12 +225,12 @@ mod tests {
     fn every_preset_round_trips_its_nam_weights_through_the_trait_alone() {
         tch::manual_seed(4);
         let x = Tensor::randn([5000], (Kind::Float, Device::Cpu)) * 0.3;
-        for preset in ["standard", "lite", "feather", "nano"] {
+        for preset in ["standard", "lite", "feather", "nano", "a2", "a2-nano"] {
             let vs = nn::VarStore::new(Device::Cpu);
-            let models: Vec<Box<dyn CausalModel>> = vec![
-                Box::new(WaveNet::new(&(&vs.root() / "wavenet"), &WaveNetConfig::preset(preset).unwrap()).unwrap()),
-                Box::new(Lstm::new(&(&vs.root() / "lstm"), &LstmConfig::preset(preset).unwrap()).unwrap()),
-            ];
+            let mut models: Vec<Box<dyn CausalModel>> = vec![Box::new(WaveNet::new(&(&vs.root() / "wavenet"), &WaveNetConfig::preset(preset).unwrap()).unwrap())];
+            if let Ok(cfg) = LstmConfig::preset(preset) {
+                models.push(Box::new(Lstm::new(&(&vs.root() / "lstm"), &cfg).unwrap()));
+            }
             for m in &models {
                 let what = format!("{} {preset}", m.nam_architecture());
                 let mut out = NamWeightsOut::new();

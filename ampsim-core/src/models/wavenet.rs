@@ -1,13 +1,19 @@
-//! Neural Amp Modeler's feed-forward WaveNet ("A1"): layer arrays of dilated causal
+//! Neural Amp Modeler's feed-forward WaveNet, "A1" and "A2": layer arrays of dilated causal
 //! convolutions.
 //!
 //! Per layer array: a 1×1 "rechannel" (no bias) from its input to `channels`; then per layer a
 //! kernel-`k` dilated convolution (with bias, no padding, so the sequence shortens by
-//! `d·(k−1)`), plus the raw input mixed in through a 1×1 without bias, `tanh`, a 1×1 with bias
-//! added to the residual path, and the activation added to the head accumulator; finally a
-//! 1×1 from `channels` to `head_size` on the accumulator. The first array's head output seeds
-//! the second array's accumulator (so its `head_size` equals the next array's `channels`),
-//! and the last head output, times `head_scale`, is the model's output.
+//! `d·(k−1)`), plus the raw input mixed in through a 1×1 without bias, the activation (when
+//! gated: the activation of the first half of the channels times the sigmoid of the second),
+//! a 1×1 with bias added to the residual path, and the activation's output added to the head
+//! accumulator; finally the head, a convolution of kernel `head_kernel_size` from `channels`
+//! to `head_size` on the accumulator. The first array's head output seeds the second array's
+//! accumulator (so its `head_size` equals the next array's `channels`), and the last head
+//! output, times `head_scale`, is the model's output.
+//!
+//! A1 (NAM's presets `standard`, `lite`, `feather`, `nano`): two arrays, kernel 3, tanh, 1×1
+//! heads. A2 (`a2`, `a2-nano`): one array of 23 layers with kernels 6 and 15, LeakyReLU(0.01)
+//! and a head of kernel 16.
 //!
 //! Output sample t depends on input samples t − (receptive_field − 1) ..= t only.
 
@@ -16,19 +22,33 @@ use serde_json::Value;
 use tch::nn::{self, Module};
 use tch::{Device, Tensor};
 
-use super::{Architecture, CausalModel, NamWeights, NamWeightsOut, StreamState, WeightsError};
+use super::{Activation, Architecture, CausalModel, NamWeights, NamWeightsOut, StreamState, WeightsError};
 use crate::{Error, Result};
 
 /// One layer array.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LayerArrayConfig {
     pub input_size: usize,
     pub condition_size: usize,
     pub head_size: usize,
     pub channels: usize,
-    pub kernel_size: usize,
+    /// One kernel size per layer.
+    pub kernel_sizes: Vec<usize>,
+    /// One dilation per layer.
     pub dilations: Vec<usize>,
+    pub activation: Activation,
+    /// The activation times a sigmoid gate (the convolutions then have twice the channels).
+    pub gated: bool,
+    /// Kernel of the head convolution (1 in A1, 16 in A2).
+    pub head_kernel_size: usize,
     pub head_bias: bool,
+}
+
+impl LayerArrayConfig {
+    /// Channels out of each layer's convolution and mixer: doubled when gated.
+    fn conv_channels(&self) -> usize {
+        if self.gated { 2 * self.channels } else { self.channels }
+    }
 }
 
 /// Configuration of [`WaveNet`]. The default is NAM's "standard" preset (13 802 weights).
@@ -51,11 +71,20 @@ impl Default for WaveNetConfig {
 impl WaveNetConfig {
     /// NAM's presets: `standard` (16 → 8 channels, dilations 1..512 twice), `lite`, `feather`, `nano`.
     pub fn preset(name: &str) -> Result<WaveNetConfig> {
+        let array = |input_size: usize, channels: usize, head_size: usize, dilations: Vec<usize>, head_bias: bool| LayerArrayConfig {
+            input_size,
+            condition_size: 1,
+            head_size,
+            channels,
+            kernel_sizes: vec![3; dilations.len()],
+            dilations,
+            activation: Activation::Tanh,
+            gated: false,
+            head_kernel_size: 1,
+            head_bias,
+        };
         let two_arrays = |ch1: usize, ch2: usize, d1: Vec<usize>, d2: Vec<usize>| WaveNetConfig {
-            layers: vec![
-                LayerArrayConfig { input_size: 1, condition_size: 1, head_size: ch2, channels: ch1, kernel_size: 3, dilations: d1, head_bias: false },
-                LayerArrayConfig { input_size: ch1, condition_size: 1, head_size: 1, channels: ch2, kernel_size: 3, dilations: d2, head_bias: true },
-            ],
+            layers: vec![array(1, ch1, ch2, d1, false), array(ch1, ch2, 1, d2, true)],
             head_scale: 0.02,
         };
         let short_long = || (powers(0, 6), [powers(7, 9), powers(0, 9)].concat());
@@ -73,23 +102,50 @@ impl WaveNetConfig {
                 let (a, b) = short_long();
                 two_arrays(4, 2, a, b)
             }
-            other => return Err(Error::invalid("preset", format!("unknown WaveNet preset `{other}` (standard, lite, feather, nano)"))),
+            "a2" => WaveNetConfig::a2(8),
+            "a2-nano" => WaveNetConfig::a2(3),
+            other => return Err(Error::invalid("preset", format!("unknown WaveNet preset `{other}` (standard, lite, feather, nano, a2, a2-nano)"))),
         })
+    }
+
+    /// NAM's A2 with `channels` channels (8 for `a2`, 3 for `a2-nano`): one array of 23 layers,
+    /// dilations 1, 3, 7, 17, 41, 101, 239 twice, then 1 and 13 with kernel 15, then the seven
+    /// again; kernel 6 elsewhere, LeakyReLU(0.01), a head of kernel 16 with bias, head scale 0.01.
+    pub fn a2(channels: usize) -> WaveNetConfig {
+        let seven = [1, 3, 7, 17, 41, 101, 239];
+        let dilations: Vec<usize> = [&seven[..], &seven[..], &[1, 13], &seven[..]].concat();
+        let kernel_sizes: Vec<usize> = [vec![6; 14], vec![15; 2], vec![6; 7]].concat();
+        WaveNetConfig {
+            layers: vec![LayerArrayConfig {
+                input_size: 1,
+                condition_size: 1,
+                head_size: 1,
+                channels,
+                kernel_sizes,
+                dilations,
+                activation: Activation::LeakyRelu { negative_slope: 0.01 },
+                gated: false,
+                head_kernel_size: 16,
+                head_bias: true,
+            }],
+            head_scale: 0.01,
+        }
     }
 
     /// Input samples that one output sample sees.
     pub fn receptive_field(&self) -> usize {
-        1 + self.layers.iter().flat_map(|a| a.dilations.iter().map(move |d| d * (a.kernel_size - 1))).sum::<usize>()
+        let per_array = |a: &LayerArrayConfig| a.dilations.iter().zip(&a.kernel_sizes).map(|(d, k)| d * (k - 1)).sum::<usize>() + a.head_kernel_size - 1;
+        1 + self.layers.iter().map(per_array).sum::<usize>()
     }
 
     /// Number of weights as NAM stores them.
     pub fn nam_weight_count(&self) -> usize {
         let mut total = 0;
         for a in &self.layers {
-            let c = a.channels;
+            let (c, g) = (a.channels, a.conv_channels());
             total += a.input_size * c;
-            total += a.dilations.len() * (c * c * a.kernel_size + c + a.condition_size * c + c * c + c);
-            total += c * a.head_size + if a.head_bias { a.head_size } else { 0 };
+            total += a.kernel_sizes.iter().map(|k| c * g * k + g + a.condition_size * g + c * c + c).sum::<usize>();
+            total += c * a.head_size * a.head_kernel_size + if a.head_bias { a.head_size } else { 0 };
         }
         total + 1
     }
@@ -99,8 +155,11 @@ impl WaveNetConfig {
             return Err(Error::invalid("layers", "needs at least one layer array"));
         }
         for (i, a) in self.layers.iter().enumerate() {
-            if a.channels == 0 || a.kernel_size == 0 || a.dilations.is_empty() || a.dilations.contains(&0) {
-                return Err(Error::invalid("layers", format!("array {i}: channels, kernel size and dilations must be positive")));
+            if a.channels == 0 || a.head_kernel_size == 0 || a.kernel_sizes.contains(&0) || a.dilations.is_empty() || a.dilations.contains(&0) {
+                return Err(Error::invalid("layers", format!("array {i}: channels, kernel sizes and dilations must be positive")));
+            }
+            if a.kernel_sizes.len() != a.dilations.len() {
+                return Err(Error::invalid("layers", format!("array {i}: {} kernel sizes for {} dilations (one per layer)", a.kernel_sizes.len(), a.dilations.len())));
             }
             if i > 0 && self.layers[i - 1].head_size != a.channels {
                 return Err(Error::invalid("layers", format!("array {i}: channels {} must equal the previous head size {}", a.channels, self.layers[i - 1].head_size)));
@@ -155,17 +214,18 @@ impl WaveNet {
                     layers: a
                         .dilations
                         .iter()
+                        .zip(&a.kernel_sizes)
                         .enumerate()
-                        .map(|(j, &d)| {
+                        .map(|(j, (&d, &k))| {
                             let lp = &p / format!("layer{j}");
                             Layer {
-                                conv: conv(&lp / "conv", a.channels, a.channels, a.kernel_size, d, true),
-                                mixer: conv(&lp / "mixer", a.condition_size, a.channels, 1, 1, false),
+                                conv: conv(&lp / "conv", a.channels, a.conv_channels(), k, d, true),
+                                mixer: conv(&lp / "mixer", a.condition_size, a.conv_channels(), 1, 1, false),
                                 one_by_one: conv(&lp / "1x1", a.channels, a.channels, 1, 1, true),
                             }
                         })
                         .collect(),
-                    head: conv(&p / "head", a.channels, a.head_size, 1, 1, a.head_bias),
+                    head: conv(&p / "head", a.channels, a.head_size, a.head_kernel_size, 1, a.head_bias),
                 }
             })
             .collect();
@@ -206,32 +266,38 @@ impl WaveNet {
         let cond = x.shallow_clone();
         let mut y = x;
         let mut head: Option<Tensor> = None;
-        for array in &self.arrays {
+        for (array, cfg) in self.arrays.iter().zip(&self.config.layers) {
             let mut h = array.rechannel.forward(&y);
             let mut acc = head.take();
             for layer in &array.layers {
                 let z = layer.conv.forward(&h);
                 let len = z.size()[2];
-                let mix = layer.mixer.forward(&cond);
-                let mix_len = mix.size()[2];
-                let a = (z + mix.narrow(2, mix_len - len, len)).tanh();
-                let h_len = h.size()[2];
-                h = h.narrow(2, h_len - len, len) + layer.one_by_one.forward(&a);
+                let z = z + last(&layer.mixer.forward(&cond), len);
+                let a = if cfg.gated {
+                    let c = cfg.channels as i64;
+                    cfg.activation.apply(&z.narrow(1, 0, c)) * z.narrow(1, c, c).sigmoid()
+                } else {
+                    cfg.activation.apply(&z)
+                };
+                h = last(&h, len) + layer.one_by_one.forward(&a);
                 acc = Some(match acc {
                     None => a,
-                    Some(prev) => {
-                        let p_len = prev.size()[2];
-                        prev.narrow(2, p_len - len, len) + a
-                    }
+                    Some(prev) => last(&prev, len) + a,
                 });
             }
-            let acc = acc.expect("a layer array has at least one layer");
-            head = Some(array.head.forward(&acc));
-            y = h;
+            let out = array.head.forward(&acc.expect("a layer array has at least one layer"));
+            // The head's kernel shortens the sequence once more; the residual path follows.
+            y = last(&h, out.size()[2]);
+            head = Some(out);
         }
         let out = head.expect("at least one layer array") * self.config.head_scale;
         if xs.dim() == 1 { out.view([-1]) } else { out.squeeze_dim(1) }
     }
+}
+
+/// The last `len` samples of `[batch, channels, time]`.
+fn last(t: &Tensor, len: i64) -> Tensor {
+    t.narrow(2, t.size()[2] - len, len)
 }
 
 // ---- The causal-model protocol: training, streaming, `.nam` --------------------------------
@@ -307,8 +373,11 @@ impl WaveNetConfig {
     /// WaveNet cannot run is an error that says what.
     pub fn from_nam(config: &Value) -> std::result::Result<WaveNetConfig, String> {
         let c: NamConfig = serde_json::from_value(config.clone()).map_err(|e| format!("WaveNet config: {e}"))?;
-        if c.head.as_ref().is_some_and(|h| !h.is_null()) || c.condition_dsp.as_ref().is_some_and(|h| !h.is_null()) {
-            return Err("WaveNets with a post-head or a condition DSP are not supported (NAM's A1 layout is)".into());
+        if c.condition_dsp.as_ref().is_some_and(|h| !h.is_null()) {
+            return Err("a condition DSP (a model that conditions the WaveNet) is not supported".into());
+        }
+        if c.head.as_ref().is_some_and(|h| !h.is_null()) {
+            return Err("a post-head after the layer arrays is not supported".into());
         }
         let layers = c.layers.iter().enumerate().map(|(i, a)| a.to_config().map_err(|e| format!("layer array {i}: {e}"))).collect::<std::result::Result<Vec<_>, _>>()?;
         let cfg = WaveNetConfig { layers, head_scale: c.head_scale };
@@ -351,10 +420,12 @@ struct NamLayerArray {
     activation: Option<NamActivations>,
     #[serde(skip_serializing_if = "Option::is_none")]
     gated: Option<bool>,
+    /// `"none"`/`"gated"`/`"blended"`, for the array or per layer.
     #[serde(skip_serializing_if = "Option::is_none")]
-    gating_mode: Option<Vec<String>>,
+    gating_mode: Option<Value>,
+    /// The gate's activation when gated (NAM's default: Sigmoid), for the array or per layer.
     #[serde(skip_serializing_if = "Option::is_none")]
-    secondary_activation: Option<Vec<Value>>,
+    secondary_activation: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bottleneck: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -383,7 +454,8 @@ fn one() -> usize {
     1
 }
 
-/// One activation: `"Tanh"`, or `{"type": "Tanh"}` (also `{"name": …}`).
+/// One activation: `"Tanh"`, or `{"type": "LeakyReLU", "negative_slope": 0.01}` (also
+/// `{"name": …}`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 enum NamActivation {
@@ -391,14 +463,51 @@ enum NamActivation {
     Typed {
         #[serde(rename = "type", alias = "name")]
         kind: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        negative_slope: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_val: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_val: Option<f64>,
     },
 }
 
 impl NamActivation {
-    fn name(&self) -> &str {
+    fn to_activation(&self) -> std::result::Result<Activation, String> {
+        let unknown = |n: &str| format!("activation {n} is not supported (Tanh, ReLU, LeakyReLU, Sigmoid, SiLU, Hardtanh, Softsign are)");
         match self {
-            NamActivation::Name(n) | NamActivation::Typed { kind: n } => n,
+            NamActivation::Name(n) => Activation::from_nam(n, None, None, None).ok_or_else(|| unknown(n)),
+            NamActivation::Typed { kind, negative_slope, min_val, max_val } => Activation::from_nam(kind, *negative_slope, *min_val, *max_val).ok_or_else(|| unknown(kind)),
         }
+    }
+}
+
+impl From<Activation> for NamActivation {
+    fn from(a: Activation) -> NamActivation {
+        let (negative_slope, min_val, max_val) = match a {
+            Activation::LeakyRelu { negative_slope } => (Some(negative_slope), None, None),
+            Activation::Hardtanh { min_val, max_val } => (None, Some(min_val), Some(max_val)),
+            _ => (None, None, None),
+        };
+        NamActivation::Typed { kind: a.nam_name().into(), negative_slope, min_val, max_val }
+    }
+}
+
+/// One value for the array, or one per layer: the one value all layers share.
+fn one_for_all<T: Clone + PartialEq + std::fmt::Debug>(what: &str, values: Vec<T>) -> std::result::Result<Option<T>, String> {
+    match values.first() {
+        None => Ok(None),
+        Some(v) if values.iter().all(|x| x == v) => Ok(Some(v.clone())),
+        Some(_) => Err(format!("{what} {values:?} differ between layers (ampsim supports one per array)")),
+    }
+}
+
+/// A string, or a list of strings (or nulls), as a list.
+fn strings(v: &Option<Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(list)) => list.iter().map(|x| x.as_str().unwrap_or("").to_string()).collect(),
+        _ => vec![],
     }
 }
 
@@ -478,11 +587,11 @@ impl From<&WaveNetConfig> for NamConfig {
                 NamLayerArray {
                     input_size: a.input_size,
                     condition_size: a.condition_size,
-                    head: Some(NamHead { out_channels: a.head_size, kernel_size: 1, bias: a.head_bias }),
+                    head: Some(NamHead { out_channels: a.head_size, kernel_size: a.head_kernel_size, bias: a.head_bias }),
                     channels: a.channels,
-                    kernel_sizes: Some(vec![a.kernel_size; n]),
+                    kernel_sizes: Some(a.kernel_sizes.clone()),
                     dilations: a.dilations.clone(),
-                    activation: Some(NamActivations::PerLayer(vec![NamActivation::Typed { kind: "Tanh".into() }; n])),
+                    activation: Some(NamActivations::PerLayer(vec![a.activation.into(); n])),
                     bottleneck: Some(a.channels),
                     head1x1: Some(NamSwitch { active: false, out_channels: Some(1), groups: Some(1) }),
                     layer1x1: Some(NamSwitch { active: true, out_channels: None, groups: Some(1) }),
@@ -498,8 +607,8 @@ impl From<&WaveNetConfig> for NamConfig {
                         layer1x1_post_film: off(),
                         head1x1_post_film: off(),
                     },
-                    gating_mode: Some(vec!["none".into(); n]),
-                    secondary_activation: Some(vec![Value::Null; n]),
+                    gating_mode: Some(Value::from(vec![if a.gated { "gated" } else { "none" }; n])),
+                    secondary_activation: Some(Value::from(vec![if a.gated { serde_json::json!({"type": "Sigmoid"}) } else { Value::Null }; n])),
                     slimmable: None,
                     ..NamLayerArray::default()
                 }
@@ -512,31 +621,38 @@ impl From<&WaveNetConfig> for NamConfig {
 impl NamLayerArray {
     /// This array in ampsim's terms; anything the A1 WaveNet cannot run is an error.
     fn to_config(&self) -> std::result::Result<LayerArrayConfig, String> {
-        // Kernel size: one for the array (0.5) or one per layer (0.7), all equal here.
-        let kernel_size = match (&self.kernel_size, &self.kernel_sizes) {
-            (Some(k), _) => *k,
-            (None, Some(ks)) => match ks.first() {
-                Some(&k) if ks.iter().all(|&x| x == k) => k,
-                _ => return Err(format!("kernel sizes {ks:?} differ between layers (ampsim supports one per array)")),
-            },
+        let n = self.dilations.len();
+        if n == 0 {
+            return Err("no dilations".into());
+        }
+        // Kernel size: one for the array (0.5) or one per layer (0.7).
+        let kernel_sizes = match (&self.kernel_size, &self.kernel_sizes) {
+            (Some(k), _) => vec![*k; n],
+            (None, Some(ks)) if ks.len() == n => ks.clone(),
+            (None, Some(ks)) => return Err(format!("{} kernel sizes for {n} dilations", ks.len())),
             (None, None) => return Err("no kernel size".into()),
         };
-        let (head_size, head_bias) = match (&self.head, self.head_size) {
-            (Some(h), _) if h.kernel_size != 1 => return Err("a head kernel size other than 1 is not supported".into()),
-            (Some(h), _) => (h.out_channels, h.bias),
-            (None, Some(size)) => (size, self.head_bias.unwrap_or(false)),
+        let (head_size, head_kernel_size, head_bias) = match (&self.head, self.head_size) {
+            (Some(h), _) => (h.out_channels, h.kernel_size, h.bias),
+            (None, Some(size)) => (size, 1, self.head_bias.unwrap_or(false)),
             (None, None) => return Err("no head size".into()),
         };
-        let names: Vec<&str> = match &self.activation {
-            Some(NamActivations::One(a)) => vec![a.name()],
-            Some(NamActivations::PerLayer(list)) => list.iter().map(NamActivation::name).collect(),
+        let activations = match &self.activation {
+            Some(NamActivations::One(a)) => vec![a.to_activation()?],
+            Some(NamActivations::PerLayer(list)) => list.iter().map(NamActivation::to_activation).collect::<std::result::Result<Vec<_>, _>>()?,
             None => vec![],
         };
-        if names.is_empty() || names.iter().any(|n| *n != "Tanh") {
-            return Err(format!("activation {names:?} is not supported (Tanh is)"));
-        }
-        if self.gated == Some(true) || self.gating_mode.as_ref().is_some_and(|g| g.iter().any(|m| m != "none")) {
-            return Err("gated activations are not supported".into());
+        let activation = one_for_all("activations", activations)?.ok_or("no activation")?;
+        let modes = strings(&self.gating_mode);
+        let gated = match one_for_all("gating modes", modes)?.as_deref() {
+            None | Some("none") | Some("") => self.gated == Some(true),
+            Some("gated") => true,
+            Some(other) => return Err(format!("gating mode {other} is not supported (none and gated are)")),
+        };
+        if gated && strings(&self.secondary_activation).iter().any(|g| !g.is_empty() && g != "Sigmoid")
+            || self.secondary_activation.as_ref().and_then(|v| v.as_array()).is_some_and(|l| l.iter().any(|g| g.is_object() && g.get("type").and_then(Value::as_str) != Some("Sigmoid")))
+        {
+            return Err("a gate other than Sigmoid is not supported".into());
         }
         if self.head1x1.as_ref().is_some_and(|s| s.active) || self.layer1x1.as_ref().is_some_and(|s| !s.active) {
             return Err("only the A1 layer (1×1 on the residual, none on the head) is supported".into());
@@ -553,10 +669,18 @@ impl NamLayerArray {
         if self.slimmable.as_ref().is_some_and(|s| !s.is_null()) {
             return Err("slimmable layer arrays are not supported".into());
         }
-        if self.dilations.is_empty() {
-            return Err("no dilations".into());
-        }
-        Ok(LayerArrayConfig { input_size: self.input_size, condition_size: self.condition_size, head_size, channels: self.channels, kernel_size, dilations: self.dilations.clone(), head_bias })
+        Ok(LayerArrayConfig {
+            input_size: self.input_size,
+            condition_size: self.condition_size,
+            head_size,
+            channels: self.channels,
+            kernel_sizes,
+            dilations: self.dilations.clone(),
+            activation,
+            gated,
+            head_kernel_size,
+            head_bias,
+        })
     }
 }
 

@@ -1,0 +1,67 @@
+//! Every `.nam` file NAM's own tools wrote (`../shared/data/nam/`) renders in ampsim as NAM's C++
+//! engine renders it (`reference/`, from sample 8 192 on — see the README there), or is refused
+//! with the feature named. Skipped when `../shared` is absent.
+
+use std::path::PathBuf;
+
+use ampsim_core::data::audio::read_wav;
+use ampsim_core::interop::nam::NamFile;
+use ampsim_core::tch::{nn, Device};
+use ampsim_core::training::process_signal;
+
+/// Outputs before this sample depend on how an engine starts its buffers.
+const FROM_SAMPLE: usize = 8192;
+
+fn fixtures() -> Option<PathBuf> {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nam");
+    if d.is_dir() {
+        Some(d)
+    } else {
+        eprintln!("skipping: {} is absent", d.display());
+        None
+    }
+}
+
+/// Max |difference| from `FROM_SAMPLE` on between `file` (at `slim`) and NAM's render `reference`.
+fn difference(dir: &PathBuf, file: &str, slim: Option<f64>, reference: &str) -> f32 {
+    let input = read_wav(dir.join("reference/input.wav")).unwrap().channels.remove(0);
+    let nam = NamFile::read(dir.join(file)).unwrap();
+    let chosen = slim.map_or(&nam, |s| nam.slimmed(s));
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = chosen.build(&vs.root()).unwrap();
+    let ours = process_signal(&model, &input, Device::Cpu).unwrap();
+    let theirs = read_wav(dir.join("reference").join(reference)).unwrap().channels.remove(0);
+    assert_eq!(ours.len(), theirs.len(), "{file}");
+    ours[FROM_SAMPLE..].iter().zip(&theirs[FROM_SAMPLE..]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn nams_own_files_render_as_nams_engine_renders_them() {
+    let Some(dir) = fixtures() else { return };
+    for (file, slim, reference, tolerance) in [
+        ("A2.nam", None, "A2.wav", 1e-4),
+        ("A2.nam", Some(0.25), "A2.slim0.25.wav", 1e-4),
+        ("wavenet_a1_standard.nam", None, "wavenet_a1_standard.wav", 1e-4),
+        ("lstm.nam", None, "lstm.wav", 1e-4),
+        ("wavenet.nam", None, "wavenet.wav", 1e-4),
+        ("slimmable_container.nam", None, "slimmable_container.wav", 1e-4),
+    ] {
+        let d = difference(&dir, file, slim, reference);
+        println!("{file} (slim {slim:?}): max |difference| {d:.2e}");
+        assert!(d < tolerance, "{file} (slim {slim:?}): max |difference| {d}");
+    }
+    // A2's two sizes are NAM's weight counts, and the slim value picks between them.
+    let a2 = NamFile::read(dir.join("A2.nam")).unwrap();
+    let sizes: Vec<(f64, usize)> = a2.submodels().iter().map(|(v, m)| (*v, m.weight_count())).collect();
+    assert_eq!(sizes, vec![(0.5, 1_871), (1.0, 12_146)]);
+    assert_eq!((a2.slimmed(0.5).weight_count(), a2.slimmed(0.51).weight_count(), a2.weight_count()), (1_871, 12_146, 12_146));
+}
+
+#[test]
+fn what_ampsim_cannot_run_is_refused_by_name() {
+    let Some(dir) = fixtures() else { return };
+    for (file, feature) in [("wavenet_a2_max.nam", "condition DSP"), ("wavenet_condition_dsp.nam", "condition DSP"), ("slimmable_wavenet.nam", "slimmable")] {
+        let err = NamFile::read(dir.join(file)).and_then(|f| f.build(&nn::VarStore::new(Device::Cpu).root()).map(|_| ())).unwrap_err().to_string();
+        assert!(err.contains(file) && err.contains(feature), "{file}: {err}");
+    }
+}
