@@ -182,9 +182,8 @@ pub fn write_wav(
 pub fn non_finite(channel: &str, x: &[f32], sample_rate_hz: u32) -> Option<String> {
     let first = x.iter().position(|v| !v.is_finite())?;
     let count = x.iter().filter(|v| !v.is_finite()).count();
-    Some(format!("the {channel} channel has {count} NaN or infinite samples, the first at {}: the file is damaged; export it again", format!("{:.3} s (sample {first})", first as f64 / sample_rate_hz as f64)))
+    Some(format!("the {channel} channel has {count} NaN or infinite samples, the first at {:.3} s (sample {first}): the file is damaged; export it again", first as f64 / sample_rate_hz as f64))
 }
-
 
 #[cfg(test)]
 mod tests {

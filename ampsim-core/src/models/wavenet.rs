@@ -502,12 +502,14 @@ fn one_for_all<T: Clone + PartialEq + std::fmt::Debug>(what: &str, values: Vec<T
     }
 }
 
-/// A string, or a list of strings (or nulls), as a list.
-fn strings(v: &Option<Value>) -> Vec<String> {
+/// Names for the array or per layer — `"Sigmoid"`, `{"type": "Sigmoid"}`, or null (as `""`) —
+/// as a list.
+fn names(v: &Option<Value>) -> Vec<String> {
+    let name = |x: &Value| x.as_str().or_else(|| x.get("type").and_then(Value::as_str)).unwrap_or("").to_string();
     match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(list)) => list.iter().map(|x| x.as_str().unwrap_or("").to_string()).collect(),
-        _ => vec![],
+        Some(Value::Array(list)) => list.iter().map(name).collect(),
+        Some(x) => vec![name(x)],
+        None => vec![],
     }
 }
 
@@ -643,15 +645,13 @@ impl NamLayerArray {
             None => vec![],
         };
         let activation = one_for_all("activations", activations)?.ok_or("no activation")?;
-        let modes = strings(&self.gating_mode);
+        let modes = names(&self.gating_mode);
         let gated = match one_for_all("gating modes", modes)?.as_deref() {
             None | Some("none") | Some("") => self.gated == Some(true),
             Some("gated") => true,
             Some(other) => return Err(format!("gating mode {other} is not supported (none and gated are)")),
         };
-        if gated && strings(&self.secondary_activation).iter().any(|g| !g.is_empty() && g != "Sigmoid")
-            || self.secondary_activation.as_ref().and_then(|v| v.as_array()).is_some_and(|l| l.iter().any(|g| g.is_object() && g.get("type").and_then(Value::as_str) != Some("Sigmoid")))
-        {
+        if gated && names(&self.secondary_activation).iter().any(|g| !g.is_empty() && g != "Sigmoid") {
             return Err("a gate other than Sigmoid is not supported".into());
         }
         if self.head1x1.as_ref().is_some_and(|s| s.active) || self.layer1x1.as_ref().is_some_and(|s| !s.active) {

@@ -170,8 +170,9 @@ pub struct Trainer<'a, M: CausalModel + ?Sized> {
     validation: &'a SeqData,
     cfg: &'a SeqFitConfig,
     run: &'a RunControl,
-    /// Segment starts per training piece (uniform over all of them).
+    /// Segment starts per training piece (uniform over all of them), and their sum.
     offsets: Vec<usize>,
+    total_offsets: usize,
     steps: usize,
     /// Steps taken in the current epoch.
     done_steps: usize,
@@ -183,6 +184,7 @@ pub struct Trainer<'a, M: CausalModel + ?Sized> {
     state: TrainState,
     best: Option<Vec<(String, Tensor)>>,
     started: Instant,
+    epoch_started: Instant,
     elapsed_before: f64,
     log: ProgressLog,
 }
@@ -210,7 +212,9 @@ impl<'a, M: CausalModel + ?Sized> Trainer<'a, M> {
         let steps = cfg.steps_per_epoch.unwrap_or((train.len() / (cfg.segment_samples * cfg.batch_size)).max(1));
         let elapsed_before = state.history.seconds();
         let log = ProgressLog::new(cfg.max_epochs, cfg.max_seconds, elapsed_before);
-        let mut t = Trainer { model, vs, train, validation, cfg, run, offsets, steps, done_steps: 0, workers, opt, averaged, latest: None, state, best, started: Instant::now(), elapsed_before, log };
+        let total_offsets = offsets.iter().sum();
+        let now = Instant::now();
+        let mut t = Trainer { model, vs, train, validation, cfg, run, offsets, total_offsets, steps, done_steps: 0, workers, opt, averaged, latest: None, state, best, started: now, epoch_started: now, elapsed_before, log };
         t.state.history.stopped_because = format!("{} epochs done", cfg.max_epochs);
         Ok(t)
     }
@@ -235,11 +239,11 @@ impl<'a, M: CausalModel + ?Sized> Trainer<'a, M> {
 
     /// A batch of random segments: inputs with their warm-up, targets without.
     fn batch(&self, rng: &mut Pcg64) -> (Tensor, Tensor) {
-        let (warm, seg) = (self.model.warm_up_samples(), self.model.warm_up_samples() + self.cfg.segment_samples);
-        let total: usize = self.offsets.iter().sum();
+        let warm = self.model.warm_up_samples();
+        let seg = warm + self.cfg.segment_samples;
         let (mut xs, mut ys) = (Vec::with_capacity(self.cfg.batch_size), Vec::with_capacity(self.cfg.batch_size));
         for _ in 0..self.cfg.batch_size {
-            let mut k = rng.random_range(0..total);
+            let mut k = rng.random_range(0..self.total_offsets);
             let piece = self.offsets.iter().position(|&o| if k < o { true } else { k -= o; false }).unwrap_or(0);
             let (d, a) = &self.train.pieces()[piece];
             xs.push(d.narrow(0, k as i64, seg as i64));
@@ -277,6 +281,7 @@ impl<'a, M: CausalModel + ?Sized> Trainer<'a, M> {
     /// The budget is checked every step: an epoch over a long recording can take minutes.
     pub fn train_epoch(&mut self, epoch: usize) -> Result<Option<f64>> {
         // One generator per epoch, so a resumed run draws the segments a whole run would have.
+        self.epoch_started = Instant::now();
         let mut rng = Pcg64::seed_from_u64(self.cfg.seed.wrapping_mul(0x9e37_79b9).wrapping_add(epoch as u64));
         let (mut total, mut done) = (0.0, 0);
         for _ in 0..self.steps {
@@ -310,7 +315,7 @@ impl<'a, M: CausalModel + ?Sized> Trainer<'a, M> {
     pub fn end_epoch(&mut self, epoch: usize, loss: f64, val_esr: f64) -> Result<()> {
         let seg = self.model.warm_up_samples() + self.cfg.segment_samples;
         let elapsed = self.started.elapsed().as_secs_f64();
-        let epoch_seconds = elapsed - (self.state.history.seconds() - self.elapsed_before).max(0.0);
+        let epoch_seconds = self.epoch_started.elapsed().as_secs_f64();
         let e = SeqEpoch {
             epoch,
             loss,
