@@ -14,7 +14,7 @@ use ampsim_core::training::losses::LossConfig;
 use ampsim_core::models::{CausalModel, Lstm, LstmConfig, Mlp, MlpConfig, WaveNet, WaveNetConfig};
 use ampsim_core::interop::nam::{self, NamMetadata};
 use ampsim_core::tch::{nn, Device};
-use ampsim_core::training::{self, checkpoint_files, fit, fit_sequence, EpochHook, FitConfig, RunControl, SeqData, SeqEpoch, SeqFitConfig};
+use ampsim_core::training::{self, checkpoint_files, fit, fit_sequence, Epoch, EpochHook, FitConfig, RunControl, SeqData, SeqFitConfig};
 use ampsim_core::data::windows::{make_xy_ranges, Split, WindowSpec};
 use ampsim_core::Recording;
 use anyhow::{bail, Context, Result};
@@ -90,6 +90,20 @@ fn progress_bar(budget_seconds: f64) -> ProgressBar {
     bar
 }
 
+/// How every model's run is driven: quiet but for a progress bar moved by each epoch, stopped
+/// by Ctrl-C, its best (or, for the dense network, latest) weights in `checkpoint`.
+fn run_control(budget_seconds: f64, checkpoint: &Path, resume: bool, stop: Arc<AtomicBool>) -> (RunControl, ProgressBar) {
+    let bar = progress_bar(budget_seconds);
+    let hook_bar = bar.clone();
+    let hook = EpochHook(Arc::new(move |e: &Epoch| {
+        hook_bar.set_position((e.elapsed_seconds as u64).min(hook_bar.length().unwrap_or(u64::MAX)));
+        let val = e.val_esr.map(|v| format!(" val ESR {v:.4}")).unwrap_or_default();
+        hook_bar.set_message(format!("epoch {} loss {:.4}{val}", e.epoch, e.loss));
+    }));
+    let control = RunControl { checkpoint: Some(checkpoint.to_path_buf()), resume, stop: Some(stop), on_epoch: Some(hook), verbose: false };
+    (control, bar)
+}
+
 /// Train as `args` say. A run that fails leaves nothing behind: an output folder it created
 /// is removed again.
 pub fn run(args: TrainArgs) -> Result<()> {
@@ -145,7 +159,7 @@ fn train(args: &TrainArgs) -> Result<()> {
             let m = Lstm::new(&vs.root(), &LstmConfig::preset(&args.preset)?)?;
             train_sequence(&run, &m, &mut vs, stop, device)
         }
-        ModelKind::Mlp => train_mlp(&run, &vs, device),
+        ModelKind::Mlp => train_mlp(&run, &vs, stop, device),
     }
 }
 
@@ -215,14 +229,8 @@ fn train_sequence(run: &Run<'_>, model: &dyn CausalModel, vs: &mut nn::VarStore,
     println!("training audio: {:.2} s", train_d.len() as f64 / rec.sample_rate_hz as f64);
     let checkpoint = args.out.join("model.safetensors");
     let budget = args.minutes * 60.0;
-    let bar = progress_bar(budget);
-    let hook_bar = bar.clone();
-    let hook = EpochHook(Arc::new(move |e: &SeqEpoch| {
-        hook_bar.set_position((e.elapsed_seconds as u64).min(hook_bar.length().unwrap_or(u64::MAX)));
-        hook_bar.set_message(format!("epoch {} loss {:.4} val ESR {:.4}", e.epoch, e.loss, e.val_esr));
-    }));
+    let (control, bar) = run_control(budget, &checkpoint, args.resume, stop);
     let cfg = SeqFitConfig { max_epochs: args.epochs, max_seconds: Some(budget), loss: args.loss.config(), seed: args.seed, ..SeqFitConfig::default() };
-    let control = RunControl { checkpoint: Some(checkpoint.clone()), resume: args.resume, stop: Some(stop), on_epoch: Some(hook), verbose: false };
     let history = fit_sequence(model, vs, &train_d, &val_d, &cfg, &control)?;
     bar.finish_and_clear();
     if history.epochs.is_empty() {
@@ -235,7 +243,7 @@ fn train_sequence(run: &Run<'_>, model: &dyn CausalModel, vs: &mut nn::VarStore,
     write_outputs(run, &history.to_csv(), &report, &history.stopped_because, Some(&nam_path), history.best_val_esr, &checkpoint_files(&checkpoint))
 }
 
-fn train_mlp(run: &Run<'_>, vs: &nn::VarStore, device: Device) -> Result<()> {
+fn train_mlp(run: &Run<'_>, vs: &nn::VarStore, stop: Arc<AtomicBool>, device: Device) -> Result<()> {
     let (args, rec) = (run.args, run.rec);
     if args.resume {
         bail!("--resume works for the LSTM and WaveNet; the dense network trains from scratch");
@@ -249,14 +257,16 @@ fn train_mlp(run: &Run<'_>, vs: &nn::VarStore, device: Device) -> Result<()> {
     let model = Mlp::new(&vs.root(), &MlpConfig::default())?;
     let w = |r: &[std::ops::Range<usize>]| make_xy_ranges(&rec.direct, &rec.amp, r, spec, device);
     let (train_w, val_w, test_w) = (w(&split.train)?, w(&split.validation)?, w(&split.test)?);
-    let cfg = FitConfig { epochs: args.epochs, max_seconds: Some(args.minutes * 60.0), seed: args.seed, ..FitConfig::default() };
-    let history = fit(&model, vs, &train_w, Some(&val_w), &cfg)?;
-    let report = ModelReport::for_windows("dense", &model, vs, &history, &val_w, &test_w, rec.sample_rate_hz)?;
     let checkpoint = args.out.join("model.safetensors");
-    training::save_safetensors(vs, &checkpoint)?;
-    let csv = history.to_csv();
-    let best_val = report.curve.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
-    write_outputs(run, &csv, &report, &format!("{} epochs", history.epochs.len()), None, best_val, &[checkpoint])
+    let (control, bar) = run_control(args.minutes * 60.0, &checkpoint, false, stop);
+    let cfg = FitConfig { epochs: args.epochs, max_seconds: Some(args.minutes * 60.0), seed: args.seed, ..FitConfig::default() };
+    let history = fit(&model, vs, &train_w, Some(&val_w), &cfg, &control)?;
+    bar.finish_and_clear();
+    if history.epochs.is_empty() {
+        bail!("stopped before the first epoch finished; nothing was written");
+    }
+    let report = ModelReport::for_windows("dense", &model, vs, &history, &test_w, rec.sample_rate_hz)?;
+    write_outputs(run, &history.to_csv(), &report, &history.stopped_because, None, history.best_val_esr, &[checkpoint])
 }
 
 fn write_outputs(run: &Run<'_>, csv: &str, report: &ModelReport, stopped: &str, nam: Option<&Path>, best_val_esr: f64, checkpoints: &[PathBuf]) -> Result<()> {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use ampsim_core::models::{Mlp, MlpConfig};
 use ampsim_core::tch::{nn, Device};
-use ampsim_core::training::{fit, predict, seed_everything, FitConfig};
+use ampsim_core::training::{fit, predict, seed_everything, FitConfig, RunControl};
 use ampsim_core::data::windows::{make_xy, WindowSpec, POST_TEST, POST_TRAIN};
 use ampsim_core::Recording;
 
@@ -33,7 +33,7 @@ fn main() -> ampsim_core::Result<()> {
     let vs = nn::VarStore::new(device);
     let model = Mlp::new(&vs.root(), &MlpConfig::default())?;
     let t = Instant::now();
-    let h = fit(&model, &vs, &train, None, &FitConfig { epochs: 1, ..FitConfig::default() })?;
+    let h = fit(&model, &vs, &train, None, &FitConfig { epochs: 1, ..FitConfig::default() }, &RunControl::default())?;
     let train_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let y = predict(&model, &test, 4096)?;

@@ -145,7 +145,20 @@ fn main() -> ampsim_core::Result<()> {
             run(&m, &mut vs, &data, budget, device)
         }
         _ => {
-            let m = WaveNet::new(&vs.root(), &WaveNetConfig::preset(preset)?)?;
+            let mut cfg = WaveNetConfig::preset(preset)?;
+            // Experiment knobs: HEAD_KERNEL, TANH=1 (tanh instead of the preset's activation), HEAD_SCALE.
+            for a in &mut cfg.layers {
+                if let Some(k) = std::env::var("HEAD_KERNEL").ok().and_then(|v| v.parse().ok()) {
+                    a.head_kernel_size = k;
+                }
+                if std::env::var("TANH").is_ok_and(|v| v == "1") {
+                    a.activation = ampsim_core::models::Activation::Tanh;
+                }
+            }
+            if let Some(s) = std::env::var("HEAD_SCALE").ok().and_then(|v| v.parse().ok()) {
+                cfg.head_scale = s;
+            }
+            let m = WaveNet::new(&vs.root(), &cfg)?;
             run(&m, &mut vs, &data, budget, device)
         }
     }

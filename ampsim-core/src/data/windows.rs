@@ -9,7 +9,6 @@
 use std::ops::Range;
 
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use rand_pcg::Pcg64;
 use tch::{Device, Kind, Tensor};
 
@@ -167,11 +166,11 @@ impl Windows {
         (x, self.targets.index_select(0, rows))
     }
 
-    /// Row positions in batches of `batch_size`, shuffled with `seed` when `shuffle`.
-    pub fn batches(&self, batch_size: usize, shuffle: bool, seed: u64) -> Vec<Tensor> {
+    /// Row positions in batches of `batch_size`, shuffled by `shuffle` when given.
+    pub fn batches(&self, batch_size: usize, shuffle: Option<&mut Pcg64>) -> Vec<Tensor> {
         let mut order: Vec<i64> = (0..self.len() as i64).collect();
-        if shuffle {
-            order.shuffle(&mut Pcg64::seed_from_u64(seed));
+        if let Some(rng) = shuffle {
+            order.shuffle(rng);
         }
         order
             .chunks(batch_size.max(1))
@@ -450,7 +449,7 @@ mod tests {
     fn batches_cover_every_row_once() {
         let (d, a) = signals(2000);
         let w = make_xy(&d, &a, 0, 1500, WindowSpec { window_samples: 100, future_samples: 10 }, Device::Cpu).unwrap();
-        let mut seen: Vec<i64> = w.batches(256, true, 1).into_iter().flat_map(|b| Vec::<i64>::try_from(b).unwrap()).collect();
+        let mut seen: Vec<i64> = w.batches(256, Some(&mut <Pcg64 as rand::SeedableRng>::seed_from_u64(1))).into_iter().flat_map(|b| Vec::<i64>::try_from(b).unwrap()).collect();
         assert_ne!(seen[..10], (0..10).collect::<Vec<i64>>()[..]);
         seen.sort();
         assert_eq!(seen, (0..1400).collect::<Vec<i64>>());

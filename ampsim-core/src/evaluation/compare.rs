@@ -7,9 +7,9 @@ use tch::{nn, Device};
 use crate::evaluation::display::Figure;
 use crate::training::losses::{esr, esr_pre_emphasised};
 use crate::models::parameter_count;
-use crate::training::dense::{self, predict, History, WindowModel};
+use crate::training::dense::{self, predict, WindowModel};
 use crate::training::seq_data::{self, predict_scored, SeqData};
-use crate::training::history::SeqHistory;
+use crate::training::history::History;
 use crate::models::CausalModel;
 use crate::data::windows::Windows;
 use crate::evaluation::plot::{Line, LineChart, PALETTE};
@@ -87,27 +87,16 @@ pub struct ModelReport {
 }
 
 impl ModelReport {
-    /// Evaluate a trained dense (windowed) model on `test` windows; the validation curve is
-    /// its validation MSE per epoch over the mean square of the `validation` targets.
-    pub fn for_windows<M: WindowModel>(name: &str, model: &M, vs: &nn::VarStore, history: &History, validation: &Windows, test: &Windows, sample_rate_hz: u32) -> Result<ModelReport> {
+    /// Evaluate a trained dense (windowed) model on `test` windows.
+    pub fn for_windows<M: WindowModel>(name: &str, model: &M, vs: &nn::VarStore, history: &History, test: &Windows, sample_rate_hz: u32) -> Result<ModelReport> {
         let predictions = predict(model, test, crate::training::dense::PREDICT_BATCH)?;
         let real = Vec::<f32>::try_from(test.y().to_device(Device::Cpu).view([-1]))?;
-        let val_energy = validation.y().square().mean(tch::Kind::Double).double_value(&[]);
-        let mut elapsed = 0.0;
-        let curve = history
-            .epochs
-            .iter()
-            .filter_map(|e| {
-                elapsed += e.seconds;
-                e.val_loss.map(|v| (elapsed, v / val_energy))
-            })
-            .collect();
         let rtf = dense::real_time_factor(model, test, sample_rate_hz)?;
-        ModelReport::new(name, vs, (history.seconds(), history.epochs.len(), curve), &real, predictions, rtf, sample_rate_hz)
+        ModelReport::new(name, vs, history, &real, predictions, rtf, sample_rate_hz)
     }
 
     /// Evaluate a trained sequence model on the scored samples of `test`.
-    pub fn for_sequence<M: CausalModel + ?Sized>(name: &str, model: &M, vs: &nn::VarStore, history: &SeqHistory, test: &SeqData, sample_rate_hz: u32) -> Result<ModelReport> {
+    pub fn for_sequence<M: CausalModel + ?Sized>(name: &str, model: &M, vs: &nn::VarStore, history: &History, test: &SeqData, sample_rate_hz: u32) -> Result<ModelReport> {
         let (real, predictions) = predict_scored(model, test)?;
         let mut rtf_input: Vec<f32> = Vec::new();
         for (direct, _) in test.pieces() {
@@ -117,14 +106,14 @@ impl ModelReport {
             rtf_input.extend(Vec::<f32>::try_from(direct.to_device(Device::Cpu))?);
         }
         let rtf = seq_data::real_time_factor(model, &rtf_input, sample_rate_hz)?;
-        let curve = history.epochs.iter().map(|e| (e.elapsed_seconds, e.val_esr)).collect();
-        ModelReport::new(name, vs, (history.seconds(), history.epochs.len(), curve), &real, predictions, rtf, sample_rate_hz)
+        ModelReport::new(name, vs, history, &real, predictions, rtf, sample_rate_hz)
     }
 
-    /// The one constructor: `training` is (seconds, epochs, validation curve).
-    fn new(name: &str, vs: &nn::VarStore, training: (f64, usize, Vec<(f64, f64)>), real: &[f32], predictions: Vec<f32>, real_time_factor: f64, sample_rate_hz: u32) -> Result<ModelReport> {
-        let (train_seconds, epochs, curve) = training;
+    /// The one constructor: the training time, epochs and validation curve come from `history`.
+    fn new(name: &str, vs: &nn::VarStore, history: &History, real: &[f32], predictions: Vec<f32>, real_time_factor: f64, sample_rate_hz: u32) -> Result<ModelReport> {
+        let curve = history.epochs.iter().filter_map(|e| Some((e.elapsed_seconds, e.val_esr?))).collect();
         let scores = score(real, &predictions, sample_rate_hz)?;
+        let (train_seconds, epochs) = (history.seconds(), history.epochs.len());
         Ok(ModelReport { name: name.into(), parameters: parameter_count(vs) as usize, train_seconds, epochs, scores, real_time_factor, curve, predictions })
     }
 }
@@ -289,15 +278,15 @@ mod tests {
         let mlp = Mlp::new(&vs.root(), &MlpConfig { input_samples: 400, hidden: vec![16], ..MlpConfig::default() }).unwrap();
         let w = |r: &[std::ops::Range<usize>]| make_xy_ranges(&rec.direct, &rec.amp, r, spec, Device::Cpu).unwrap();
         let (train_w, val_w, test_w) = (w(&split.train), w(&split.validation), w(&split.test));
-        let history = fit(&mlp, &vs, &train_w, Some(&val_w), &FitConfig { epochs: 2, verbose: false, ..FitConfig::default() }).unwrap();
-        let a = ModelReport::for_windows("mlp", &mlp, &vs, &history, &val_w, &test_w, rec.sample_rate_hz).unwrap();
+        let history = fit(&mlp, &vs, &train_w, Some(&val_w), &FitConfig { epochs: 2, ..FitConfig::default() }, &crate::training::RunControl::quiet()).unwrap();
+        let a = ModelReport::for_windows("mlp", &mlp, &vs, &history, &test_w, rec.sample_rate_hz).unwrap();
         assert_eq!((a.predictions.len(), a.curve.len(), a.epochs), (real.len(), 2, 2));
         assert_eq!(a.scores, score(&real, &a.predictions, rec.sample_rate_hz).unwrap());
 
         let vs = nn::VarStore::new(Device::Cpu);
         let wn = WaveNet::new(&vs.root(), &WaveNetConfig::preset("nano").unwrap()).unwrap();
         let [_, _, test] = SeqData::from_split(&rec.direct, &rec.amp, &split, wn.warm_up_samples(), Device::Cpu).unwrap();
-        let b = ModelReport::for_sequence("wavenet", &wn, &vs, &SeqHistory::default(), &test, rec.sample_rate_hz).unwrap();
+        let b = ModelReport::for_sequence("wavenet", &wn, &vs, &History::default(), &test, rec.sample_rate_hz).unwrap();
         assert_eq!(b.predictions.len(), real.len());
         assert_eq!(b.scores, score(&real, &b.predictions, rec.sample_rate_hz).unwrap());
         assert!(b.real_time_factor > 0.0 && b.parameters > 0);

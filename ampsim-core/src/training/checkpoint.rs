@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
 use crate::files::write_atomic_with;
-use crate::training::history::SeqHistory;
+use crate::training::history::History;
 use crate::{Error, Result};
 
 /// Training state saved beside a checkpoint after every epoch, so that a run can resume.
@@ -17,7 +17,7 @@ pub(crate) struct TrainState {
     pub(crate) epoch: usize,
     pub(crate) learning_rate: f64,
     pub(crate) since_best: usize,
-    pub(crate) history: SeqHistory,
+    pub(crate) history: History,
 }
 
 /// `model.safetensors` → `model.<tag>` beside it.
@@ -32,7 +32,7 @@ pub fn checkpoint_files(checkpoint: &Path) -> [PathBuf; 3] {
 
 /// The training history saved beside a checkpoint by [`fit_sequence`] (e.g. to report the
 /// validation ESR of a saved model).
-pub fn saved_history(checkpoint: impl AsRef<Path>) -> Result<SeqHistory> {
+pub fn saved_history(checkpoint: impl AsRef<Path>) -> Result<History> {
     let [_, _, state] = checkpoint_files(checkpoint.as_ref());
     let text = std::fs::read_to_string(&state).map_err(|e| Error::io(&state, e))?;
     let st: TrainState = serde_json::from_str(&text).map_err(|e| Error::ModelFile { path: state.display().to_string(), reason: format!("not a training state ({e})") })?;

@@ -1,8 +1,8 @@
 //! Training and prediction for window models (the post's `model.fit` and `model.predict`).
 //!
 //! The loop is short and explicit: shuffle row positions, gather a batch of windows, forward
-//! with dropout, loss, backward, optimizer step; print a Keras-like line per epoch; return the
-//! history as a polars `DataFrame`.
+//! with dropout, loss, backward, optimizer step; validate by ESR; report through the same
+//! [`RunControl`] and [`History`] as the causal models' trainer.
 
 use std::time::Instant;
 
@@ -10,7 +10,10 @@ use polars::prelude::*;
 use tch::nn::{self, OptimizerConfig};
 use tch::Tensor;
 
+use crate::training::checkpoint::save_safetensors;
+use crate::training::history::{Epoch, History};
 use crate::training::losses::mse_loss;
+use crate::training::run::{epoch_rng, ProgressLog, RunControl};
 use crate::training::seed_everything;
 use crate::models::Mlp;
 use crate::data::windows::Windows;
@@ -71,17 +74,16 @@ impl Optimizer {
     }
 }
 
-/// Settings of [`fit`]. Defaults are the post's: 2 epochs, batch 256, RMSprop, shuffled, MSE.
+/// Hyper-parameters of [`fit`]. Defaults are the post's: 2 epochs, batch 256, RMSprop,
+/// shuffled, MSE. Where the run writes and who may stop it: a [`RunControl`].
 #[derive(Clone, Debug)]
 pub struct FitConfig {
     pub epochs: usize,
     pub batch_size: usize,
     pub optimizer: Optimizer,
     pub shuffle: bool,
-    /// Seeds libtorch (dropout) and the shuffling.
+    /// Seeds libtorch (dropout) and the shuffling, as [`crate::training::fit_sequence`] does.
     pub seed: u64,
-    /// Print a line per epoch (and progress within long epochs).
-    pub verbose: bool,
     /// Stop once this many seconds of training have passed, mid-epoch if need be (the
     /// last epoch is then recorded as far as it went). Default: none.
     pub max_seconds: Option<f64>,
@@ -89,123 +91,94 @@ pub struct FitConfig {
 
 impl Default for FitConfig {
     fn default() -> Self {
-        FitConfig { epochs: 2, batch_size: 256, optimizer: Optimizer::keras_rmsprop(), shuffle: true, seed: 0, verbose: true, max_seconds: None }
+        FitConfig { epochs: 2, batch_size: 256, optimizer: Optimizer::keras_rmsprop(), shuffle: true, seed: 0, max_seconds: None }
     }
 }
 
-/// What one epoch did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EpochStats {
-    pub epoch: usize,
-    /// Mean training loss over the epoch's batches (weighted by batch size), as Keras reports.
-    pub loss: f64,
-    /// Loss on the validation windows with dropout off, when given.
-    pub val_loss: Option<f64>,
-    pub seconds: f64,
-    pub windows_per_second: f64,
-}
-
-/// Training history.
-#[derive(Clone, Debug, Default)]
-pub struct History {
-    pub epochs: Vec<EpochStats>,
-}
-
-impl History {
-    /// Total training time in seconds.
-    pub fn seconds(&self) -> f64 {
-        self.epochs.iter().map(|e| e.seconds).sum()
-    }
-
-    /// The final epoch's training loss.
-    pub fn final_loss(&self) -> Option<f64> {
-        self.epochs.last().map(|e| e.loss)
-    }
-
-    /// The history as CSV text, one row per epoch (a missing validation loss is `NaN`).
-    pub fn to_csv(&self) -> String {
-        let mut s = String::from("epoch,loss,val_loss,seconds,windows_per_second\n");
-        for e in &self.epochs {
-            s.push_str(&format!("{},{},{},{},{}\n", e.epoch, e.loss, e.val_loss.unwrap_or(f64::NAN), e.seconds, e.windows_per_second));
+impl Optimizer {
+    fn learning_rate(&self) -> f64 {
+        match *self {
+            Optimizer::RmsProp { learning_rate, .. } | Optimizer::Sgd { learning_rate, .. } | Optimizer::Adam { learning_rate } => learning_rate,
         }
-        s
-    }
-
-    /// One row per epoch: epoch, loss, val_loss, seconds, windows_per_second.
-    pub fn to_dataframe(&self) -> Result<DataFrame> {
-        Ok(df!(
-            "epoch" => self.epochs.iter().map(|e| e.epoch as u32).collect::<Vec<_>>(),
-            "loss" => self.epochs.iter().map(|e| e.loss).collect::<Vec<_>>(),
-            "val_loss" => self.epochs.iter().map(|e| e.val_loss).collect::<Vec<_>>(),
-            "seconds" => self.epochs.iter().map(|e| e.seconds).collect::<Vec<_>>(),
-            "windows_per_second" => self.epochs.iter().map(|e| e.windows_per_second).collect::<Vec<_>>(),
-        )?)
     }
 }
 
-/// Train `model` (whose variables live in `vs`) on `train`, minimising the mean squared error.
-pub fn fit<M: WindowModel>(model: &M, vs: &nn::VarStore, train: &Windows, validation: Option<&Windows>, cfg: &FitConfig) -> Result<History> {
+/// Train `model` (whose variables live in `vs`) on `train`, minimising the mean squared error;
+/// validated by ESR on `validation` after every epoch when given. The weights of the last
+/// epoch are kept (as Keras does), and written to `run.checkpoint` after every epoch when set.
+pub fn fit<M: WindowModel>(model: &M, vs: &nn::VarStore, train: &Windows, validation: Option<&Windows>, cfg: &FitConfig, run: &RunControl) -> Result<History> {
     if cfg.epochs == 0 || cfg.batch_size == 0 {
         return Err(Error::invalid("cfg", "epochs and batch_size must be positive"));
     }
     if train.is_empty() {
         return Err(Error::invalid("train", "has no windows"));
     }
-    seed_everything(cfg.seed);
+    if run.resume {
+        return Err(Error::invalid("resume", "the dense network trains from scratch; resuming is for the LSTM and WaveNet"));
+    }
+    tch::manual_seed(cfg.seed as i64);
     let mut opt = cfg.optimizer.build(vs)?;
-    let mut history = History::default();
-    let run_started = Instant::now();
-    let out_of_time = || cfg.max_seconds.is_some_and(|m| run_started.elapsed().as_secs_f64() >= m);
+    let mut history = History { stopped_because: format!("{} epochs done", cfg.epochs), ..History::default() };
+    let mut log = ProgressLog::new(cfg.epochs, cfg.max_seconds, 0.0);
+    let started = Instant::now();
+    let out_of_time = || cfg.max_seconds.is_some_and(|m| started.elapsed().as_secs_f64() >= m);
     for epoch in 1..=cfg.epochs {
-        if out_of_time() {
+        let epoch_started = Instant::now();
+        let Some((loss, windows)) = train_epoch(model, &mut opt, train, cfg, run, epoch, &out_of_time)? else {
+            history.stopped_because = "stopped by request".into();
+            break;
+        };
+        let seconds = epoch_started.elapsed().as_secs_f64();
+        let val_esr = validation.map(|v| evaluate_esr(model, v)).transpose()?;
+        let e = Epoch { epoch, loss, val_esr, learning_rate: cfg.optimizer.learning_rate(), elapsed_seconds: started.elapsed().as_secs_f64(), samples_per_second: windows as f64 / seconds };
+        if let Some(hook) = &run.on_epoch {
+            (hook.0)(&e);
+        }
+        let printed = run.verbose && log.due(epoch, e.elapsed_seconds);
+        history.push(e);
+        if printed {
+            println!("{}", history.progress_line());
+        }
+        if let Some(path) = &run.checkpoint {
+            save_safetensors(vs, path)?;
+        }
+        if run.stop_requested() {
+            history.stopped_because = "stopped by request".into();
             break;
         }
-        let started = Instant::now();
-        let batches = train.batches(cfg.batch_size, cfg.shuffle, cfg.seed.wrapping_mul(1000).wrapping_add(epoch as u64));
-        let steps = batches.len();
-        if cfg.verbose {
-            println!("Epoch {epoch}/{}", cfg.epochs);
+        if out_of_time() {
+            history.stopped_because = format!("time budget of {:.0} s reached", cfg.max_seconds.unwrap_or(0.0));
+            break;
         }
-        let (mut total, mut count) = (0.0f64, 0usize);
-        let mut done_steps = 0;
-        for (step, rows) in batches.iter().enumerate() {
-            if step > 0 && out_of_time() {
-                break;
-            }
-            done_steps += 1;
-            let (x, y) = train.batch(rows);
-            let loss = mse_loss(&model.forward_t(&x, true), &y);
-            opt.backward_step(&loss);
-            let n = rows.size()[0] as usize;
-            let value = loss.double_value(&[]);
-            if !value.is_finite() {
-                return Err(Error::Diverged { epoch, loss: value });
-            }
-            total += value * n as f64;
-            count += n;
-            if cfg.verbose && steps >= 400 && (step + 1) % (steps / 4) == 0 && step + 1 < steps {
-                println!("{:>6}/{steps} - {:.0}s - loss: {:.4}", step + 1, started.elapsed().as_secs_f64(), total / count as f64);
-            }
-        }
-        let seconds = started.elapsed().as_secs_f64();
-        let val_loss = match validation {
-            Some(v) => Some(evaluate_mse(model, v, PREDICT_BATCH)?),
-            None => None,
-        };
-        let stats = EpochStats { epoch, loss: total / count as f64, val_loss, seconds, windows_per_second: count as f64 / seconds };
-        if cfg.verbose {
-            let val = stats.val_loss.map(|v| format!(" - val_loss: {v:.4}")).unwrap_or_default();
-            println!(
-                "{done_steps}/{steps} - {:.0}s - {:.0}ms/step - loss: {:.4}{val} ({:.0} windows/s)",
-                seconds,
-                1000.0 * seconds / done_steps as f64,
-                stats.loss,
-                stats.windows_per_second
-            );
-        }
-        history.epochs.push(stats);
+    }
+    if run.verbose {
+        println!("{}", history.summary());
     }
     Ok(history)
+}
+
+/// One pass over the shuffled windows (or as far as the budget or a stop request allows);
+/// the mean loss per window and the windows seen, or `None` when stopped before the first step.
+fn train_epoch<M: WindowModel>(model: &M, opt: &mut nn::Optimizer, train: &Windows, cfg: &FitConfig, run: &RunControl, epoch: usize, out_of_time: &dyn Fn() -> bool) -> Result<Option<(f64, usize)>> {
+    let mut rng = epoch_rng(cfg.seed, epoch);
+    let batches = train.batches(cfg.batch_size, cfg.shuffle.then_some(&mut rng));
+    let (mut total, mut count) = (0.0f64, 0usize);
+    for (step, rows) in batches.iter().enumerate() {
+        if run.stop_requested() || (step > 0 && out_of_time()) {
+            break;
+        }
+        let (x, y) = train.batch(rows);
+        let loss = mse_loss(&model.forward_t(&x, true), &y);
+        opt.backward_step(&loss);
+        let value = loss.double_value(&[]);
+        if !value.is_finite() {
+            return Err(Error::Diverged { epoch, loss: value });
+        }
+        let n = rows.size()[0] as usize;
+        total += value * n as f64;
+        count += n;
+    }
+    Ok((count > 0).then(|| (total / count as f64, count)))
 }
 
 /// Windows per batch when predicting: large enough to keep libtorch busy, small enough for
@@ -239,6 +212,13 @@ pub fn real_time_factor<M: WindowModel>(model: &M, windows: &Windows, sample_rat
     crate::runtime::one_thread_real_time_factor(windows.len() as f64 / sample_rate_hz as f64, || predict(model, windows, PREDICT_BATCH))
 }
 
+/// ESR over `windows` with dropout off.
+pub fn evaluate_esr<M: WindowModel>(model: &M, windows: &Windows) -> Result<f64> {
+    let y_hat = predict(model, windows, PREDICT_BATCH)?;
+    let y = Vec::<f32>::try_from(windows.y().to_device(tch::Device::Cpu).view([-1]))?;
+    crate::training::losses::esr(&y, &y_hat)
+}
+
 /// Mean squared error over `windows` with dropout off.
 pub fn evaluate_mse<M: WindowModel>(model: &M, windows: &Windows, batch_size: usize) -> Result<f64> {
     let y_hat = predict(model, windows, batch_size)?;
@@ -261,15 +241,15 @@ pub struct Trial {
 }
 
 /// Build, train and evaluate one variant (seeded with `fit_cfg.seed`).
-pub fn trial(name: &str, config: &crate::models::MlpConfig, fit_cfg: &FitConfig, train: &Windows, test: &Windows) -> Result<(Trial, nn::VarStore)> {
+pub fn trial(name: &str, config: &crate::models::MlpConfig, fit_cfg: &FitConfig, run: &RunControl, train: &Windows, test: &Windows) -> Result<(Trial, nn::VarStore)> {
     seed_everything(fit_cfg.seed);
     let vs = nn::VarStore::new(train.device);
     let model = Mlp::new(&vs.root(), config)?;
-    if fit_cfg.verbose {
+    if run.verbose {
         println!("== {name} ==");
     }
-    let history = fit(&model, &vs, train, None, fit_cfg)?;
-    let predictions = predict(&model, test, 4096)?;
+    let history = fit(&model, &vs, train, None, fit_cfg, run)?;
+    let predictions = predict(&model, test, PREDICT_BATCH)?;
     let y = Vec::<f32>::try_from(test.y().to_device(tch::Device::Cpu).view([-1]))?;
     let trial = Trial {
         name: name.to_string(),
@@ -310,14 +290,40 @@ mod tests {
     use super::*;
     use crate::training::checkpoint::{load_safetensors, save_safetensors};
 
-    #[test]
-    fn history_csv_has_a_row_per_epoch() {
-        let e = |epoch, val_loss| EpochStats { epoch, loss: 0.5, val_loss, seconds: 2.0, windows_per_second: 10.0 };
-        let csv = History { epochs: vec![e(1, Some(0.25)), e(2, None)] }.to_csv();
-        assert_eq!(csv, "epoch,loss,val_loss,seconds,windows_per_second\n1,0.5,0.25,2,10\n2,0.5,NaN,2,10\n");
-    }
     use crate::models::MlpConfig;
+    use crate::training::run::EpochHook;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
     use tch::Device;
+
+    #[test]
+    fn the_dense_run_is_driven_like_the_causal_ones_hook_checkpoint_and_stop() {
+        let x: Vec<f32> = (0..6000).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
+        let y: Vec<f32> = x.iter().map(|v| (3.0 * v).tanh()).collect();
+        let spec = crate::data::windows::WindowSpec { window_samples: 16, future_samples: 2 };
+        let w = crate::data::windows::make_xy(&x, &y, 0, 4000, spec, Device::Cpu).unwrap();
+        let v = crate::data::windows::make_xy(&x, &y, 4000, 5900, spec, Device::Cpu).unwrap();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let m = Mlp::new(&vs.root(), &MlpConfig { input_samples: 16, hidden: vec![8], dropout: 0.0, ..MlpConfig::default() }).unwrap();
+        let dir = std::env::temp_dir().join(format!("ampsim-dense-run-{}", std::process::id()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(AtomicUsize::new(0));
+        let (f, n) = (stop.clone(), seen.clone());
+        let hook = EpochHook(Arc::new(move |e: &Epoch| {
+            assert!(e.val_esr.is_some_and(f64::is_finite) && e.samples_per_second > 0.0);
+            if n.fetch_add(1, Ordering::Relaxed) + 1 == 3 {
+                f.store(true, Ordering::Relaxed);
+            }
+        }));
+        let run = RunControl { checkpoint: Some(dir.join("m.safetensors")), stop: Some(stop), on_epoch: Some(hook), ..RunControl::quiet() };
+        let h = fit(&m, &vs, &w, Some(&v), &FitConfig { epochs: 10, batch_size: 64, ..FitConfig::default() }, &run).unwrap();
+        assert_eq!((h.epochs.len(), seen.load(Ordering::Relaxed), h.stopped_because.as_str()), (3, 3, "stopped by request"));
+        assert!(dir.join("m.safetensors").exists());
+        assert!(h.best_epoch >= 1 && h.best_val_esr == h.epochs[h.best_epoch - 1].val_esr.unwrap());
+        let err = fit(&m, &vs, &w, None, &FitConfig::default(), &RunControl { resume: true, ..RunControl::quiet() }).unwrap_err();
+        assert!(err.to_string().contains("from scratch"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn safetensors_roundtrip_and_errors() {

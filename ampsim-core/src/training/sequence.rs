@@ -6,12 +6,9 @@
 //! [`fit_sequence`] runs a [`Trainer`] epoch by epoch; the hyper-parameters are a
 //! [`SeqFitConfig`], where the run writes and who may stop it a [`RunControl`].
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_pcg::Pcg64;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Tensor};
@@ -20,9 +17,10 @@ use crate::files::write_atomic;
 use crate::models::CausalModel;
 use crate::training::averaging::WeightAverage;
 use crate::training::checkpoint::{checkpoint_files, load_safetensors, load_state, restore, save_safetensors, snapshot, TrainState};
-use crate::training::history::{SeqEpoch, SeqHistory};
+use crate::training::history::{Epoch, History};
 use crate::training::losses::LossConfig;
 use crate::training::parallel::Workers;
+use crate::training::run::{epoch_rng, ProgressLog, RunControl};
 use crate::training::seq_data::{validation_esr, SeqData};
 use crate::{Error, Result};
 
@@ -91,60 +89,9 @@ impl Default for SeqFitConfig {
     }
 }
 
-/// Where a run writes, how it reports and who may stop it.
-#[derive(Clone, Debug)]
-pub struct RunControl {
-    /// Where the best weights are written (safetensors), if anywhere. Beside it go the latest
-    /// weights (`<name>.last.safetensors`) and the training state (`<name>.train.json`).
-    pub checkpoint: Option<PathBuf>,
-    /// Continue from the state saved beside `checkpoint` by an earlier run (latest weights,
-    /// epoch, learning rate, best so far, history); starts afresh when there is none. Adam's
-    /// moment estimates are not saved and restart from zero. Default false.
-    pub resume: bool,
-    /// Set from elsewhere (e.g. a Ctrl-C handler) to stop after the current step; the best
-    /// weights are kept as usual.
-    pub stop: Option<Arc<AtomicBool>>,
-    /// Called after every epoch (e.g. to move a progress bar).
-    pub on_epoch: Option<EpochHook>,
-    /// Print about ten progress lines and a summary (default true).
-    pub verbose: bool,
-}
-
-impl Default for RunControl {
-    fn default() -> Self {
-        RunControl { checkpoint: None, resume: false, stop: None, on_epoch: None, verbose: true }
-    }
-}
-
-impl RunControl {
-    /// A verbose run that keeps its best weights in `checkpoint`.
-    pub fn checkpoint_to(checkpoint: impl Into<PathBuf>) -> RunControl {
-        RunControl { checkpoint: Some(checkpoint.into()), ..RunControl::default() }
-    }
-
-    /// A run that prints nothing.
-    pub fn quiet() -> RunControl {
-        RunControl { verbose: false, ..RunControl::default() }
-    }
-
-    fn stop_requested(&self) -> bool {
-        self.stop.as_ref().is_some_and(|f| f.load(Ordering::Relaxed))
-    }
-}
-
-/// A function called with every finished epoch.
-#[derive(Clone)]
-pub struct EpochHook(pub Arc<dyn Fn(&SeqEpoch) + Send + Sync>);
-
-impl std::fmt::Debug for EpochHook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EpochHook")
-    }
-}
-
 /// Train a causal model whose variables live in `vs`; keeps the best weights (by validation
 /// ESR) in `vs` at the end, and in `run.checkpoint` when set.
-pub fn fit_sequence<M: CausalModel + ?Sized>(model: &M, vs: &mut nn::VarStore, train: &SeqData, validation: &SeqData, cfg: &SeqFitConfig, run: &RunControl) -> Result<SeqHistory> {
+pub fn fit_sequence<M: CausalModel + ?Sized>(model: &M, vs: &mut nn::VarStore, train: &SeqData, validation: &SeqData, cfg: &SeqFitConfig, run: &RunControl) -> Result<History> {
     let mut trainer = Trainer::new(model, vs, train, validation, cfg, run)?;
     for epoch in trainer.epochs() {
         let Some(loss) = trainer.train_epoch(epoch)? else {
@@ -282,7 +229,7 @@ impl<'a, M: CausalModel + ?Sized> Trainer<'a, M> {
     pub fn train_epoch(&mut self, epoch: usize) -> Result<Option<f64>> {
         // One generator per epoch, so a resumed run draws the segments a whole run would have.
         self.epoch_started = Instant::now();
-        let mut rng = Pcg64::seed_from_u64(self.cfg.seed.wrapping_mul(0x9e37_79b9).wrapping_add(epoch as u64));
+        let mut rng = epoch_rng(self.cfg.seed, epoch);
         let (mut total, mut done) = (0.0, 0);
         for _ in 0..self.steps {
             if self.run.stop_requested() || (done > 0 && self.out_of_time()) {
@@ -316,17 +263,20 @@ impl<'a, M: CausalModel + ?Sized> Trainer<'a, M> {
         let seg = self.model.warm_up_samples() + self.cfg.segment_samples;
         let elapsed = self.started.elapsed().as_secs_f64();
         let epoch_seconds = self.epoch_started.elapsed().as_secs_f64();
-        let e = SeqEpoch {
+        let e = Epoch {
             epoch,
             loss,
-            val_esr,
+            val_esr: Some(val_esr),
             learning_rate: self.learning_rate(),
             elapsed_seconds: self.elapsed_before + elapsed,
             samples_per_second: (self.done_steps * self.cfg.batch_size * seg) as f64 / epoch_seconds.max(1e-9),
         };
-        let h = &mut self.state.history;
-        if val_esr < h.best_val_esr {
-            (h.best_val_esr, h.best_epoch, self.state.since_best) = (val_esr, epoch, 0);
+        if let Some(hook) = &self.run.on_epoch {
+            (hook.0)(&e);
+        }
+        let printed = self.run.verbose && self.log.due(epoch, e.elapsed_seconds);
+        if self.state.history.push(e) {
+            self.state.since_best = 0;
             self.best = Some(snapshot(self.vs));
             if let Some(path) = &self.run.checkpoint {
                 save_safetensors(self.vs, path)?;
@@ -337,17 +287,9 @@ impl<'a, M: CausalModel + ?Sized> Trainer<'a, M> {
         if let (Some(a), Some(latest)) = (&self.averaged, self.latest.take()) {
             a.swap_out(latest);
         }
-        if self.run.verbose && self.log.due(epoch, e.elapsed_seconds) {
-            let h = &self.state.history;
-            println!(
-                "epoch {epoch:>4}  loss {:.5}  val ESR {:.5}  best {:.5} (epoch {})  lr {:.2e}  {:.0}s  ({:.0} samples/s)",
-                e.loss, e.val_esr, h.best_val_esr, h.best_epoch, e.learning_rate, e.elapsed_seconds, e.samples_per_second
-            );
+        if printed {
+            println!("{}", self.state.history.progress_line());
         }
-        if let Some(hook) = &self.run.on_epoch {
-            (hook.0)(&e);
-        }
-        self.state.history.epochs.push(e);
         self.state.epoch = epoch;
         self.state.learning_rate *= self.cfg.lr_decay;
         self.opt.set_lr(self.state.learning_rate);
@@ -384,13 +326,13 @@ impl<'a, M: CausalModel + ?Sized> Trainer<'a, M> {
     }
 
     /// Put the best weights back into the var store and return the history.
-    pub fn finish(mut self) -> SeqHistory {
+    pub fn finish(mut self) -> History {
         if let Some(best) = self.best.take() {
             restore(self.vs, best);
         }
         let h = self.state.history;
         if self.run.verbose {
-            println!("{} epochs in {:.0} s; best validation ESR {:.5} at epoch {} ({:.0} s); {}", h.epochs.len(), h.seconds(), h.best_val_esr, h.best_epoch, h.best_seconds(), h.stopped_because);
+            println!("{}", h.summary());
         }
         h
     }
@@ -417,7 +359,7 @@ fn segment_offsets<M: CausalModel + ?Sized>(model: &M, train: &SeqData, validati
 /// A fresh training state, or the one saved beside the checkpoint when resuming (the latest
 /// weights loaded into `vs`; the best weights returned).
 fn resumed_state(vs: &mut nn::VarStore, cfg: &SeqFitConfig, run: &RunControl) -> Result<(TrainState, Option<Vec<(String, Tensor)>>)> {
-    let fresh = TrainState { epoch: 0, learning_rate: cfg.learning_rate, since_best: 0, history: SeqHistory { best_val_esr: f64::INFINITY, ..Default::default() } };
+    let fresh = TrainState { epoch: 0, learning_rate: cfg.learning_rate, since_best: 0, history: History::default() };
     let (true, Some(path)) = (run.resume, &run.checkpoint) else { return Ok((fresh, None)) };
     let Some(st) = load_state(path, vs)? else { return Ok((fresh, None)) };
     let mut best = snapshot(vs);
@@ -433,41 +375,15 @@ fn resumed_state(vs: &mut nn::VarStore, cfg: &SeqFitConfig, run: &RunControl) ->
     Ok((st, Some(best)))
 }
 
-/// When a verbose run prints an epoch: the first, then about every tenth of the time budget
-/// (or of the epochs, without one) — a dozen lines per run, not one per epoch.
-struct ProgressLog {
-    every_epochs: usize,
-    every_seconds: Option<f64>,
-    next_seconds: f64,
-    last_epoch: usize,
-}
-
-impl ProgressLog {
-    fn new(max_epochs: usize, max_seconds: Option<f64>, elapsed_before: f64) -> ProgressLog {
-        ProgressLog { every_epochs: (max_epochs / 10).max(1), every_seconds: max_seconds.map(|s| s / 10.0), next_seconds: elapsed_before, last_epoch: 0 }
-    }
-
-    fn due(&mut self, epoch: usize, elapsed_seconds: f64) -> bool {
-        let due = match self.every_seconds {
-            Some(_) => elapsed_seconds >= self.next_seconds,
-            None => self.last_epoch == 0 || epoch >= self.last_epoch + self.every_epochs,
-        };
-        if due {
-            self.last_epoch = epoch;
-            if let Some(every) = self.every_seconds {
-                self.next_seconds = elapsed_seconds + every;
-            }
-        }
-        due
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
     use crate::training::checkpoint::saved_history;
+    use crate::training::run::EpochHook;
     use crate::training::seq_data::process_signal;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
 
     fn toy(n: usize) -> (Vec<f32>, Vec<f32>) {
         // A soft clipper with a one-pole low-pass after it: causal, with memory.
@@ -532,7 +448,7 @@ mod tests {
         let epochs: Vec<usize> = second.epochs.iter().map(|e| e.epoch).collect();
         assert_eq!(epochs, vec![1, 2, 3, 4]);
         for (a, b) in second.epochs.iter().zip(&first.epochs) {
-            assert!((a.val_esr - b.val_esr).abs() < 1e-12 && (a.loss - b.loss).abs() < 1e-12);
+            assert!((a.val_esr.unwrap() - b.val_esr.unwrap()).abs() < 1e-12 && (a.loss - b.loss).abs() < 1e-12);
         }
         assert!((second.epochs[2].learning_rate - cfg.learning_rate * cfg.lr_decay.powi(2)).abs() < 1e-12);
         assert!(second.best_val_esr <= first.best_val_esr);
@@ -585,7 +501,7 @@ mod tests {
         flag.store(false, Ordering::Relaxed);
         let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (f, s) = (flag.clone(), seen.clone());
-        let hook = EpochHook(Arc::new(move |e: &SeqEpoch| {
+        let hook = EpochHook(Arc::new(move |e: &Epoch| {
             s.fetch_add(1, Ordering::Relaxed);
             if e.epoch == 2 {
                 f.store(true, Ordering::Relaxed);
@@ -598,8 +514,8 @@ mod tests {
     #[test]
     fn early_stopping_waits_for_a_share_of_the_run_not_only_for_epochs() {
         // Short epochs of 1.5 s, best at epoch 100 (150 s).
-        let history = |last: usize| SeqHistory {
-            epochs: (1..=last).map(|epoch| SeqEpoch { epoch, loss: 0.1, val_esr: 0.1, learning_rate: 1e-3, elapsed_seconds: 1.5 * epoch as f64, samples_per_second: 1.0 }).collect(),
+        let history = |last: usize| History {
+            epochs: (1..=last).map(|epoch| Epoch { epoch, loss: 0.1, val_esr: Some(0.1), learning_rate: 1e-3, elapsed_seconds: 1.5 * epoch as f64, samples_per_second: 1.0 }).collect(),
             best_val_esr: 0.05,
             best_epoch: 100,
             stopped_because: String::new(),
