@@ -3,7 +3,7 @@
 mod model_file;
 mod train_cmd;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -11,7 +11,9 @@ use ampsim_core::data::amp::AmpConfig;
 use ampsim_core::data::audio::read_wav;
 use ampsim_core::data::recording::{ChannelStats, Recording, DEFAULT_SECONDS, DEFAULT_SEED};
 use ampsim_core::data::synth::GuitarConfig;
-use anyhow::{Context, Result};
+use ampsim_core::interop::nam::NamMetadata;
+use ampsim_core::models::CausalModel;
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -140,10 +142,11 @@ enum Command {
         slim: Option<f64>,
     },
     /// Write a model (checkpoint beside its .nam, or any LSTM/WaveNet .nam, legacy ones too)
-    /// as a current-layout .nam with your metadata.
+    /// as a current-layout .nam with your metadata. Several --model (e.g. an a2-nano and an a2
+    /// run of the same amp) go into one SlimmableContainer, smallest first, for NAM's Slim knob.
     Export {
-        #[arg(long)]
-        model: PathBuf,
+        #[arg(long, required = true)]
+        model: Vec<PathBuf>,
         /// The .nam file to write.
         #[arg(long)]
         nam: PathBuf,
@@ -257,15 +260,33 @@ fn run(cli: Cli) -> Result<()> {
                 report.real_time_factor
             );
         }
-        Command::Export { model, nam, name, modeled_by, gear_type, tone_type } => {
-            let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu, None)?;
-            let validation_esr = loaded.file.metadata.pointer("/training/validation_esr").and_then(|v| v.as_f64());
-            let meta = ampsim_core::interop::nam::NamMetadata { name, modeled_by, gear_type, tone_type, validation_esr };
-            ampsim_core::interop::nam::write(&nam, &*loaded.model, loaded.sample_rate_hz, &meta)?;
-            println!("wrote {} ({} {}, {} weights, {} Hz)", nam.display(), loaded.model.nam_architecture(), ampsim_core::interop::nam::NAM_VERSION, loaded.file.weight_count(), loaded.sample_rate_hz);
-        }
+        Command::Export { model, nam, name, modeled_by, gear_type, tone_type } => export(&model, &nam, NamMetadata { name, modeled_by, gear_type, tone_type, validation_esr: None })?,
         Command::Compare { reference, output, png } => compare(&reference, &output, png.as_deref())?,
     }
+    Ok(())
+}
+
+/// `export`: one model as a .nam, or several as one SlimmableContainer (all at one sample rate).
+fn export(models: &[PathBuf], nam: &Path, mut meta: NamMetadata) -> Result<()> {
+    use ampsim_core::interop::nam::{self, NAM_VERSION, SLIMMABLE_CONTAINER};
+    let loaded = models.iter().map(|m| model_file::load(m, ampsim_core::tch::Device::Cpu, None)).collect::<Result<Vec<_>>>()?;
+    let rate = loaded[0].sample_rate_hz;
+    if let Some((path, other)) = models.iter().zip(&loaded).find(|(_, l)| l.sample_rate_hz != rate) {
+        bail!("{}: {} Hz, but {} is {rate} Hz; a container holds one sample rate", path.display(), other.sample_rate_hz, models[0].display());
+    }
+    let esr = |l: &model_file::LoadedModel| l.file.metadata.pointer("/training/validation_esr").and_then(|v| v.as_f64());
+    if let [one] = &loaded[..] {
+        meta.validation_esr = esr(one);
+        nam::write(nam, &*one.model, rate, &meta)?;
+        println!("wrote {} ({} {NAM_VERSION}, {} weights, {rate} Hz)", nam.display(), one.model.nam_architecture(), one.file.weight_count());
+        return Ok(());
+    }
+    let all: Vec<&dyn CausalModel> = loaded.iter().map(|l| &*l.model).collect();
+    nam::write_container(nam, &all, rate, &meta)?;
+    let mut counts: Vec<usize> = loaded.iter().map(|l| l.file.weight_count()).collect();
+    counts.sort_unstable();
+    let sizes: Vec<String> = counts.iter().map(usize::to_string).collect();
+    println!("wrote {} ({SLIMMABLE_CONTAINER} {NAM_VERSION}: {} models of {} weights, {rate} Hz; `process --slim` picks one)", nam.display(), loaded.len(), sizes.join(", "));
     Ok(())
 }
 

@@ -83,15 +83,20 @@ fn s(p: &std::path::Path) -> String {
 
 /// A fresh model of `kind` ("wavenet" or "lstm", nano preset) written as a .nam at `rate_hz`.
 fn nano_nam(path: &std::path::Path, kind: &str, rate_hz: u32) {
+    preset_nam(path, kind, "nano", rate_hz)
+}
+
+/// A fresh model of `kind` and `preset` written as a .nam at `rate_hz`.
+fn preset_nam(path: &std::path::Path, kind: &str, preset: &str, rate_hz: u32) {
     use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
     use ampsim_core::interop::nam::{self, NamMetadata};
     use ampsim_core::tch::{nn, Device};
     let vs = nn::VarStore::new(Device::Cpu);
     if kind == "lstm" {
-        let m = Lstm::new(&vs.root(), &LstmConfig::preset("nano").unwrap()).unwrap();
+        let m = Lstm::new(&vs.root(), &LstmConfig::preset(preset).unwrap()).unwrap();
         nam::write(path, &m, rate_hz, &NamMetadata::default()).unwrap();
     } else {
-        let m = WaveNet::new(&vs.root(), &WaveNetConfig::preset("nano").unwrap()).unwrap();
+        let m = WaveNet::new(&vs.root(), &WaveNetConfig::preset(preset).unwrap()).unwrap();
         nam::write(path, &m, rate_hz, &NamMetadata::default()).unwrap();
     }
 }
@@ -363,5 +368,39 @@ fn an_a2_container_plays_at_the_slim_value_asked() {
     fails_with(&v(&["process", "--model", &s(&a2), "--slim", "2", &s(&input), &s(&d.join("x.wav"))]), "from 0 to 1");
     fails_with(&v(&["process", "--model", &s(&fixtures.join("lstm.nam")), "--slim", "0.5", &s(&input), &s(&d.join("x.wav"))]), "SlimmableContainer");
     assert!(!d.join("x.wav").exists());
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn export_packs_two_sizes_into_one_container_for_the_slim_knob() {
+    let d = tmpdir("pack");
+    let (full, nano, pack) = (d.join("a2.nam"), d.join("a2-nano.nam"), d.join("pack.nam"));
+    preset_nam(&full, "wavenet", "a2", 44_100);
+    preset_nam(&nano, "wavenet", "a2-nano", 44_100);
+    let out = ampsim().args(["export", "--model", &s(&full), "--model", &s(&nano), "--nam", &s(&pack), "--name", "pack"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("SlimmableContainer") && text.contains("1871, 12146"), "{text} {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&pack).unwrap()).unwrap();
+    let max_values: Vec<f64> = v["config"]["submodels"].as_array().unwrap().iter().map(|m| m["max_value"].as_f64().unwrap()).collect();
+    assert_eq!((v["architecture"].as_str(), max_values), (Some("SlimmableContainer"), vec![0.5, 1.0]));
+    // The container at slim 0.25 plays the nano file, at 1 the full one, sample for sample.
+    let take = d.join("take.wav");
+    assert!(ampsim().args(["synth", "--seconds", "1", "--out", &s(&take)]).status().unwrap().success());
+    let render = |model: &std::path::Path, slim: Option<&str>, out: &std::path::Path| {
+        let mut args = vec!["process".to_string(), "--model".into(), s(model), s(&take), s(out)];
+        if let Some(v) = slim {
+            args.extend(["--slim".to_string(), v.to_string()]);
+        }
+        assert!(ampsim().args(&args).status().unwrap().success());
+        std::fs::read(out).unwrap()
+    };
+    assert_eq!(render(&pack, Some("0.25"), &d.join("p1.wav")), render(&nano, None, &d.join("n.wav")));
+    assert_eq!(render(&pack, None, &d.join("p2.wav")), render(&full, None, &d.join("f.wav")));
+    // One container, one sample rate.
+    let other = d.join("48k.nam");
+    preset_nam(&other, "wavenet", "a2-nano", 48_000);
+    let v = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    fails_with(&v(&["export", "--model", &s(&full), "--model", &s(&other), "--nam", &s(&d.join("bad.nam"))]), "one sample rate");
+    assert!(!d.join("bad.nam").exists());
     std::fs::remove_dir_all(d).unwrap();
 }

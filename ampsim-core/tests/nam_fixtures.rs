@@ -65,3 +65,34 @@ fn what_ampsim_cannot_run_is_refused_by_name() {
         assert!(err.contains(file) && err.contains(feature), "{file}: {err}");
     }
 }
+
+#[test]
+fn a2_sizes_written_as_one_container_play_as_nams_own_container() {
+    let Some(dir) = fixtures() else { return };
+    let theirs = NamFile::read(dir.join("A2.nam")).unwrap();
+    // Both sizes built from NAM's file, written again by ampsim in the order full, nano.
+    let vs = nn::VarStore::new(Device::Cpu);
+    let full = theirs.slimmed(1.0).build(&vs.root().sub("full")).unwrap();
+    let nano = theirs.slimmed(0.25).build(&vs.root().sub("nano")).unwrap();
+    let out = std::env::temp_dir().join(format!("ampsim-container-{}.nam", std::process::id()));
+    let meta = ampsim_core::interop::nam::NamMetadata { name: Some("A2 pack".into()), ..Default::default() };
+    ampsim_core::interop::nam::write_container(&out, &[&*full, &*nano], 48_000, &meta).unwrap();
+    let ours = NamFile::read(&out).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    assert_eq!(ours.architecture, "SlimmableContainer");
+    let sizes: Vec<(f64, usize)> = ours.submodels().iter().map(|(v, m)| (*v, m.weight_count())).collect();
+    assert_eq!(sizes, vec![(0.5, 1_871), (1.0, 12_146)]);
+    for ((_, a), (_, b)) in ours.submodels().iter().zip(theirs.submodels()) {
+        assert_eq!((&a.config, a.sample_rate_hz), (&b.config, b.sample_rate_hz));
+    }
+    // And it plays like NAM's renders, at the default size and at slim 0.25.
+    let input = read_wav(dir.join("reference/input.wav")).unwrap().channels.remove(0);
+    for (slim, reference) in [(1.0, "A2.wav"), (0.25, "A2.slim0.25.wav")] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = ours.slimmed(slim).build(&vs.root()).unwrap();
+        let rendered = process_signal(&model, &input, Device::Cpu).unwrap();
+        let reference = read_wav(dir.join("reference").join(reference)).unwrap().channels.remove(0);
+        let d = rendered[FROM_SAMPLE..].iter().zip(&reference[FROM_SAMPLE..]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(d < 1e-4, "slim {slim}: max |difference| {d}");
+    }
+}

@@ -86,6 +86,40 @@ pub fn write(path: impl AsRef<Path>, model: &dyn CausalModel, sample_rate_hz: u3
     write_atomic(path.as_ref(), text.as_bytes())
 }
 
+/// The `.nam` JSON of a `SlimmableContainer` holding `models` — one model at several sizes, as
+/// NAM's trainer writes A2 — for the plugin's "Slim" knob: sorted by weight count, the `k`-th of
+/// `n` answers slim values up to `k / n` (the largest, up to 1). Each submodel is a complete
+/// `.nam` object with `meta`.
+pub fn export_container(models: &[&dyn CausalModel], sample_rate_hz: u32, meta: &NamMetadata) -> Result<Value> {
+    if models.is_empty() {
+        return Err(Error::invalid("models", "a container needs at least one model"));
+    }
+    let mut sized = Vec::with_capacity(models.len());
+    for m in models {
+        let v = export(*m, sample_rate_hz, meta)?;
+        let count = v["weights"].as_array().map_or(0, Vec::len);
+        sized.push((count, v));
+    }
+    sized.sort_by_key(|(count, _)| *count);
+    let n = sized.len();
+    let submodels: Vec<Value> = sized.into_iter().enumerate().map(|(k, (_, model))| json!({"max_value": (k + 1) as f64 / n as f64, "model": model})).collect();
+    Ok(json!({
+        "version": NAM_VERSION,
+        "metadata": metadata_json(meta),
+        "architecture": SLIMMABLE_CONTAINER,
+        "config": {"submodels": submodels},
+        "weights": [],
+        "sample_rate": sample_rate_hz,
+    }))
+}
+
+/// Write [`export_container`]'s file, atomically.
+pub fn write_container(path: impl AsRef<Path>, models: &[&dyn CausalModel], sample_rate_hz: u32, meta: &NamMetadata) -> Result<()> {
+    let value = export_container(models, sample_rate_hz, meta)?;
+    let text = serde_json::to_string(&value).map_err(|e| Error::invalid("model", e.to_string()))?;
+    write_atomic(path.as_ref(), text.as_bytes())
+}
+
 /// A parsed `.nam` file.
 #[derive(Clone, Debug)]
 pub struct NamFile {
