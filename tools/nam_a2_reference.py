@@ -5,7 +5,8 @@ It tells an architecture's own pace from a bug in ampsim's trainer.
 
     python tools/nam_a2_reference.py channels_8            # A2 full, from NAM's packed config
     python tools/nam_a2_reference.py channels_3            # A2 nano
-    python tools/nam_a2_reference.py ../shared/data/nam/wavenet_a1_standard.nam   # any .nam's config
+    python tools/nam_a2_reference.py a1.nam   # a 0.7 WaveNet .nam's architecture (A1: `ampsim export` of
+                                              # ../shared/data/nam/wavenet_a1_standard.nam)
 BUDGET (seconds, default 240) and LR change the run.
 """
 import json, sys, time, os, glob, wave
@@ -15,11 +16,17 @@ from nam.models.wavenet import WaveNet
 torch.set_num_threads(1); torch.manual_seed(0)
 which = sys.argv[1] if len(sys.argv) > 1 else "channels_8"
 if which.endswith(".nam"):
-    sub = json.load(open(which))["config"]
+    # NAM's loader builds the architecture; its weights are then drawn afresh as PyTorch's defaults.
+    from nam.models import init_from_nam
+    net = init_from_nam(json.load(open(which)))
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv1d):
+            m.reset_parameters()
 else:
     cfg = json.load(open(os.path.join(os.path.dirname(nam.__file__), "train/_resources/config_model_packed.json")))
     sub = {s["name"]: s["config"] for s in cfg["net"]["config"]["submodels"]}[which]
-net = WaveNet.init_from_config(json.loads(json.dumps(sub)))
+    net = WaveNet.init_from_config(json.loads(json.dumps(sub)))
+print(f"{which}: {sum(p.numel() for p in net.parameters())} parameters, receptive field {net.receptive_field}", flush=True)
 rf = net.receptive_field
 def load(p):
     w = wave.open(p); n = w.getnframes(); b = w.readframes(n); sw = w.getsampwidth()
