@@ -145,7 +145,7 @@ impl Workers {
         Ok(value.double_value(&[]))
     }
 
-    /// [`crate::training::sequence::validation_esr`] of the trained model, with the pieces shared out
+    /// [`crate::training::seq_data::validation_esr`] of the trained model, with the pieces shared out
     /// among the replicas.
     pub(crate) fn validation_esr(&mut self, data: &SeqData) -> Result<f64> {
         let result = self.divided_validation_esr(data);
