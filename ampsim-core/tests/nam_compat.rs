@@ -1,6 +1,7 @@
 //! ampsim's `.nam` files against Neural Amp Modeler's own code, both ways, for every LSTM and
 //! WaveNet preset (A1 and A2): NAM's loader renders ampsim's exports like ampsim does, and ampsim renders
-//! files written by NAM's exporter like NAM does (max |difference| < 1e-4).
+//! files written by NAM's exporter like NAM does (max |difference| < 1e-4) — NAM's default A2 too,
+//! built packed from NAM's own config and written as a SlimmableContainer.
 //!
 //! Needs Python with the `neural-amp-modeler` package (installed into the project's venv by
 //! `tools/setup.sh`; `. tools/env.sh` puts that venv's `python3` first on PATH, or set
@@ -99,6 +100,20 @@ fn nam_loads_our_files_and_we_load_nams_files() {
         let d = max_diff(&process_signal(&model, &x, Device::Cpu).unwrap(), &reference);
         println!("{name}: NAM export (version {}) rendered by ampsim: max |difference| {d:.2e}", file.version);
         assert!(d < 1e-4, "{name}: we render NAM's export differently (max |difference| {d})");
+    }
+
+    // NAM's default A2, trained packed and written as a SlimmableContainer: each size renders as NAM renders it.
+    let container = NamFile::read(dir.join("nam_a2_packed.nam")).unwrap();
+    let sizes: Vec<usize> = container.submodels().iter().map(|(_, m)| m.weight_count()).collect();
+    assert_eq!(sizes, vec![1_871, 12_146], "NAM's packed A2");
+    for (k, (max_value, submodel)) in container.submodels().iter().enumerate() {
+        assert_eq!(container.slimmed(*max_value).weight_count(), submodel.weight_count());
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = container.slimmed(*max_value).build(&vs.root()).unwrap();
+        let reference = read_json_samples(&dir.join(format!("nam_a2_packed.{k}.out.json")));
+        let d = max_diff(&process_signal(&model, &x, Device::Cpu).unwrap(), &reference);
+        println!("NAM's packed A2, submodel {k} (slim ≤ {max_value}): rendered by ampsim: max |difference| {d:.2e}");
+        assert!(d < 1e-4, "NAM's packed A2 submodel {k}: max |difference| {d}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
