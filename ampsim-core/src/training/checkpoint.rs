@@ -30,7 +30,7 @@ pub fn checkpoint_files(checkpoint: &Path) -> [PathBuf; 3] {
     [checkpoint.to_path_buf(), sibling(checkpoint, "last.safetensors"), sibling(checkpoint, "train.json")]
 }
 
-/// The training history saved beside a checkpoint by [`fit_sequence`] (e.g. to report the
+/// The training history saved beside a checkpoint by [`crate::training::fit_sequence`] (e.g. to report the
 /// validation ESR of a saved model).
 pub fn saved_history(checkpoint: impl AsRef<Path>) -> Result<History> {
     let [_, _, state] = checkpoint_files(checkpoint.as_ref());

@@ -43,7 +43,7 @@ pub fn esr(y: &[f32], y_hat: &[f32]) -> Result<f64> {
     Ok(err / energy)
 }
 
-/// ESR after first-order pre-emphasis y[n] − coef·y[n−1] of both signals (0.85 is the usual
+/// ESR after first-order pre-emphasis `y[n] − coef·y[n−1]` of both signals (0.85 is the usual
 /// coefficient): the error in the upper mids and treble, where the ear is most sensitive,
 /// counts more than in the bass.
 pub fn esr_pre_emphasised(y: &[f32], y_hat: &[f32], coef: f64) -> Result<f64> {
@@ -64,7 +64,7 @@ pub fn esr_loss(y_hat: &Tensor, y: &Tensor) -> Tensor {
     (y_hat - y).square().sum(tch::Kind::Float) / (y.square().sum(tch::Kind::Float) + 1e-8)
 }
 
-/// First-order pre-emphasis y[n] − coef·y[n−1] along the last axis (drops the first sample).
+/// First-order pre-emphasis `y[n] − coef·y[n−1]` along the last axis (drops the first sample).
 pub fn pre_emphasis(x: &Tensor, coef: f64) -> Tensor {
     let t = *x.size().last().unwrap_or(&0);
     x.narrow(-1, 1, t - 1) - x.narrow(-1, 0, t - 1) * coef
@@ -112,7 +112,7 @@ pub fn fir(x: &Tensor, taps: &[f32]) -> Tensor {
 #[derive(Clone, Debug, PartialEq)]
 pub enum PreEmphasis {
     None,
-    /// y[n] − coef·y[n−1] (the usual coef is 0.85).
+    /// `y[n] − coef·y[n−1]` (the usual coef is 0.85).
     HighPass { coef: f64 },
     /// The A-weighting-style FIR of [`a_weighting_taps`].
     AWeighting { taps: Vec<f32> },
