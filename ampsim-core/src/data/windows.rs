@@ -157,6 +157,11 @@ impl Windows {
         &self.targets
     }
 
+    /// The targets as samples on the CPU, one per window.
+    pub fn target_samples(&self) -> Result<Vec<f32>> {
+        Ok(Vec::<f32>::try_from(self.targets.to_device(Device::Cpu).view([-1]))?)
+    }
+
     /// Gather the rows and targets at positions `rows` (0-based, into `start..end`).
     pub fn batch(&self, rows: &Tensor) -> (Tensor, Tensor) {
         let x = match &self.ks {

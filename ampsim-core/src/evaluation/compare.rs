@@ -90,7 +90,7 @@ impl ModelReport {
     /// Evaluate a trained dense (windowed) model on `test` windows.
     pub fn for_windows<M: WindowModel>(name: &str, model: &M, vs: &nn::VarStore, history: &History, test: &Windows, sample_rate_hz: u32) -> Result<ModelReport> {
         let predictions = predict(model, test, crate::training::dense::PREDICT_BATCH)?;
-        let real = Vec::<f32>::try_from(test.y().to_device(Device::Cpu).view([-1]))?;
+        let real = test.target_samples()?;
         let rtf = dense::real_time_factor(model, test, sample_rate_hz)?;
         ModelReport::new(name, vs, history, &real, predictions, rtf, sample_rate_hz)
     }

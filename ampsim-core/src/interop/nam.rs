@@ -81,9 +81,12 @@ pub fn export(model: &dyn CausalModel, sample_rate_hz: u32, meta: &NamMetadata) 
 
 /// Write a model as a `.nam` file, atomically.
 pub fn write(path: impl AsRef<Path>, model: &dyn CausalModel, sample_rate_hz: u32, meta: &NamMetadata) -> Result<()> {
-    let value = export(model, sample_rate_hz, meta)?;
-    let text = serde_json::to_string(&value).map_err(|e| Error::invalid("model", e.to_string()))?;
-    write_atomic(path.as_ref(), text.as_bytes())
+    write_json(path.as_ref(), &export(model, sample_rate_hz, meta)?)
+}
+
+fn write_json(path: &Path, value: &Value) -> Result<()> {
+    let text = serde_json::to_string(value).map_err(|e| Error::invalid("model", e.to_string()))?;
+    write_atomic(path, text.as_bytes())
 }
 
 /// The `.nam` JSON of a `SlimmableContainer` holding `models` — one model at several sizes, as
@@ -115,9 +118,7 @@ pub fn export_container(models: &[&dyn CausalModel], sample_rate_hz: u32, meta: 
 
 /// Write [`export_container`]'s file, atomically.
 pub fn write_container(path: impl AsRef<Path>, models: &[&dyn CausalModel], sample_rate_hz: u32, meta: &NamMetadata) -> Result<()> {
-    let value = export_container(models, sample_rate_hz, meta)?;
-    let text = serde_json::to_string(&value).map_err(|e| Error::invalid("model", e.to_string()))?;
-    write_atomic(path.as_ref(), text.as_bytes())
+    write_json(path.as_ref(), &export_container(models, sample_rate_hz, meta)?)
 }
 
 /// A parsed `.nam` file.

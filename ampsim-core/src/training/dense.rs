@@ -116,7 +116,7 @@ pub fn fit<M: WindowModel>(model: &M, vs: &nn::VarStore, train: &Windows, valida
     if run.resume {
         return Err(Error::invalid("resume", "the dense network trains from scratch; resuming is for the LSTM and WaveNet"));
     }
-    tch::manual_seed(cfg.seed as i64);
+    seed_everything(cfg.seed);
     let mut opt = cfg.optimizer.build(vs)?;
     let mut history = History { stopped_because: format!("{} epochs done", cfg.epochs), ..History::default() };
     let mut log = ProgressLog::new(cfg.epochs, cfg.max_seconds, 0.0);
@@ -131,14 +131,7 @@ pub fn fit<M: WindowModel>(model: &M, vs: &nn::VarStore, train: &Windows, valida
         let seconds = epoch_started.elapsed().as_secs_f64();
         let val_esr = validation.map(|v| evaluate_esr(model, v)).transpose()?;
         let e = Epoch { epoch, loss, val_esr, learning_rate: cfg.optimizer.learning_rate(), elapsed_seconds: started.elapsed().as_secs_f64(), samples_per_second: windows as f64 / seconds };
-        if let Some(hook) = &run.on_epoch {
-            (hook.0)(&e);
-        }
-        let printed = run.verbose && log.due(epoch, e.elapsed_seconds);
-        history.push(e);
-        if printed {
-            println!("{}", history.progress_line());
-        }
+        run.record(&mut log, &mut history, e);
         if let Some(path) = &run.checkpoint {
             save_safetensors(vs, path)?;
         }
@@ -151,9 +144,7 @@ pub fn fit<M: WindowModel>(model: &M, vs: &nn::VarStore, train: &Windows, valida
             break;
         }
     }
-    if run.verbose {
-        println!("{}", history.summary());
-    }
+    run.finish(&history);
     Ok(history)
 }
 
@@ -215,15 +206,7 @@ pub fn real_time_factor<M: WindowModel>(model: &M, windows: &Windows, sample_rat
 /// ESR over `windows` with dropout off.
 pub fn evaluate_esr<M: WindowModel>(model: &M, windows: &Windows) -> Result<f64> {
     let y_hat = predict(model, windows, PREDICT_BATCH)?;
-    let y = Vec::<f32>::try_from(windows.y().to_device(tch::Device::Cpu).view([-1]))?;
-    crate::training::losses::esr(&y, &y_hat)
-}
-
-/// Mean squared error over `windows` with dropout off.
-pub fn evaluate_mse<M: WindowModel>(model: &M, windows: &Windows, batch_size: usize) -> Result<f64> {
-    let y_hat = predict(model, windows, batch_size)?;
-    let y = Vec::<f32>::try_from(windows.y().to_device(tch::Device::Cpu).view([-1]))?;
-    crate::training::losses::mse(&y, &y_hat)
+    crate::training::losses::esr(&windows.target_samples()?, &y_hat)
 }
 
 /// One trained variant of the dense model and how it did on the test windows.
@@ -250,7 +233,7 @@ pub fn trial(name: &str, config: &crate::models::MlpConfig, fit_cfg: &FitConfig,
     }
     let history = fit(&model, &vs, train, None, fit_cfg, run)?;
     let predictions = predict(&model, test, PREDICT_BATCH)?;
-    let y = Vec::<f32>::try_from(test.y().to_device(tch::Device::Cpu).view([-1]))?;
+    let y = test.target_samples()?;
     let trial = Trial {
         name: name.to_string(),
         config: config.clone(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
 
-use crate::training::history::Epoch;
+use crate::training::history::{Epoch, History};
 
 /// The random generator of one epoch of a run seeded with `seed`: the same epoch draws the
 /// same batches in a whole run and in a resumed one.
@@ -54,6 +54,27 @@ impl RunControl {
 
     pub(crate) fn stop_requested(&self) -> bool {
         self.stop.as_ref().is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
+    /// Report a finished epoch — to the hook, and as a progress line when `log` says so — and
+    /// add it to `history`; returns whether its validation ESR is the best so far.
+    pub(crate) fn record(&self, log: &mut ProgressLog, history: &mut History, e: Epoch) -> bool {
+        if let Some(hook) = &self.on_epoch {
+            (hook.0)(&e);
+        }
+        let due = self.verbose && log.due(e.epoch, e.elapsed_seconds);
+        let best = history.push(e);
+        if due {
+            println!("{}", history.progress_line());
+        }
+        best
+    }
+
+    /// Print the run's summary line, if verbose.
+    pub(crate) fn finish(&self, history: &History) {
+        if self.verbose {
+            println!("{}", history.summary());
+        }
     }
 }
 

@@ -271,11 +271,7 @@ impl<'a, M: CausalModel + ?Sized> Trainer<'a, M> {
             elapsed_seconds: self.elapsed_before + elapsed,
             samples_per_second: (self.done_steps * self.cfg.batch_size * seg) as f64 / epoch_seconds.max(1e-9),
         };
-        if let Some(hook) = &self.run.on_epoch {
-            (hook.0)(&e);
-        }
-        let printed = self.run.verbose && self.log.due(epoch, e.elapsed_seconds);
-        if self.state.history.push(e) {
+        if self.run.record(&mut self.log, &mut self.state.history, e) {
             self.state.since_best = 0;
             self.best = Some(snapshot(self.vs));
             if let Some(path) = &self.run.checkpoint {
@@ -286,9 +282,6 @@ impl<'a, M: CausalModel + ?Sized> Trainer<'a, M> {
         }
         if let (Some(a), Some(latest)) = (&self.averaged, self.latest.take()) {
             a.swap_out(latest);
-        }
-        if printed {
-            println!("{}", self.state.history.progress_line());
         }
         self.state.epoch = epoch;
         self.state.learning_rate *= self.cfg.lr_decay;
@@ -330,11 +323,8 @@ impl<'a, M: CausalModel + ?Sized> Trainer<'a, M> {
         if let Some(best) = self.best.take() {
             restore(self.vs, best);
         }
-        let h = self.state.history;
-        if self.run.verbose {
-            println!("{}", h.summary());
-        }
-        h
+        self.run.finish(&self.state.history);
+        self.state.history
     }
 }
 
