@@ -1,0 +1,100 @@
+//! `out += W · X` where the rows of X are runs of samples at arbitrary places of one buffer
+//! (the taps of a dilated convolution are rows of a delay line). Tiles of 4 outputs × 16
+//! samples stay in registers over the whole sum; the compiler turns them into vector code.
+
+use super::Mac;
+
+const TILE_ROWS: usize = 4;
+const TILE_SAMPLES: usize = 16;
+
+/// `out[m·out_stride + t] += Σ_j w[m·k + j] · src[base + offsets[j] + t]` for `m < rows`,
+/// `t < n`, where `k = offsets.len()`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul<M: Mac>(w: &[f32], rows: usize, offsets: &[usize], src: &[f32], base: usize, out: &mut [f32], out_stride: usize, n: usize) {
+    let k = offsets.len();
+    debug_assert!(w.len() >= rows * k);
+    let full = n - n % TILE_SAMPLES;
+    let mut t0 = 0;
+    while t0 < full {
+        let mut m0 = 0;
+        while m0 + TILE_ROWS <= rows {
+            tile::<M, TILE_ROWS>(w, k, m0, offsets, src, base + t0, out, out_stride, t0);
+            m0 += TILE_ROWS;
+        }
+        while m0 < rows {
+            tile::<M, 1>(w, k, m0, offsets, src, base + t0, out, out_stride, t0);
+            m0 += 1;
+        }
+        t0 += TILE_SAMPLES;
+    }
+    if full < n {
+        for m in 0..rows {
+            let row = &mut out[m * out_stride + full..m * out_stride + n];
+            for (j, &off) in offsets.iter().enumerate() {
+                let wv = w[m * k + j];
+                let x = &src[base + off + full..base + off + n];
+                for (o, &xv) in row.iter_mut().zip(x) {
+                    *o = M::mac(wv, xv, *o);
+                }
+            }
+        }
+    }
+}
+
+/// One tile: `R` output rows from `m0`, 16 samples from `t0`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn tile<M: Mac, const R: usize>(w: &[f32], k: usize, m0: usize, offsets: &[usize], src: &[f32], at: usize, out: &mut [f32], out_stride: usize, t0: usize) {
+    let mut acc = [[0f32; TILE_SAMPLES]; R];
+    for (r, a) in acc.iter_mut().enumerate() {
+        let o = (m0 + r) * out_stride + t0;
+        a.copy_from_slice(&out[o..o + TILE_SAMPLES]);
+    }
+    let w = &w[m0 * k..(m0 + R) * k];
+    for (j, &off) in offsets.iter().enumerate() {
+        let x: &[f32; TILE_SAMPLES] = src[at + off..at + off + TILE_SAMPLES].try_into().expect("16 samples");
+        for (r, a) in acc.iter_mut().enumerate() {
+            let wv = w[r * k + j];
+            for i in 0..TILE_SAMPLES {
+                a[i] = M::mac(wv, x[i], a[i]);
+            }
+        }
+    }
+    for (r, a) in acc.iter().enumerate() {
+        let o = (m0 + r) * out_stride + t0;
+        out[o..o + TILE_SAMPLES].copy_from_slice(a);
+    }
+}
+
+/// `dst[i] += src[i]`.
+#[inline(always)]
+pub(crate) fn add_rows(dst: &mut [f32], src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += s;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::Plain;
+
+    #[test]
+    fn the_product_is_the_naive_sum_for_every_shape() {
+        let src: Vec<f32> = (0..400).map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0).collect();
+        for (rows, k, n) in [(4, 3, 16), (6, 5, 37), (1, 1, 1), (9, 7, 64), (3, 2, 15)] {
+            let w: Vec<f32> = (0..rows * k).map(|i| ((i * 13 % 17) as f32 - 8.0) / 8.0).collect();
+            let offsets: Vec<usize> = (0..k).map(|j| j * 23 % 50).collect();
+            let (stride, base) = (70, 5);
+            let mut out = vec![0.5f32; rows * stride];
+            matmul::<Plain>(&w, rows, &offsets, &src, base, &mut out, stride, n);
+            for m in 0..rows {
+                for t in 0..stride {
+                    let expected = if t < n { 0.5 + (0..k).map(|j| w[m * k + j] * src[base + offsets[j] + t]).sum::<f32>() } else { 0.5 };
+                    assert!((out[m * stride + t] - expected).abs() < 1e-5, "{rows}x{k}x{n} at {m},{t}");
+                }
+            }
+        }
+    }
+}

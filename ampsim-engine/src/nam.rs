@@ -1,0 +1,198 @@
+//! Neural Amp Modeler `.nam` files: JSON with `version`, `architecture` ("WaveNet", "LSTM" or
+//! "SlimmableContainer"), `config`, `weights` (one flat list in NAM's order), `sample_rate` and
+//! `metadata`. Versions 0.5 to 0.7 read, in both of their WaveNet layouts.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::layout::lstm::LstmShape;
+use crate::layout::wavenet::WaveNetConfig;
+use crate::models::{Container, Lstm, WaveNet};
+use crate::{Error, Renderer, Result};
+
+/// NAM's name for a file that holds one model at several sizes; the plugin's "Slim" knob picks one.
+pub const SLIMMABLE_CONTAINER: &str = "SlimmableContainer";
+
+/// The architectures a `.nam` file may hold (besides containers of them).
+pub const ARCHITECTURES: [&str; 2] = ["WaveNet", "LSTM"];
+
+#[derive(Debug, Deserialize)]
+struct NamDocument {
+    version: String,
+    #[serde(default)]
+    metadata: Value,
+    architecture: String,
+    config: Value,
+    weights: Vec<f32>,
+    #[serde(default)]
+    sample_rate: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NamContainerConfig {
+    submodels: Vec<NamSubmodel>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NamSubmodel {
+    max_value: f64,
+    model: Value,
+}
+
+/// A parsed and checked `.nam` file.
+#[derive(Clone, Debug)]
+pub struct NamFile {
+    pub version: String,
+    pub architecture: String,
+    /// `sample_rate`; old files have none (NAM then assumes 48 kHz).
+    pub sample_rate_hz: Option<u32>,
+    pub metadata: Value,
+    /// The architecture's `config` object.
+    pub config: Value,
+    weights: Vec<f32>,
+    /// A `SlimmableContainer`'s submodels with their `max_value`, smallest first (else empty).
+    submodels: Vec<(f64, NamFile)>,
+    /// Where it came from, for errors.
+    origin: String,
+}
+
+impl NamFile {
+    /// Read and check a `.nam` file.
+    pub fn read(path: impl AsRef<Path>) -> Result<NamFile> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|cause| Error::Io { path: path.to_path_buf(), cause })?;
+        NamFile::parse(&text, &path.display().to_string())
+    }
+
+    /// Parse `.nam` JSON; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<NamFile> {
+        let v: Value = serde_json::from_str(text).map_err(|e| Error::model(origin, format!("not a .nam file: invalid JSON ({e})")))?;
+        NamFile::from_value(v, origin)
+    }
+
+    /// Check a `.nam` JSON value; `origin` names it in errors.
+    pub fn from_value(v: Value, origin: &str) -> Result<NamFile> {
+        for k in ["version", "architecture", "config", "weights"] {
+            if v.get(k).is_none() {
+                return Err(Error::model(origin, format!("not a .nam file: no \"{k}\"")));
+            }
+        }
+        let doc: NamDocument = serde_json::from_value(v).map_err(|e| Error::model(origin, format!("not a .nam file: {e}")))?;
+        let mut parts = doc.version.split('.').map(|p| p.parse::<u32>().ok());
+        if !matches!((parts.next().flatten(), parts.next().flatten()), (Some(0), Some(5..=7))) {
+            return Err(Error::model(origin, format!("version {} is not supported (0.5 to 0.7 are)", doc.version)));
+        }
+        let sample_rate_hz = match doc.sample_rate {
+            None => None,
+            Some(r) if (8000.0..=384_000.0).contains(&r) => Some(r as u32),
+            Some(r) => return Err(Error::model(origin, format!("sample_rate {r} is not a usable rate"))),
+        };
+        if let Some(i) = doc.weights.iter().position(|w| !w.is_finite()) {
+            return Err(Error::model(origin, format!("weight {i} is not a finite number")));
+        }
+        let submodels = if doc.architecture == SLIMMABLE_CONTAINER {
+            container_submodels(&doc.config, origin)?
+        } else {
+            let expected = weight_count(&doc.architecture, &doc.config).map_err(|e| Error::model(origin, e))?;
+            if doc.weights.len() != expected {
+                return Err(Error::model(origin, format!("{} weights, but its {} config needs {expected}", doc.weights.len(), doc.architecture)));
+            }
+            Vec::new()
+        };
+        Ok(NamFile { version: doc.version, architecture: doc.architecture, sample_rate_hz, metadata: doc.metadata, config: doc.config, weights: doc.weights, submodels, origin: origin.into() })
+    }
+
+    /// The model a `slim` value between 0 and 1 selects, as NAM's plugin does: in a
+    /// `SlimmableContainer`, the smallest submodel whose `max_value` is at least `slim` (the
+    /// full-size one above them all); any other file is its own model.
+    pub fn slimmed(&self, slim: f64) -> &NamFile {
+        match self.submodels.iter().find(|(max_value, _)| slim <= *max_value) {
+            Some((_, m)) => m,
+            None => self.submodels.last().map_or(self, |(_, m)| m),
+        }
+    }
+
+    /// A `SlimmableContainer`'s submodels with their `max_value`, smallest first (empty for a
+    /// single model).
+    pub fn submodels(&self) -> &[(f64, NamFile)] {
+        &self.submodels
+    }
+
+    /// The flat weights in NAM's order (empty for a container).
+    pub fn weights(&self) -> &[f32] {
+        &self.weights
+    }
+
+    /// Where the file came from (its path, or what the caller named it).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The number of weights of the model (a container's: its full-size submodel's).
+    pub fn weight_count(&self) -> usize {
+        self.submodels.last().map_or(self.weights.len(), |(_, m)| m.weight_count())
+    }
+
+    /// The model, ready to play (a container: every size, the largest playing).
+    pub fn renderer(&self) -> Result<Box<dyn Renderer>> {
+        let fail = |e: String| Error::model(&self.origin, e);
+        Ok(match self.architecture.as_str() {
+            SLIMMABLE_CONTAINER => {
+                let sizes = self.submodels.iter().map(|(max, m)| Ok((*max, m.renderer()?))).collect::<Result<Vec<_>>>()?;
+                Box::new(Container::new(sizes).map_err(fail)?)
+            }
+            "WaveNet" => Box::new(WaveNet::new(&wavenet_config(&self.config, &self.weights).map_err(fail)?, &self.weights).map_err(fail)?),
+            "LSTM" => Box::new(Lstm::new(LstmShape::from_nam(&self.config).map_err(fail)?, &self.weights).map_err(fail)?),
+            other => return Err(fail(unsupported(other))),
+        })
+    }
+}
+
+/// A WaveNet's configuration; as NAM, the last weight (the head scale) wins over the config's.
+pub fn wavenet_config(config: &Value, weights: &[f32]) -> Result<WaveNetConfig, String> {
+    let mut cfg = WaveNetConfig::from_nam(config)?;
+    if let Some(&tail) = weights.last() {
+        if (tail as f64 - cfg.head_scale).abs() > 1e-5 {
+            cfg.head_scale = tail as f64;
+        }
+    }
+    Ok(cfg)
+}
+
+fn unsupported(name: &str) -> String {
+    format!("architecture \"{name}\" is not supported ({}, and {SLIMMABLE_CONTAINER}s of them, are)", ARCHITECTURES.join(" and "))
+}
+
+/// How many weights an architecture's `config` needs.
+pub fn weight_count(architecture: &str, config: &Value) -> Result<usize, String> {
+    match architecture {
+        "WaveNet" => Ok(WaveNetConfig::from_nam(config)?.nam_weight_count()),
+        "LSTM" => Ok(LstmShape::from_nam(config)?.nam_weight_count()),
+        other => Err(unsupported(other)),
+    }
+}
+
+/// A container's submodels, each a complete `.nam` object, checked and sorted by `max_value`.
+fn container_submodels(config: &Value, origin: &str) -> Result<Vec<(f64, NamFile)>> {
+    let c: NamContainerConfig = serde_json::from_value(config.clone()).map_err(|e| Error::model(origin, format!("{SLIMMABLE_CONTAINER} config: {e}")))?;
+    if c.submodels.is_empty() {
+        return Err(Error::model(origin, format!("a {SLIMMABLE_CONTAINER} without submodels")));
+    }
+    let mut out = Vec::with_capacity(c.submodels.len());
+    for (k, s) in c.submodels.into_iter().enumerate() {
+        let m = NamFile::from_value(s.model, &format!("{origin} (submodel {})", k + 1))?;
+        if !m.submodels.is_empty() {
+            return Err(Error::model(origin, "a container inside a container"));
+        }
+        out.push((s.max_value, m));
+    }
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(out)
+}
+
+/// Load a `.nam` file, ready to play.
+pub fn load(path: impl AsRef<Path>) -> Result<Box<dyn Renderer>> {
+    NamFile::read(path)?.renderer()
+}

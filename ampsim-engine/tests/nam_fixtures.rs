@@ -1,0 +1,78 @@
+//! Every `.nam` file written by NAM's own tools (`../shared/data/nam/`) plays as NAM's C++
+//! engine renders it (`reference/`, from sample 8 192 on, where both have left their start-up
+//! behind — see the README there), in blocks of any size; what the engine cannot play is
+//! refused by name.
+
+use std::path::PathBuf;
+
+use ampsim_engine::nam::{self, NamFile};
+use ampsim_engine::Renderer;
+
+fn fixtures() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nam");
+    if dir.join("reference/input.wav").exists() {
+        Some(dir)
+    } else {
+        assert!(std::env::var_os("AMPSIM_REQUIRE_NAM").is_none(), "AMPSIM_REQUIRE_NAM is set but {} is missing", dir.display());
+        eprintln!("skipping: no NAM fixtures at {}", dir.display());
+        None
+    }
+}
+
+fn wav(path: PathBuf) -> Vec<f32> {
+    hound::WavReader::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).into_samples::<f32>().map(Result::unwrap).collect()
+}
+
+/// Play `x` in blocks of the given sizes, cycling.
+fn play(model: &mut dyn Renderer, x: &[f32], blocks: &[usize]) -> Vec<f32> {
+    let mut y = vec![0.0; x.len()];
+    let (mut at, mut i) = (0, 0);
+    while at < x.len() {
+        let n = blocks[i % blocks.len()].min(x.len() - at);
+        model.process(&x[at..at + n], &mut y[at..at + n]);
+        at += n;
+        i += 1;
+    }
+    y
+}
+
+fn max_difference_from(a: &[f32], b: &[f32], from: usize) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a[from..].iter().zip(&b[from..]).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn nams_own_files_play_as_nams_engine_renders_them_at_any_block_size() {
+    let Some(dir) = fixtures() else { return };
+    let x = wav(dir.join("reference/input.wav"));
+    let mixed = [1, 7, 64, 300, 5, 4096, 33, 2048, 2, 8192, 129];
+    for (file, slim, reference) in [
+        ("A2.nam", None, "A2.wav"),
+        ("A2.nam", Some(0.25), "A2.slim0.25.wav"),
+        ("wavenet_a1_standard.nam", None, "wavenet_a1_standard.wav"),
+        ("lstm.nam", None, "lstm.wav"),
+        ("wavenet.nam", None, "wavenet.wav"),
+        ("slimmable_container.nam", None, "slimmable_container.wav"),
+    ] {
+        let expected = wav(dir.join("reference").join(reference));
+        let mut model = nam::load(dir.join(file)).unwrap();
+        if let Some(s) = slim {
+            assert!(model.set_slim(s), "{file} is a container");
+        }
+        for blocks in [&[64][..], &[4096], &[1], &mixed] {
+            model.reset();
+            let y = play(model.as_mut(), &x, blocks);
+            let d = max_difference_from(&y, &expected, 8192);
+            assert!(d < 1e-4, "{file} slim {slim:?} blocks {blocks:?}: max |difference| {d}");
+        }
+    }
+}
+
+#[test]
+fn what_the_engine_cannot_play_is_refused_by_name() {
+    let Some(dir) = fixtures() else { return };
+    for (file, feature) in [("wavenet_a2_max.nam", "condition DSP"), ("wavenet_condition_dsp.nam", "condition DSP"), ("slimmable_wavenet.nam", "slimmable")] {
+        let err = NamFile::read(dir.join(file)).and_then(|f| f.renderer()).err().unwrap_or_else(|| panic!("{file} loaded")).to_string();
+        assert!(err.contains(file) && err.contains(feature), "{err}");
+    }
+}
