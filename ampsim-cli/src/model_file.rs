@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use ampsim_core::models::CausalModel;
-use ampsim_core::interop::nam::NamFile;
+use ampsim_core::interop::nam::{BuildModel, NamFile};
 use ampsim_core::tch::{nn, Device};
 use ampsim_core::training::load_safetensors;
 use anyhow::{bail, Context, Result};

@@ -104,7 +104,7 @@ fn preset_nam(path: &std::path::Path, kind: &str, preset: &str, rate_hz: u32) {
 #[test]
 fn process_in_blocks_equals_rendering_the_whole_file() {
     use ampsim_core::data::audio::read_wav;
-    use ampsim_core::interop::nam::NamFile;
+    use ampsim_core::interop::nam::{BuildModel, NamFile};
     use ampsim_core::tch::{nn, Device};
     use ampsim_core::training::process_signal;
     let d = tmpdir("process");

@@ -45,6 +45,17 @@ pub enum Error {
     Table(#[from] polars::error::PolarsError),
 }
 
+/// The engine's errors (it reads the `.nam` layouts) become the same kind of error here.
+impl From<ampsim_engine::Error> for Error {
+    fn from(e: ampsim_engine::Error) -> Self {
+        match e {
+            ampsim_engine::Error::Io { path, cause } => Error::Io { path, cause },
+            ampsim_engine::Error::ModelFile { origin, reason } => Error::ModelFile { path: origin, reason },
+            ampsim_engine::Error::InvalidArgument { name, reason } => Error::InvalidArgument { name, reason },
+        }
+    }
+}
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

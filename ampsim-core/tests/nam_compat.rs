@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
-use ampsim_core::interop::nam::{self, NamFile, NamMetadata};
+use ampsim_core::interop::nam::{self, BuildModel, NamFile, NamMetadata};
 use ampsim_core::tch::{self, nn, Device};
 use ampsim_core::training::process_signal;
 

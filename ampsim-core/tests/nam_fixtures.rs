@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use ampsim_core::data::audio::read_wav;
-use ampsim_core::interop::nam::NamFile;
+use ampsim_core::interop::nam::{BuildModel, NamFile};
 use ampsim_core::tch::{nn, Device};
 use ampsim_core::training::process_signal;
 
@@ -61,7 +61,7 @@ fn nams_own_files_render_as_nams_engine_renders_them() {
 fn what_ampsim_cannot_run_is_refused_by_name() {
     let Some(dir) = fixtures() else { return };
     for (file, feature) in [("wavenet_a2_max.nam", "condition DSP"), ("wavenet_condition_dsp.nam", "condition DSP"), ("slimmable_wavenet.nam", "slimmable")] {
-        let err = NamFile::read(dir.join(file)).and_then(|f| f.build(&nn::VarStore::new(Device::Cpu).root()).map(|_| ())).unwrap_err().to_string();
+        let err = NamFile::read(dir.join(file)).map_err(ampsim_core::Error::from).and_then(|f| f.build(&nn::VarStore::new(Device::Cpu).root()).map(|_| ())).unwrap_err().to_string();
         assert!(err.contains(file) && err.contains(feature), "{file}: {err}");
     }
 }

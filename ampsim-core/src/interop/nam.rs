@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use chrono::{Datelike, Timelike};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 use tch::nn;
 
@@ -37,7 +37,7 @@ pub struct NamMetadata {
 }
 
 /// A `.nam` document as stored, shared by reading and writing.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct NamDocument {
     version: String,
     #[serde(default)]
@@ -121,144 +121,34 @@ pub fn write_container(path: impl AsRef<Path>, models: &[&dyn CausalModel], samp
     write_json(path.as_ref(), &export_container(models, sample_rate_hz, meta)?)
 }
 
-/// A parsed `.nam` file.
-#[derive(Clone, Debug)]
-pub struct NamFile {
-    pub version: String,
-    pub architecture: String,
-    /// `sample_rate`; old files have none (NAM then assumes 48 kHz).
-    pub sample_rate_hz: Option<u32>,
-    pub metadata: Value,
-    /// The architecture's `config` object.
-    pub config: Value,
-    weights: Vec<f32>,
-    /// A `SlimmableContainer`'s submodels with their `max_value`, smallest first (else empty).
-    submodels: Vec<(f64, NamFile)>,
-    /// Where it came from, for errors.
-    origin: String,
-}
+pub use ampsim_engine::nam::{NamFile, SLIMMABLE_CONTAINER};
 
-/// NAM's name for a file that holds one model at several sizes; the plugin's "Slim" knob picks one.
-pub const SLIMMABLE_CONTAINER: &str = "SlimmableContainer";
-
-#[derive(Debug, Deserialize)]
-struct NamContainerConfig {
-    submodels: Vec<NamSubmodel>,
-}
-
-#[derive(Debug, Deserialize)]
-struct NamSubmodel {
-    max_value: f64,
-    model: Value,
+/// A `.nam` file built as a libtorch model ([`NamFile`] is the engine's: it reads and checks
+/// the file; this builds what ampsim trains and evaluates).
+pub trait BuildModel {
+    /// Build the model on `vs` and load the weights into it (every weight used, exactly). A
+    /// `SlimmableContainer` builds its full-size submodel (as NAM's engine does by default;
+    /// [`NamFile::slimmed`] picks another).
+    fn build(&self, vs: &nn::Path) -> Result<Box<dyn CausalModel>>;
 }
 
 fn malformed(path: &str, reason: impl Into<String>) -> Error {
     Error::ModelFile { path: path.into(), reason: reason.into() }
 }
 
-impl NamFile {
-    /// Read and check a `.nam` file.
-    pub fn read(path: impl AsRef<Path>) -> Result<NamFile> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        NamFile::parse(&text, &path.display().to_string())
-    }
-
-    /// Parse `.nam` JSON; `origin` names it in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<NamFile> {
-        let v: Value = serde_json::from_str(text).map_err(|e| malformed(origin, format!("not a .nam file: invalid JSON ({e})")))?;
-        NamFile::from_value(v, origin)
-    }
-
-    fn from_value(v: Value, origin: &str) -> Result<NamFile> {
-        for k in ["version", "architecture", "config", "weights"] {
-            if v.get(k).is_none() {
-                return Err(malformed(origin, format!("not a .nam file: no \"{k}\"")));
-            }
-        }
-        let doc: NamDocument = serde_json::from_value(v).map_err(|e| malformed(origin, format!("not a .nam file: {e}")))?;
-        let mut parts = doc.version.split('.').map(|p| p.parse::<u32>().ok());
-        match (parts.next().flatten(), parts.next().flatten()) {
-            (Some(0), Some(5..=7)) => {}
-            _ => return Err(malformed(origin, format!("version {} is not supported (0.5 to 0.7 are)", doc.version))),
-        }
-        let sample_rate_hz = match doc.sample_rate {
-            None => None,
-            Some(r) if (8000.0..=384_000.0).contains(&r) => Some(r as u32),
-            Some(r) => return Err(malformed(origin, format!("sample_rate {r} is not a usable rate"))),
-        };
-        if doc.architecture == SLIMMABLE_CONTAINER {
-            let submodels = container_submodels(&doc.config, origin)?;
-            return Ok(NamFile { version: doc.version, architecture: doc.architecture, sample_rate_hz, metadata: doc.metadata, config: doc.config, weights: doc.weights, submodels, origin: origin.into() });
-        }
-        let arch = architecture_of(&doc.architecture, origin)?;
-        let expected = (arch.nam_weight_count)(&doc.config).map_err(|e| malformed(origin, e))?;
-        if doc.weights.len() != expected {
-            return Err(malformed(origin, format!("{} weights, but its {} config needs {expected}", doc.weights.len(), doc.architecture)));
-        }
-        Ok(NamFile { version: doc.version, architecture: doc.architecture, sample_rate_hz, metadata: doc.metadata, config: doc.config, weights: doc.weights, submodels: Vec::new(), origin: origin.into() })
-    }
-
-    /// The model a `slim` value between 0 and 1 selects, as NAM's plugin does: in a
-    /// `SlimmableContainer`, the smallest submodel whose `max_value` is at least `slim` (the
-    /// full-size one above them all); any other file is its own model.
-    pub fn slimmed(&self, slim: f64) -> &NamFile {
-        match self.submodels.iter().find(|(max_value, _)| slim <= *max_value) {
-            Some((_, m)) => m,
-            None => self.submodels.last().map_or(self, |(_, m)| m),
-        }
-    }
-
-    /// A `SlimmableContainer`'s submodels with their `max_value`, smallest first (empty for a
-    /// single model).
-    pub fn submodels(&self) -> &[(f64, NamFile)] {
-        &self.submodels
-    }
-
-    /// Build the model on `vs` and load the weights into it (every weight used, exactly). A
-    /// `SlimmableContainer` builds its full-size submodel (as NAM's engine does by default;
-    /// [`Self::slimmed`] picks another).
-    pub fn build(&self, vs: &nn::Path) -> Result<Box<dyn CausalModel>> {
-        if let Some((_, full)) = self.submodels.last() {
+impl BuildModel for NamFile {
+    fn build(&self, vs: &nn::Path) -> Result<Box<dyn CausalModel>> {
+        if let Some((_, full)) = self.submodels().last() {
             return full.build(vs);
         }
-        let arch = architecture_of(&self.architecture, &self.origin)?;
-        let model = (arch.from_nam)(&self.config, &self.weights, vs).map_err(|e| malformed(&self.origin, e))?;
-        let mut weights = NamWeights::new(&self.weights);
-        tch::no_grad(|| model.read_nam_weights(&mut weights)).map_err(|e| malformed(&self.origin, e.to_string()))?;
-        weights.finish().map_err(|e| malformed(&self.origin, e.to_string()))?;
+        let origin = self.origin();
+        let arch = models::architecture(&self.architecture).ok_or_else(|| malformed(origin, format!("architecture \"{}\" has no libtorch model", self.architecture)))?;
+        let model = (arch.from_nam)(&self.config, self.weights(), vs).map_err(|e| malformed(origin, e))?;
+        let mut weights = NamWeights::new(self.weights());
+        tch::no_grad(|| model.read_nam_weights(&mut weights)).map_err(|e| malformed(origin, e.to_string()))?;
+        weights.finish().map_err(|e| malformed(origin, e.to_string()))?;
         Ok(model)
     }
-
-    /// The number of weights of the model ([`Self::build`]'s: a container's full-size submodel).
-    pub fn weight_count(&self) -> usize {
-        self.submodels.last().map_or(self.weights.len(), |(_, m)| m.weight_count())
-    }
-}
-
-/// A container's submodels, each a complete `.nam` object, checked and sorted by `max_value`.
-fn container_submodels(config: &Value, origin: &str) -> Result<Vec<(f64, NamFile)>> {
-    let c: NamContainerConfig = serde_json::from_value(config.clone()).map_err(|e| malformed(origin, format!("{SLIMMABLE_CONTAINER} config: {e}")))?;
-    if c.submodels.is_empty() {
-        return Err(malformed(origin, format!("a {SLIMMABLE_CONTAINER} without submodels")));
-    }
-    let mut out = Vec::with_capacity(c.submodels.len());
-    for (k, s) in c.submodels.into_iter().enumerate() {
-        let m = NamFile::from_value(s.model, &format!("{origin} (submodel {})", k + 1))?;
-        if !m.submodels.is_empty() {
-            return Err(malformed(origin, "a container inside a container"));
-        }
-        out.push((s.max_value, m));
-    }
-    out.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(out)
-}
-
-fn architecture_of(name: &str, origin: &str) -> Result<&'static models::Architecture> {
-    models::architecture(name).ok_or_else(|| {
-        let known: Vec<&str> = models::ARCHITECTURES.iter().map(|a| a.nam_name).collect();
-        malformed(origin, format!("architecture \"{name}\" is not supported ({}, and {SLIMMABLE_CONTAINER}s of them, are)", known.join(" and ")))
-    })
 }
 
 #[cfg(test)]

@@ -1,28 +1,18 @@
-//! Nonlinearities, under the names PyTorch and Neural Amp Modeler give them.
+//! Nonlinearities, under the names PyTorch and Neural Amp Modeler give them: the
+//! [`Activation`] names are the engine's (`ampsim_engine::Activation`); here they apply to
+//! tensors.
 
-use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
-/// A pointwise nonlinearity.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Activation {
-    Relu,
-    Tanh,
-    /// The identity.
-    Linear,
-    /// `x` above 0, `negative_slope · x` below (NAM's A2: slope 0.01).
-    LeakyRelu { negative_slope: f64 },
-    Sigmoid,
-    /// `x · sigmoid(x)` (also called Swish).
-    Silu,
-    /// `x` clamped to `min_val..=max_val` (PyTorch's default: −1..1).
-    Hardtanh { min_val: f64, max_val: f64 },
-    /// `x / (1 + |x|)`.
-    Softsign,
+pub use ampsim_engine::Activation;
+
+/// An activation applied to a tensor, as libtorch computes it.
+pub trait ApplyToTensor {
+    fn apply(self, xs: &Tensor) -> Tensor;
 }
 
-impl Activation {
-    pub fn apply(self, xs: &Tensor) -> Tensor {
+impl ApplyToTensor for Activation {
+    fn apply(self, xs: &Tensor) -> Tensor {
         match self {
             Activation::Relu => xs.relu(),
             Activation::Tanh => xs.tanh(),
@@ -35,36 +25,6 @@ impl Activation {
             Activation::Hardtanh { min_val, max_val } => xs.clamp(min_val, max_val),
             Activation::Softsign => xs / (xs.abs() + 1.0),
         }
-    }
-
-    /// NAM's name for it (`"Tanh"`, `"LeakyReLU"`, …).
-    pub fn nam_name(self) -> &'static str {
-        match self {
-            Activation::Relu => "ReLU",
-            Activation::Tanh => "Tanh",
-            Activation::Linear => "Identity",
-            Activation::LeakyRelu { .. } => "LeakyReLU",
-            Activation::Sigmoid => "Sigmoid",
-            Activation::Silu => "SiLU",
-            Activation::Hardtanh { .. } => "Hardtanh",
-            Activation::Softsign => "Softsign",
-        }
-    }
-
-    /// The activation NAM calls `name`, with its parameters where it has any (PyTorch's
-    /// defaults when they are not given); `None` for one ampsim does not have.
-    pub fn from_nam(name: &str, negative_slope: Option<f64>, min_val: Option<f64>, max_val: Option<f64>) -> Option<Activation> {
-        Some(match name {
-            "ReLU" => Activation::Relu,
-            "Tanh" => Activation::Tanh,
-            "Identity" => Activation::Linear,
-            "LeakyReLU" => Activation::LeakyRelu { negative_slope: negative_slope.unwrap_or(0.01) },
-            "Sigmoid" => Activation::Sigmoid,
-            "SiLU" | "Swish" => Activation::Silu,
-            "Hardtanh" => Activation::Hardtanh { min_val: min_val.unwrap_or(-1.0), max_val: max_val.unwrap_or(1.0) },
-            "Softsign" => Activation::Softsign,
-            _ => return None,
-        })
     }
 }
 
@@ -82,9 +42,5 @@ mod tests {
         assert!(close(&Activation::Hardtanh { min_val: -1.0, max_val: 1.0 }.apply(&x), &x.hardtanh()));
         assert!(close(&Activation::Softsign.apply(&x), &(&x / (x.abs() + 1.0))));
         assert!(close(&Activation::Sigmoid.apply(&x), &x.sigmoid()));
-        for a in [Activation::Relu, Activation::Tanh, Activation::Sigmoid, Activation::Silu, Activation::Softsign, Activation::LeakyRelu { negative_slope: 0.2 }] {
-            assert_eq!(Activation::from_nam(a.nam_name(), Some(0.2), None, None), Some(a));
-        }
-        assert_eq!(Activation::from_nam("Hardswish", None, None, None), None);
     }
 }

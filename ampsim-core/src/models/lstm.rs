@@ -5,6 +5,7 @@
 //! optionally plus the input (Wright et al.'s skip connection). The initial hidden and cell
 //! states are trainable parameters, as NAM stores them in its `.nam` files.
 
+use ampsim_engine::LstmShape;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tch::nn::{self, Module, RNN};
@@ -50,13 +51,7 @@ impl LstmConfig {
     /// Number of weights as NAM stores them: per layer the input and recurrent matrices, one
     /// (summed) bias, the initial hidden and cell state; then the head's weights and bias.
     pub fn nam_weight_count(&self) -> usize {
-        let h = self.hidden_size;
-        let mut total = 0;
-        for layer in 0..self.num_layers {
-            let input = if layer == 0 { 1 } else { h };
-            total += 4 * h * (input + h) + 4 * h + 2 * h;
-        }
-        total + h + 1
+        self.shape().nam_weight_count()
     }
 }
 
@@ -248,25 +243,16 @@ impl CausalModel for Lstm {
     }
 }
 
-/// The LSTM's `.nam` `config`: `{"input_size": 1, "hidden_size": H, "num_layers": L}`.
-#[derive(Debug, Deserialize)]
-struct NamConfig {
-    input_size: usize,
-    hidden_size: usize,
-    num_layers: usize,
-}
-
 impl LstmConfig {
     /// The configuration a `.nam` LSTM `config` describes.
     pub fn from_nam(config: &Value) -> std::result::Result<LstmConfig, String> {
-        let c: NamConfig = serde_json::from_value(config.clone()).map_err(|e| format!("LSTM config: {e}"))?;
-        if c.input_size != 1 {
-            return Err("only LSTMs with one input (no parametric inputs) are supported".into());
-        }
-        if c.hidden_size == 0 || c.num_layers == 0 {
-            return Err("hidden_size and num_layers must be positive".into());
-        }
-        Ok(LstmConfig { hidden_size: c.hidden_size, num_layers: c.num_layers, ..LstmConfig::default() })
+        let shape = LstmShape::from_nam(config)?;
+        Ok(LstmConfig { hidden_size: shape.hidden_size, num_layers: shape.num_layers, ..LstmConfig::default() })
+    }
+
+    /// The size as the engine and `.nam` files see it.
+    pub fn shape(&self) -> LstmShape {
+        LstmShape { hidden_size: self.hidden_size, num_layers: self.num_layers }
     }
 }
 
@@ -274,7 +260,6 @@ impl LstmConfig {
 pub const ARCHITECTURE: Architecture = Architecture {
     nam_name: "LSTM",
     from_nam: |config, _weights, vs| Ok(Box::new(Lstm::new(vs, &LstmConfig::from_nam(config)?).map_err(|e| e.to_string())?)),
-    nam_weight_count: |config| Ok(LstmConfig::from_nam(config)?.nam_weight_count()),
 };
 
 

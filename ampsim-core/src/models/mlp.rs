@@ -4,6 +4,7 @@
 use tch::nn::{self, Init, Module};
 use tch::Tensor;
 
+use super::activation::ApplyToTensor;
 use super::Activation;
 use crate::{Error, Result};
 

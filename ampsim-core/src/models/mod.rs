@@ -101,8 +101,6 @@ pub struct Architecture {
     /// Build a model from a `.nam` `config` on `vs`, ready for the file's `weights` to be read
     /// into it (`Err` says what in the config ampsim cannot run).
     pub from_nam: fn(&serde_json::Value, &[f32], &nn::Path) -> std::result::Result<Box<dyn CausalModel>, String>,
-    /// The number of weights a `.nam` `config` needs.
-    pub nam_weight_count: fn(&serde_json::Value) -> std::result::Result<usize, String>,
 }
 
 /// Every causal architecture, one line each.
@@ -238,7 +236,7 @@ mod tests {
                 let weights = out.into_vec();
                 let config = m.nam_config().unwrap();
                 let arch = architecture(m.nam_architecture()).unwrap();
-                assert_eq!((arch.nam_weight_count)(&config).unwrap(), weights.len(), "{what}");
+                assert_eq!(ampsim_engine::nam::weight_count(m.nam_architecture(), &config).unwrap(), weights.len(), "{what}");
                 let vs2 = nn::VarStore::new(Device::Cpu);
                 let copy = (arch.from_nam)(&config, &weights, &vs2.root()).unwrap();
                 let mut reader = NamWeights::new(&weights);

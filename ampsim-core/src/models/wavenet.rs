@@ -17,12 +17,14 @@
 //!
 //! Output sample t depends on input samples t − (receptive_field − 1) ..= t only.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tch::nn::{self, Module};
 use tch::{Device, Tensor};
 
-use super::{Activation, Architecture, CausalModel, NamWeights, NamWeightsOut, StreamState, WeightsError};
+pub use ampsim_engine::layout::wavenet::{LayerArrayConfig, WaveNetConfig};
+
+use super::activation::ApplyToTensor;
+use super::{Architecture, CausalModel, NamWeights, NamWeightsOut, StreamState, WeightsError};
 use crate::{Error, Result};
 
 #[derive(Debug)]
@@ -184,7 +186,7 @@ impl CausalModel for WaveNet {
         "WaveNet"
     }
     fn nam_config(&self) -> Result<Value> {
-        serde_json::to_value(NamConfig::from(&self.config)).map_err(|e| Error::invalid("config", e.to_string()))
+        Ok(self.config.to_nam())
     }
     fn write_nam_weights(&self, out: &mut NamWeightsOut) -> Result<()> {
         for t in self.nam_tensors() {
@@ -208,17 +210,8 @@ impl CausalModel for WaveNet {
 /// The WaveNet's entry in [`super::ARCHITECTURES`].
 pub const ARCHITECTURE: Architecture = Architecture {
     nam_name: "WaveNet",
-    from_nam: |config, weights, vs| {
-        let mut cfg = WaveNetConfig::from_nam(config)?;
-        // As NAM: the last weight is head_scale; it wins when it differs from the config's.
-        if let Some(&tail) = weights.last() {
-            if (tail as f64 - cfg.head_scale).abs() > 1e-5 {
-                cfg.head_scale = tail as f64;
-            }
-        }
-        Ok(Box::new(WaveNet::new(vs, &cfg).map_err(|e| e.to_string())?))
-    },
-    nam_weight_count: |config| Ok(WaveNetConfig::from_nam(config)?.nam_weight_count()),
+    // As NAM: the last weight is head_scale; it wins when it differs from the config's.
+    from_nam: |config, weights, vs| Ok(Box::new(WaveNet::new(vs, &ampsim_engine::nam::wavenet_config(config, weights)?).map_err(|e| e.to_string())?)),
 };
 
 #[cfg(test)]

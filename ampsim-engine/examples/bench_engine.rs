@@ -1,0 +1,71 @@
+//! Real-time factor of every preset on one thread, at 64- and 4096-sample blocks, beside the
+//! figures of NAM's C++ engine (NeuralAmpModelerCore -O3 -march=native, one thread, 48 kHz,
+//! measured on the same machine class). Weights are seeded pseudo-random values (speed does
+//! not depend on them); `../shared/data/nam/wavenet_a1_standard.nam` is timed too when present.
+//!
+//! `cargo run --release -p ampsim-engine --example bench_engine [seconds]`
+
+use std::time::Instant;
+
+use ampsim_engine::models::{Lstm, WaveNet};
+use ampsim_engine::{LstmShape, Renderer, WaveNetConfig};
+
+const RATE_HZ: f64 = 48_000.0;
+
+fn weights(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * scale
+        })
+        .collect()
+}
+
+fn signal(n: usize) -> Vec<f32> {
+    (0..n).map(|i| 0.3 * ((i as f32 * 0.013).sin() + 0.5 * (i as f32 * 0.0021).sin() * (i as f32 * 0.21).sin())).collect()
+}
+
+/// Seconds of audio per second of work, and µs per block.
+fn time(model: &mut dyn Renderer, x: &[f32], block: usize) -> (f64, f64) {
+    let mut y = vec![0.0; x.len()];
+    model.reset();
+    for (i, o) in x.chunks(block).zip(y.chunks_mut(block)).take(50) {
+        model.process(i, o); // warm up
+    }
+    model.reset();
+    let start = Instant::now();
+    for (i, o) in x.chunks(block).zip(y.chunks_mut(block)) {
+        model.process(i, o);
+    }
+    let s = start.elapsed().as_secs_f64();
+    std::hint::black_box(&y);
+    (x.len() as f64 / RATE_HZ / s, s * 1e6 / (x.len() as f64 / block as f64))
+}
+
+fn main() {
+    let seconds: f64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10.0);
+    let x = signal((seconds * RATE_HZ) as usize);
+    let mut models: Vec<(String, Box<dyn Renderer>, &str)> = Vec::new();
+    for (preset, nam_cpp) in [("standard", "17.5"), ("lite", ""), ("feather", ""), ("nano", ""), ("a2", "11.2"), ("a2-nano", "49.8 (3 ch)")] {
+        let cfg = WaveNetConfig::preset(preset).expect("preset");
+        let mut w = weights(cfg.nam_weight_count(), 7, 0.2);
+        *w.last_mut().expect("weights") = cfg.head_scale as f32;
+        models.push((format!("WaveNet {preset}"), Box::new(WaveNet::new(&cfg, &w).expect("model")), nam_cpp));
+    }
+    let a1 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nam/wavenet_a1_standard.nam");
+    if let Ok(m) = ampsim_engine::nam::load(&a1) {
+        models.push(("WaveNet standard (NAM's capture)".into(), m, "17.5"));
+    }
+    for (name, layers, hidden) in [("standard", 1, 24), ("lite", 2, 8), ("feather", 1, 16), ("nano", 1, 12)] {
+        let shape = LstmShape { hidden_size: hidden, num_layers: layers };
+        models.push((format!("LSTM {name}"), Box::new(Lstm::new(shape, &weights(shape.nam_weight_count(), 11, 0.3)).expect("model")), ""));
+    }
+    println!("one thread, {seconds} s of audio at 48 kHz, {:?}", ampsim_engine::Simd::detect());
+    println!("{:<36} {:>12} {:>12} {:>12} {:>12} {:>14}", "model", "RT @64", "µs/64", "RT @4096", "µs/4096", "NAM C++ @64");
+    for (name, mut m, nam_cpp) in models {
+        let (rt64, us64) = time(m.as_mut(), &x, 64);
+        let (rt4k, us4k) = time(m.as_mut(), &x, 4096);
+        println!("{name:<36} {rt64:>11.1}x {us64:>12.2} {rt4k:>11.1}x {us4k:>12.1} {:>14}", if nam_cpp.is_empty() { "—".to_string() } else { format!("{nam_cpp}x") });
+    }
+}

@@ -1,0 +1,136 @@
+//! The real-time contract: `process` allocates nothing (counted by a global allocator), for
+//! every kind of model, any block length, and input with NaN and infinities in it; a
+//! non-finite sample plays as silence.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use ampsim_engine::models::{Container, Lstm, WaveNet};
+use ampsim_engine::{LstmShape, Renderer, WaveNetConfig};
+
+/// Counts the allocations of the thread that asked for counting.
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Allocations made while running `f` on this thread.
+fn allocations(f: impl FnOnce()) -> usize {
+    ALLOCATIONS.with(|a| a.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.with(Cell::get)
+}
+
+fn weights(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.4
+        })
+        .collect()
+}
+
+fn wavenet(preset: &str) -> WaveNet {
+    let cfg = WaveNetConfig::preset(preset).unwrap();
+    let mut w = weights(cfg.nam_weight_count(), 3);
+    *w.last_mut().unwrap() = cfg.head_scale as f32;
+    WaveNet::new(&cfg, &w).unwrap()
+}
+
+fn lstm(layers: usize, hidden: usize) -> Lstm {
+    let shape = LstmShape { hidden_size: hidden, num_layers: layers };
+    Lstm::new(shape, &weights(shape.nam_weight_count(), 5)).unwrap()
+}
+
+fn models() -> Vec<(String, Box<dyn Renderer>)> {
+    let mut out: Vec<(String, Box<dyn Renderer>)> = Vec::new();
+    for preset in ["standard", "nano", "a2", "a2-nano"] {
+        out.push((format!("WaveNet {preset}"), Box::new(wavenet(preset))));
+    }
+    out.push(("LSTM 1x24".into(), Box::new(lstm(1, 24))));
+    out.push(("LSTM 2x8".into(), Box::new(lstm(2, 8))));
+    let sizes: Vec<(f64, Box<dyn Renderer>)> = vec![(0.5, Box::new(wavenet("a2-nano"))), (1.0, Box::new(wavenet("a2")))];
+    out.push(("container".into(), Box::new(Container::new(sizes).unwrap())));
+    out
+}
+
+fn signal(n: usize) -> Vec<f32> {
+    (0..n).map(|i| 0.4 * (i as f32 * 0.03).sin() * (i as f32 * 0.0007).cos()).collect()
+}
+
+#[test]
+fn process_allocates_nothing_at_any_block_length_even_on_bad_input() {
+    let mut x = signal(30_000);
+    for (i, bad) in [(100, f32::NAN), (5000, f32::INFINITY), (12_345, f32::NEG_INFINITY), (20_000, f32::NAN)] {
+        x[i] = bad;
+    }
+    let mut y = vec![0.0; x.len()];
+    for (name, mut m) in models() {
+        let count = allocations(|| {
+            let mut at = 0;
+            for &n in [1usize, 64, 4096, 8192, 333, 2, 10_000].iter().cycle() {
+                if at >= x.len() {
+                    break;
+                }
+                let n = n.min(x.len() - at);
+                m.process(&x[at..at + n], &mut y[at..at + n]);
+                at += n;
+            }
+            m.set_slim(0.3);
+            m.process(&x[..64], &mut y[..64]);
+            m.set_slim(1.0);
+            m.reset();
+        });
+        assert_eq!(count, 0, "{name}: {count} allocations while playing");
+        assert!(y.iter().all(|v| v.is_finite()), "{name}: a non-finite output");
+    }
+}
+
+#[test]
+fn a_non_finite_sample_plays_as_silence_and_mismatched_buffers_are_safe() {
+    let clean = signal(6000);
+    let mut dirty = clean.clone();
+    let mut zeroed = clean.clone();
+    for i in [10, 2000, 4999] {
+        dirty[i] = f32::NAN;
+        zeroed[i] = 0.0;
+    }
+    for (name, mut m) in models() {
+        let (mut a, mut b) = (vec![0.0; 6000], vec![0.0; 6000]);
+        m.process(&dirty, &mut a);
+        m.reset();
+        m.process(&zeroed, &mut b);
+        assert_eq!(a, b, "{name}");
+        // A shorter input fills the rest of the output with zeros; an empty block does nothing.
+        let mut out = vec![1.0; 100];
+        m.process(&clean[..40], &mut out);
+        assert!(out[40..].iter().all(|&v| v == 0.0), "{name}");
+        m.process(&[], &mut []);
+    }
+}
