@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::{Mac, Plain};
+
 /// A pointwise nonlinearity.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Activation {
@@ -56,6 +58,18 @@ impl Activation {
     /// Apply in place to every value of `xs`.
     #[inline(always)]
     pub fn apply_in_place(self, xs: &mut [f32]) {
+        self.apply_with::<Plain>(xs)
+    }
+
+    /// [`Self::apply_in_place`] with multiply-adds as `M` says.
+    #[inline(always)]
+    pub(crate) fn apply_with<M: Mac>(self, xs: &mut [f32]) {
+        match self {
+            Activation::Tanh => return tanh_affine::<M>(xs, 1.0, 1.0, 0.0),
+            Activation::Sigmoid => return tanh_affine::<M>(xs, 0.5, 0.5, 0.5),
+            _ => {}
+        }
+        let (tanh, sigmoid) = (tanh_with::<M>, sigmoid_with::<M>);
         match self {
             Activation::Relu => xs.iter_mut().for_each(|x| *x = if *x > 0.0 { *x } else { 0.0 }),
             Activation::Tanh => xs.iter_mut().for_each(|x| *x = tanh(*x)),
@@ -86,26 +100,55 @@ fn clamp(x: f32, lo: f32, hi: f32) -> f32 {
 /// uses for floats); within 5e-7 of the exact value everywhere.
 #[inline(always)]
 pub fn tanh(x: f32) -> f32 {
-    const CLAMP: f32 = 7.905_311;
-    let x = clamp(x, -CLAMP, CLAMP);
-    let x2 = x * x;
-    let p = x2 * -2.760_768_5e-16 + 2.000_187_9e-13;
-    let p = x2 * p - 8.604_671_5e-11;
-    let p = x2 * p + 5.122_297e-8;
-    let p = x2 * p + 1.485_722_4e-5;
-    let p = x2 * p + 6.372_619_3e-4;
-    let p = x2 * p + 4.893_524_6e-3;
-    let p = x * p;
-    let q = x2 * 1.198_258_4e-6 + 1.185_347_1e-4;
-    let q = x2 * q + 2.268_434_6e-3;
-    let q = x2 * q + 4.893_525_2e-3;
-    p / q
+    tanh_with::<Plain>(x)
 }
 
 /// The logistic sigmoid, `(1 + tanh(x/2)) / 2`.
 #[inline(always)]
 pub fn sigmoid(x: f32) -> f32 {
-    0.5 + 0.5 * tanh(0.5 * x)
+    sigmoid_with::<Plain>(x)
+}
+
+/// [`tanh`] with its multiply-adds computed as `M` says (fused in vector code).
+#[inline(always)]
+pub(crate) fn tanh_with<M: Mac>(x: f32) -> f32 {
+    const CLAMP: f32 = 7.905_311;
+    let x = clamp(x, -CLAMP, CLAMP);
+    let x2 = x * x;
+    let p = M::mac(x2, -2.760_768_5e-16, 2.000_187_9e-13);
+    let p = M::mac(x2, p, -8.604_671_5e-11);
+    let p = M::mac(x2, p, 5.122_297e-8);
+    let p = M::mac(x2, p, 1.485_722_4e-5);
+    let p = M::mac(x2, p, 6.372_619_3e-4);
+    let p = M::mac(x2, p, 4.893_524_6e-3);
+    let p = x * p;
+    let q = M::mac(x2, 1.198_258_4e-6, 1.185_347_1e-4);
+    let q = M::mac(x2, q, 2.268_434_6e-3);
+    let q = M::mac(x2, q, 4.893_525_2e-3);
+    p / q
+}
+
+/// `xs[i] = scale · tanh(pre · xs[i]) + offset`, in vector code where `M` allows.
+#[inline(always)]
+pub(crate) fn tanh_affine<M: Mac>(xs: &mut [f32], pre: f32, scale: f32, offset: f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: `M::AVX512`/`M::AVX2` say the code runs compiled for those instructions.
+        if M::AVX512 {
+            return unsafe { crate::kernels::x86::tanh_affine_avx512(xs, pre, scale, offset) };
+        }
+        if M::AVX2 {
+            return unsafe { crate::kernels::x86::tanh_affine_avx2(xs, pre, scale, offset) };
+        }
+    }
+    for x in xs.iter_mut() {
+        *x = M::mac(scale, tanh_with::<M>(pre * *x), offset);
+    }
+}
+
+#[inline(always)]
+pub(crate) fn sigmoid_with<M: Mac>(x: f32) -> f32 {
+    M::mac(0.5, tanh_with::<M>(0.5 * x), 0.5)
 }
 
 #[cfg(test)]

@@ -5,13 +5,23 @@
 use super::Mac;
 
 const TILE_ROWS: usize = 4;
-const TILE_SAMPLES: usize = 16;
 
 /// `out[m·out_stride + t] += Σ_j w[m·k + j] · src[base + offsets[j] + t]` for `m < rows`,
 /// `t < n`, where `k = offsets.len()`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn matmul<M: Mac>(w: &[f32], rows: usize, offsets: &[usize], src: &[f32], base: usize, out: &mut [f32], out_stride: usize, n: usize) {
+    // Eight accumulator registers: 4 rows × 16 samples in AVX2, 4 × 32 in AVX-512.
+    if M::AVX512 {
+        matmul_tiled::<M, 32>(w, rows, offsets, src, base, out, out_stride, n)
+    } else {
+        matmul_tiled::<M, 16>(w, rows, offsets, src, base, out, out_stride, n)
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn matmul_tiled<M: Mac, const TILE_SAMPLES: usize>(w: &[f32], rows: usize, offsets: &[usize], src: &[f32], base: usize, out: &mut [f32], out_stride: usize, n: usize) {
     let k = offsets.len();
     debug_assert!(w.len() >= rows * k);
     let full = n - n % TILE_SAMPLES;
@@ -19,11 +29,28 @@ pub(crate) fn matmul<M: Mac>(w: &[f32], rows: usize, offsets: &[usize], src: &[f
     while t0 < full {
         let mut m0 = 0;
         while m0 + TILE_ROWS <= rows {
-            tile::<M, TILE_ROWS>(w, k, m0, offsets, src, base + t0, out, out_stride, t0);
+            let (wt, o) = (&w[m0 * k..(m0 + TILE_ROWS) * k], &mut out[m0 * out_stride + t0..]);
+            let bounded = o.len() >= (TILE_ROWS - 1) * out_stride + TILE_SAMPLES && offsets.iter().all(|&off| base + t0 + off + TILE_SAMPLES <= src.len());
+            #[cfg(target_arch = "x86_64")]
+            if bounded && M::AVX512 && TILE_SAMPLES == 32 {
+                // SAFETY: compiled for AVX-512 (`M::AVX512`); the bounds were just checked.
+                unsafe { super::x86::tile_4x32(wt, offsets, src, base + t0, o, out_stride) };
+                m0 += TILE_ROWS;
+                continue;
+            }
+            #[cfg(target_arch = "x86_64")]
+            if bounded && M::AVX2 && TILE_SAMPLES == 16 {
+                // SAFETY: compiled for AVX2 and FMA (`M::AVX2`); the bounds were just checked.
+                unsafe { super::x86::tile_4x16(wt, offsets, src, base + t0, o, out_stride) };
+                m0 += TILE_ROWS;
+                continue;
+            }
+            let _ = bounded;
+            tile::<M, TILE_ROWS, TILE_SAMPLES>(w, k, m0, offsets, src, base + t0, out, out_stride, t0);
             m0 += TILE_ROWS;
         }
         while m0 < rows {
-            tile::<M, 1>(w, k, m0, offsets, src, base + t0, out, out_stride, t0);
+            tile::<M, 1, TILE_SAMPLES>(w, k, m0, offsets, src, base + t0, out, out_stride, t0);
             m0 += 1;
         }
         t0 += TILE_SAMPLES;
@@ -42,10 +69,10 @@ pub(crate) fn matmul<M: Mac>(w: &[f32], rows: usize, offsets: &[usize], src: &[f
     }
 }
 
-/// One tile: `R` output rows from `m0`, 16 samples from `t0`.
+/// One tile: `R` output rows from `m0`, `TILE_SAMPLES` samples from `t0`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn tile<M: Mac, const R: usize>(w: &[f32], k: usize, m0: usize, offsets: &[usize], src: &[f32], at: usize, out: &mut [f32], out_stride: usize, t0: usize) {
+fn tile<M: Mac, const R: usize, const TILE_SAMPLES: usize>(w: &[f32], k: usize, m0: usize, offsets: &[usize], src: &[f32], at: usize, out: &mut [f32], out_stride: usize, t0: usize) {
     let mut acc = [[0f32; TILE_SAMPLES]; R];
     for (r, a) in acc.iter_mut().enumerate() {
         let o = (m0 + r) * out_stride + t0;
@@ -53,7 +80,7 @@ fn tile<M: Mac, const R: usize>(w: &[f32], k: usize, m0: usize, offsets: &[usize
     }
     let w = &w[m0 * k..(m0 + R) * k];
     for (j, &off) in offsets.iter().enumerate() {
-        let x: &[f32; TILE_SAMPLES] = src[at + off..at + off + TILE_SAMPLES].try_into().expect("16 samples");
+        let x: &[f32; TILE_SAMPLES] = src[at + off..at + off + TILE_SAMPLES].try_into().expect("one tile of samples");
         for (r, a) in acc.iter_mut().enumerate() {
             let wv = w[r * k + j];
             for i in 0..TILE_SAMPLES {

@@ -7,7 +7,7 @@
 //! `(1 + tanh(x/2)) / 2` with the halving folded into their weights (exact: a power of two),
 //! so one vectorised tanh pass activates all four gates.
 
-use crate::activation::tanh;
+use crate::activation::tanh_with;
 use crate::kernels::{Mac, Simd};
 use crate::layout::lstm::LstmShape;
 use crate::layout::Weights;
@@ -76,41 +76,107 @@ impl Cell {
         let k = self.v.len();
         for (tile, out) in self.gates.chunks_exact_mut(TILE).enumerate() {
             let w = &self.wt[tile * k * TILE..(tile + 1) * k * TILE];
-            // Two sums over alternate inputs: twice the independent multiply-adds in flight.
-            let mut even: [f32; TILE] = self.bias[tile * TILE..(tile + 1) * TILE].try_into().expect("one tile");
-            let mut odd = [0f32; TILE];
-            let mut pairs = w.chunks_exact(2 * TILE).zip(self.v.chunks_exact(2));
-            for (wj, vj) in &mut pairs {
-                let (w0, w1) = wj.split_at(TILE);
-                for i in 0..TILE {
-                    even[i] = M::mac(w0[i], vj[0], even[i]);
-                    odd[i] = M::mac(w1[i], vj[1], odd[i]);
-                }
+            let bias = &self.bias[tile * TILE..(tile + 1) * TILE];
+            #[cfg(target_arch = "x86_64")]
+            if M::AVX512 {
+                // SAFETY: `M::AVX512`: this runs compiled for AVX-512; the sizes hold.
+                unsafe { crate::kernels::x86::gates_tile32_avx512(w, &self.v, bias, out) };
+                continue;
             }
-            if k % 2 == 1 {
-                let (wl, vl) = (&w[(k - 1) * TILE..], self.v[k - 1]);
-                for i in 0..TILE {
-                    even[i] = M::mac(wl[i], vl, even[i]);
-                }
+            #[cfg(target_arch = "x86_64")]
+            if M::AVX2 {
+                // SAFETY: `M::AVX2`: this runs compiled for AVX2 and FMA; the sizes hold.
+                unsafe { crate::kernels::x86::gates_tile32(w, &self.v, bias, out) };
+                continue;
             }
-            for i in 0..TILE {
-                out[i] = even[i] + odd[i];
-            }
+            tile_product::<M>(w, &self.v, bias, out);
         }
-        for ((g, &s), &o) in self.gates.iter_mut().zip(&self.scale).zip(&self.offset) {
-            *g = M::mac(s, tanh(*g), o);
-        }
+        activate_gates::<M>(&mut self.gates, &self.scale, &self.offset);
         let h = self.hidden;
         let (i, rest) = self.gates.split_at(h);
         let (f, rest) = rest.split_at(h);
         let (g, o) = rest.split_at(h);
+        for (((c, &f), &i), &g) in self.c.iter_mut().zip(f).zip(i).zip(g) {
+            *c = M::mac(f, *c, i * g);
+        }
         let hidden = &mut self.v[self.input_size..];
-        for q in 0..h {
-            let c = M::mac(f[q], self.c[q], i[q] * g[q]);
-            self.c[q] = c;
-            hidden[q] = o[q] * tanh(c);
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: `M::AVX512`/`M::AVX2` say the code runs compiled for those instructions;
+            // hidden, c and o have the hidden size.
+            if M::AVX512 {
+                return unsafe { crate::kernels::x86::tanh_times_avx512(hidden, &self.c, o) };
+            }
+            if M::AVX2 {
+                return unsafe { crate::kernels::x86::tanh_times_avx2(hidden, &self.c, o) };
+            }
+        }
+        for ((h, &c), &o) in hidden.iter_mut().zip(&self.c).zip(o) {
+            *h = o * tanh_with::<M>(c);
         }
     }
+}
+
+/// `out = bias + W · v` for one tile of gates: `w` is `[v.len()][TILE]`. Two sums over
+/// alternate inputs keep twice the multiply-adds in flight; both stay in registers.
+#[inline(always)]
+fn tile_product<M: Mac>(w: &[f32], v: &[f32], bias: &[f32], out: &mut [f32]) {
+    let mut even = [0f32; TILE];
+    let mut odd = [0f32; TILE];
+    even.copy_from_slice(bias);
+    let pairs = v.len() / 2;
+    for p in 0..pairs {
+        let (v0, v1) = (v[2 * p], v[2 * p + 1]);
+        let w0: &[f32; TILE] = w[2 * p * TILE..(2 * p + 1) * TILE].try_into().expect("one tile");
+        let w1: &[f32; TILE] = w[(2 * p + 1) * TILE..(2 * p + 2) * TILE].try_into().expect("one tile");
+        for i in 0..TILE {
+            even[i] = M::mac(w0[i], v0, even[i]);
+            odd[i] = M::mac(w1[i], v1, odd[i]);
+        }
+    }
+    if v.len() % 2 == 1 {
+        let last = v.len() - 1;
+        let wl: &[f32; TILE] = w[last * TILE..(last + 1) * TILE].try_into().expect("one tile");
+        for i in 0..TILE {
+            even[i] = M::mac(wl[i], v[last], even[i]);
+        }
+    }
+    for i in 0..TILE {
+        out[i] = even[i] + odd[i];
+    }
+}
+
+/// `gates[i] = scale[i] · tanh(gates[i]) + offset[i]` (the length is a whole number of tiles).
+#[inline(always)]
+fn activate_gates<M: Mac>(gates: &mut [f32], scale: &[f32], offset: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: `M::AVX512`/`M::AVX2` say the code runs compiled for those instructions; the
+        // lengths are equal multiples of 32.
+        if M::AVX512 {
+            return unsafe { crate::kernels::x86::tanh_affine_each_avx512(gates, scale, offset) };
+        }
+        if M::AVX2 {
+            return unsafe { crate::kernels::x86::tanh_affine_each_avx2(gates, scale, offset) };
+        }
+    }
+    for ((g, &s), &o) in gates.iter_mut().zip(scale).zip(offset) {
+        *g = M::mac(s, tanh_with::<M>(*g), o);
+    }
+}
+
+/// `Σ a·b` in eight independent partial sums (one multiply-add chain would wait on itself).
+#[inline(always)]
+fn dot<M: Mac>(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ac.zip(bc) {
+        for i in 0..8 {
+            acc[i] = M::mac(x[i], y[i], acc[i]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// An LSTM ready to play.
@@ -135,8 +201,22 @@ impl Lstm {
         Ok(Lstm { cells, head_w, head_b, shape, simd: Simd::detect() })
     }
 
+    /// Use `simd` instead of the best the CPU has (for comparisons; ignored if the CPU lacks it).
+    pub fn with_simd(mut self, simd: Simd) -> Lstm {
+        if simd.available() {
+            self.simd = simd;
+        }
+        self
+    }
+
     pub fn shape(&self) -> LstmShape {
         self.shape
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn run_avx512(&mut self, input: &[f32], output: &mut [f32]) {
+        self.run::<crate::kernels::Fused512>(input, output)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -157,8 +237,7 @@ impl Lstm {
                 }
                 self.cells[l].step::<M>();
             }
-            let last = self.cells[self.cells.len() - 1].h();
-            *o = self.head_w.iter().zip(last).fold(self.head_b, |acc, (&w, &h)| M::mac(w, h, acc));
+            *o = self.head_b + dot::<M>(&self.head_w, self.cells[self.cells.len() - 1].h());
         }
     }
 }
@@ -168,10 +247,11 @@ impl Renderer for Lstm {
         let n = input.len().min(output.len());
         output[n..].fill(0.0);
         #[cfg(target_arch = "x86_64")]
-        if self.simd == Simd::Avx2Fma {
-            // SAFETY: `Simd::detect` found AVX2 and FMA on this CPU.
-            unsafe { self.run_avx2(&input[..n], &mut output[..n]) };
-            return;
+        match self.simd {
+            // SAFETY: `Simd::detect` found these instructions on this CPU.
+            Simd::Avx512 => return unsafe { self.run_avx512(&input[..n], &mut output[..n]) },
+            Simd::Avx2Fma => return unsafe { self.run_avx2(&input[..n], &mut output[..n]) },
+            Simd::Baseline => {}
         }
         self.run::<crate::kernels::Plain>(&input[..n], &mut output[..n]);
     }

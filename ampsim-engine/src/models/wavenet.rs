@@ -8,7 +8,7 @@
 //! accumulator (a delay line too, for A2's kernel-16 head) and writes its input plus the 1×1
 //! of it into the next layer's delay line; the head convolution reads the accumulator.
 
-use crate::activation::{sigmoid, Activation};
+use crate::activation::{sigmoid_with, Activation};
 use crate::kernels::{add_rows, matmul, History, Mac, Simd};
 use crate::layout::wavenet::WaveNetConfig;
 use crate::layout::Weights;
@@ -142,10 +142,16 @@ impl WaveNet {
 
     /// Use `simd` instead of the best the CPU has (for comparisons; the CPU must have it).
     pub fn with_simd(mut self, simd: Simd) -> WaveNet {
-        if simd == Simd::Baseline || Simd::detect() == simd {
+        if simd.available() {
             self.simd = simd;
         }
         self
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn step_avx512(&mut self, input: &[f32], output: &mut [f32]) {
+        self.step::<crate::kernels::Fused512>(input, output)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -214,11 +220,11 @@ fn layer<M: Mac>(l: &mut Layer, next: Option<&mut Layer>, head_acc: &mut History
     let (stride, pos) = (l.input.stride(), l.input.pos());
     matmul::<M>(&l.conv_w, l.conv_b.len(), &l.conv_offsets, l.input.data(), l.input.base(), z, STEP, n);
     for c in 0..c_count {
-        l.activation.apply_in_place(&mut z[c * STEP..c * STEP + n]);
+        l.activation.apply_with::<M>(&mut z[c * STEP..c * STEP + n]);
         if l.gated {
             let (head, gate) = z.split_at_mut((c_count + c) * STEP);
             for (v, &g) in head[c * STEP..c * STEP + n].iter_mut().zip(&gate[..n]) {
-                *v *= sigmoid(g);
+                *v *= sigmoid_with::<M>(g);
             }
         }
     }
@@ -263,11 +269,13 @@ impl Renderer for WaveNet {
         output[n..].fill(0.0);
         for (i, o) in input[..n].chunks(STEP).zip(output[..n].chunks_mut(STEP)) {
             #[cfg(target_arch = "x86_64")]
-            if self.simd == Simd::Avx2Fma {
-                // SAFETY: `Simd::detect` found AVX2 and FMA on this CPU.
-                unsafe { self.step_avx2(i, o) };
-                continue;
+            match self.simd {
+                // SAFETY: `Simd::detect` found these instructions on this CPU.
+                Simd::Avx512 => unsafe { self.step_avx512(i, o) },
+                Simd::Avx2Fma => unsafe { self.step_avx2(i, o) },
+                Simd::Baseline => self.step::<crate::kernels::Plain>(i, o),
             }
+            #[cfg(not(target_arch = "x86_64"))]
             self.step::<crate::kernels::Plain>(i, o);
         }
     }

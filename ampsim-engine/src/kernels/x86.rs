@@ -1,0 +1,336 @@
+//! Kernels written with AVX2/FMA intrinsics where the compiler's own vector code spills
+//! (checked with `perf annotate`): only called from functions compiled for AVX2 and FMA.
+
+use std::arch::x86_64::*;
+
+/// `out[0..32] = bias + Σ_j v[j] · w[j·32 .. j·32 + 32]`, accumulated in eight registers
+/// (alternate j in two sets, so that eight multiply-adds are in flight).
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `w` holds `32·v.len()` values, `bias` and `out` 32.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn gates_tile32(w: &[f32], v: &[f32], bias: &[f32], out: &mut [f32]) {
+    debug_assert!(w.len() >= 32 * v.len() && bias.len() >= 32 && out.len() >= 32);
+    let (w, b, o) = (w.as_ptr(), bias.as_ptr(), out.as_mut_ptr());
+    // SAFETY: every offset stays within the lengths asserted above.
+    unsafe {
+        let mut e = [_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)), _mm256_loadu_ps(b.add(16)), _mm256_loadu_ps(b.add(24))];
+        let mut d = [_mm256_setzero_ps(); 4];
+        let pairs = v.len() / 2;
+        for p in 0..pairs {
+            let (x0, x1) = (_mm256_set1_ps(*v.get_unchecked(2 * p)), _mm256_set1_ps(*v.get_unchecked(2 * p + 1)));
+            let w0 = w.add(2 * p * 32);
+            let w1 = w0.add(32);
+            for q in 0..4 {
+                e[q] = _mm256_fmadd_ps(_mm256_loadu_ps(w0.add(8 * q)), x0, e[q]);
+                d[q] = _mm256_fmadd_ps(_mm256_loadu_ps(w1.add(8 * q)), x1, d[q]);
+            }
+        }
+        if v.len() % 2 == 1 {
+            let last = v.len() - 1;
+            let x = _mm256_set1_ps(*v.get_unchecked(last));
+            let wl = w.add(last * 32);
+            for q in 0..4 {
+                e[q] = _mm256_fmadd_ps(_mm256_loadu_ps(wl.add(8 * q)), x, e[q]);
+            }
+        }
+        for q in 0..4 {
+            _mm256_storeu_ps(o.add(8 * q), _mm256_add_ps(e[q], d[q]));
+        }
+    }
+}
+
+/// [`gates_tile32`] with AVX-512: two registers per 32 gates, four partial sums over j.
+///
+/// # Safety
+/// The CPU has AVX-512F; `w` holds `32·v.len()` values, `bias` and `out` 32.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+pub(crate) unsafe fn gates_tile32_avx512(w: &[f32], v: &[f32], bias: &[f32], out: &mut [f32]) {
+    debug_assert!(w.len() >= 32 * v.len() && bias.len() >= 32 && out.len() >= 32);
+    let (w, b, o) = (w.as_ptr(), bias.as_ptr(), out.as_mut_ptr());
+    // SAFETY: every offset stays within the lengths asserted above.
+    unsafe {
+        let zero = _mm512_setzero_ps();
+        let mut acc = [_mm512_loadu_ps(b), _mm512_loadu_ps(b.add(16)), zero, zero, zero, zero, zero, zero];
+        let quads = v.len() / 4;
+        for p in 0..quads {
+            for s in 0..4 {
+                let j = 4 * p + s;
+                let x = _mm512_set1_ps(*v.get_unchecked(j));
+                let wj = w.add(j * 32);
+                acc[2 * s] = _mm512_fmadd_ps(_mm512_loadu_ps(wj), x, acc[2 * s]);
+                acc[2 * s + 1] = _mm512_fmadd_ps(_mm512_loadu_ps(wj.add(16)), x, acc[2 * s + 1]);
+            }
+        }
+        for j in 4 * quads..v.len() {
+            let x = _mm512_set1_ps(*v.get_unchecked(j));
+            let wj = w.add(j * 32);
+            acc[0] = _mm512_fmadd_ps(_mm512_loadu_ps(wj), x, acc[0]);
+            acc[1] = _mm512_fmadd_ps(_mm512_loadu_ps(wj.add(16)), x, acc[1]);
+        }
+        let lo = _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]), _mm512_add_ps(acc[4], acc[6]));
+        let hi = _mm512_add_ps(_mm512_add_ps(acc[1], acc[3]), _mm512_add_ps(acc[5], acc[7]));
+        _mm512_storeu_ps(o, lo);
+        _mm512_storeu_ps(o.add(16), hi);
+    }
+}
+
+/// The coefficients of [`crate::activation::tanh`]'s rational function: numerator (odd, in
+/// x²) and denominator (even).
+const P: [f32; 7] = [4.893_524_6e-3, 6.372_619_3e-4, 1.485_722_4e-5, 5.122_297e-8, -8.604_671_5e-11, 2.000_187_9e-13, -2.760_768_5e-16];
+const Q: [f32; 4] = [4.893_525_2e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
+const CLAMP: f32 = 7.905_311;
+
+/// tanh of 16 values: the same rational function, evaluated by Estrin's scheme (fewer
+/// dependent steps) and divided through a reciprocal estimate refined by one Newton step.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn tanh16(x: __m512) -> __m512 {
+    let c = |v: f32| _mm512_set1_ps(v);
+    let x = _mm512_max_ps(_mm512_min_ps(x, c(CLAMP)), c(-CLAMP));
+    let x2 = _mm512_mul_ps(x, x);
+    let x4 = _mm512_mul_ps(x2, x2);
+    let x8 = _mm512_mul_ps(x4, x4);
+    let p01 = _mm512_fmadd_ps(c(P[1]), x2, c(P[0]));
+    let p23 = _mm512_fmadd_ps(c(P[3]), x2, c(P[2]));
+    let p45 = _mm512_fmadd_ps(c(P[5]), x2, c(P[4]));
+    let p03 = _mm512_fmadd_ps(p23, x4, p01);
+    let p46 = _mm512_fmadd_ps(c(P[6]), x4, p45);
+    let p = _mm512_mul_ps(_mm512_fmadd_ps(p46, x8, p03), x);
+    let q = _mm512_fmadd_ps(_mm512_fmadd_ps(c(Q[3]), x2, c(Q[2])), x4, _mm512_fmadd_ps(c(Q[1]), x2, c(Q[0])));
+    let r = _mm512_rcp14_ps(q);
+    let r = _mm512_mul_ps(r, _mm512_fnmadd_ps(q, r, c(2.0)));
+    _mm512_mul_ps(p, r)
+}
+
+/// tanh of 8 values, as [`tanh16`] with AVX2's 12-bit reciprocal estimate (one Newton step
+/// brings it to full precision).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn tanh8(x: __m256) -> __m256 {
+    let c = |v: f32| _mm256_set1_ps(v);
+    let x = _mm256_max_ps(_mm256_min_ps(x, c(CLAMP)), c(-CLAMP));
+    let x2 = _mm256_mul_ps(x, x);
+    let x4 = _mm256_mul_ps(x2, x2);
+    let x8 = _mm256_mul_ps(x4, x4);
+    let p01 = _mm256_fmadd_ps(c(P[1]), x2, c(P[0]));
+    let p23 = _mm256_fmadd_ps(c(P[3]), x2, c(P[2]));
+    let p45 = _mm256_fmadd_ps(c(P[5]), x2, c(P[4]));
+    let p03 = _mm256_fmadd_ps(p23, x4, p01);
+    let p46 = _mm256_fmadd_ps(c(P[6]), x4, p45);
+    let p = _mm256_mul_ps(_mm256_fmadd_ps(p46, x8, p03), x);
+    let q = _mm256_fmadd_ps(_mm256_fmadd_ps(c(Q[3]), x2, c(Q[2])), x4, _mm256_fmadd_ps(c(Q[1]), x2, c(Q[0])));
+    let r = _mm256_rcp_ps(q);
+    let r = _mm256_mul_ps(r, _mm256_fnmadd_ps(q, r, c(2.0)));
+    _mm256_mul_ps(p, r)
+}
+
+/// `xs[i] = scale · tanh(pre · xs[i]) + offset` (tanh: 1, 1, 0; sigmoid: ½, ½, ½) with AVX-512.
+///
+/// # Safety
+/// The CPU has AVX-512F.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+pub(crate) unsafe fn tanh_affine_avx512(xs: &mut [f32], pre: f32, scale: f32, offset: f32) {
+    let (pre, scale, offset) = (_mm512_set1_ps(pre), _mm512_set1_ps(scale), _mm512_set1_ps(offset));
+    let mut chunks = xs.chunks_exact_mut(16);
+    for ch in &mut chunks {
+        // SAFETY: 16 values.
+        unsafe {
+            let v = _mm512_loadu_ps(ch.as_ptr());
+            _mm512_storeu_ps(ch.as_mut_ptr(), _mm512_fmadd_ps(tanh16(_mm512_mul_ps(v, pre)), scale, offset));
+        }
+    }
+    let rest = chunks.into_remainder();
+    if !rest.is_empty() {
+        let mask: __mmask16 = (1u32 << rest.len()).wrapping_sub(1) as u16;
+        // SAFETY: the mask covers only the remaining values.
+        unsafe {
+            let v = _mm512_maskz_loadu_ps(mask, rest.as_ptr());
+            _mm512_mask_storeu_ps(rest.as_mut_ptr(), mask, _mm512_fmadd_ps(tanh16(_mm512_mul_ps(v, pre)), scale, offset));
+        }
+    }
+}
+
+/// [`tanh_affine_avx512`] with AVX2 (the last few values with the scalar function).
+///
+/// # Safety
+/// The CPU has AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn tanh_affine_avx2(xs: &mut [f32], pre: f32, scale: f32, offset: f32) {
+    let (p, s, o) = (_mm256_set1_ps(pre), _mm256_set1_ps(scale), _mm256_set1_ps(offset));
+    let mut chunks = xs.chunks_exact_mut(8);
+    for ch in &mut chunks {
+        // SAFETY: 8 values.
+        unsafe {
+            let v = _mm256_loadu_ps(ch.as_ptr());
+            _mm256_storeu_ps(ch.as_mut_ptr(), _mm256_fmadd_ps(tanh8(_mm256_mul_ps(v, p)), s, o));
+        }
+    }
+    for v in chunks.into_remainder() {
+        *v = scale.mul_add(crate::activation::tanh(pre * *v), offset);
+    }
+}
+
+/// Per-value version for the LSTM's gates: `xs[i] = scale[i] · tanh(xs[i]) + offset[i]`.
+///
+/// # Safety
+/// The CPU has AVX-512F; all three slices have the same length, a multiple of 16.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+pub(crate) unsafe fn tanh_affine_each_avx512(xs: &mut [f32], scale: &[f32], offset: &[f32]) {
+    debug_assert!(xs.len() % 16 == 0 && scale.len() >= xs.len() && offset.len() >= xs.len());
+    for i in (0..xs.len()).step_by(16) {
+        // SAFETY: 16 values from i in each slice.
+        unsafe {
+            let v = _mm512_loadu_ps(xs.as_ptr().add(i));
+            let t = _mm512_fmadd_ps(tanh16(v), _mm512_loadu_ps(scale.as_ptr().add(i)), _mm512_loadu_ps(offset.as_ptr().add(i)));
+            _mm512_storeu_ps(xs.as_mut_ptr().add(i), t);
+        }
+    }
+}
+
+/// [`tanh_affine_each_avx512`] with AVX2 (length a multiple of 8).
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; all three slices have the same length, a multiple of 8.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn tanh_affine_each_avx2(xs: &mut [f32], scale: &[f32], offset: &[f32]) {
+    debug_assert!(xs.len() % 8 == 0 && scale.len() >= xs.len() && offset.len() >= xs.len());
+    for i in (0..xs.len()).step_by(8) {
+        // SAFETY: 8 values from i in each slice.
+        unsafe {
+            let v = _mm256_loadu_ps(xs.as_ptr().add(i));
+            let t = _mm256_fmadd_ps(tanh8(v), _mm256_loadu_ps(scale.as_ptr().add(i)), _mm256_loadu_ps(offset.as_ptr().add(i)));
+            _mm256_storeu_ps(xs.as_mut_ptr().add(i), t);
+        }
+    }
+}
+
+/// `out[i] = o[i] · tanh(c[i])` with AVX-512 (a last part of 8 in AVX2, the rest scalar: no
+/// masked stores, which the loads that follow could not forward from).
+///
+/// # Safety
+/// The CPU has AVX-512F; the three slices have the same length.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+pub(crate) unsafe fn tanh_times_avx512(out: &mut [f32], c: &[f32], o: &[f32]) {
+    debug_assert!(c.len() == out.len() && o.len() == out.len());
+    let n = out.len();
+    let mut i = 0;
+    // SAFETY: every access is below n in all three slices.
+    unsafe {
+        while i + 16 <= n {
+            let t = _mm512_mul_ps(tanh16(_mm512_loadu_ps(c.as_ptr().add(i))), _mm512_loadu_ps(o.as_ptr().add(i)));
+            _mm512_storeu_ps(out.as_mut_ptr().add(i), t);
+            i += 16;
+        }
+        if i + 8 <= n {
+            let t = _mm256_mul_ps(tanh8(_mm256_loadu_ps(c.as_ptr().add(i))), _mm256_loadu_ps(o.as_ptr().add(i)));
+            _mm256_storeu_ps(out.as_mut_ptr().add(i), t);
+            i += 8;
+        }
+    }
+    for q in i..n {
+        out[q] = o[q] * crate::activation::tanh(c[q]);
+    }
+}
+
+/// [`tanh_times_avx512`] with AVX2.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; the three slices have the same length.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn tanh_times_avx2(out: &mut [f32], c: &[f32], o: &[f32]) {
+    debug_assert!(c.len() == out.len() && o.len() == out.len());
+    let n = out.len();
+    let mut i = 0;
+    // SAFETY: every access is below n in all three slices.
+    unsafe {
+        while i + 8 <= n {
+            let t = _mm256_mul_ps(tanh8(_mm256_loadu_ps(c.as_ptr().add(i))), _mm256_loadu_ps(o.as_ptr().add(i)));
+            _mm256_storeu_ps(out.as_mut_ptr().add(i), t);
+            i += 8;
+        }
+    }
+    for q in i..n {
+        out[q] = o[q] * crate::activation::tanh(c[q]);
+    }
+}
+
+/// One tile of [`super::matmul`]: 4 output rows × 16 samples in eight AVX2 registers,
+/// `out[r·out_stride + t] += Σ_j w[r·k + j] · src[at + offsets[j] + t]`.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `w` holds `4·k` values (`k = offsets.len()`), every
+/// `at + offsets[j] + 16 ≤ src.len()`, and `3·out_stride + 16 ≤ out.len()`.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn tile_4x16(w: &[f32], offsets: &[usize], src: &[f32], at: usize, out: &mut [f32], out_stride: usize) {
+    let k = offsets.len();
+    debug_assert!(w.len() >= 4 * k && out.len() >= 3 * out_stride + 16);
+    debug_assert!(offsets.iter().all(|&o| at + o + 16 <= src.len()));
+    // SAFETY: the offsets stay within the lengths the caller guarantees.
+    unsafe {
+        let (w, s, o) = (w.as_ptr(), src.as_ptr().add(at), out.as_mut_ptr());
+        let mut acc = [[_mm256_setzero_ps(); 2]; 4];
+        for (r, a) in acc.iter_mut().enumerate() {
+            let row = o.add(r * out_stride);
+            *a = [_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(8))];
+        }
+        for (j, &off) in offsets.iter().enumerate() {
+            let x = s.add(off);
+            let (x0, x1) = (_mm256_loadu_ps(x), _mm256_loadu_ps(x.add(8)));
+            for (r, a) in acc.iter_mut().enumerate() {
+                let wv = _mm256_set1_ps(*w.add(r * k + j));
+                a[0] = _mm256_fmadd_ps(wv, x0, a[0]);
+                a[1] = _mm256_fmadd_ps(wv, x1, a[1]);
+            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            let row = o.add(r * out_stride);
+            _mm256_storeu_ps(row, a[0]);
+            _mm256_storeu_ps(row.add(8), a[1]);
+        }
+    }
+}
+
+/// [`tile_4x16`] with AVX-512: 4 output rows × 32 samples in eight registers.
+///
+/// # Safety
+/// As [`tile_4x16`], with AVX-512F and 32 samples in place of 16.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+pub(crate) unsafe fn tile_4x32(w: &[f32], offsets: &[usize], src: &[f32], at: usize, out: &mut [f32], out_stride: usize) {
+    let k = offsets.len();
+    debug_assert!(w.len() >= 4 * k && out.len() >= 3 * out_stride + 32);
+    debug_assert!(offsets.iter().all(|&o| at + o + 32 <= src.len()));
+    // SAFETY: the offsets stay within the lengths the caller guarantees.
+    unsafe {
+        let (w, s, o) = (w.as_ptr(), src.as_ptr().add(at), out.as_mut_ptr());
+        let mut acc = [[_mm512_setzero_ps(); 2]; 4];
+        for (r, a) in acc.iter_mut().enumerate() {
+            let row = o.add(r * out_stride);
+            *a = [_mm512_loadu_ps(row), _mm512_loadu_ps(row.add(16))];
+        }
+        for (j, &off) in offsets.iter().enumerate() {
+            let x = s.add(off);
+            let (x0, x1) = (_mm512_loadu_ps(x), _mm512_loadu_ps(x.add(16)));
+            for (r, a) in acc.iter_mut().enumerate() {
+                let wv = _mm512_set1_ps(*w.add(r * k + j));
+                a[0] = _mm512_fmadd_ps(wv, x0, a[0]);
+                a[1] = _mm512_fmadd_ps(wv, x1, a[1]);
+            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            let row = o.add(r * out_stride);
+            _mm512_storeu_ps(row, a[0]);
+            _mm512_storeu_ps(row.add(16), a[1]);
+        }
+    }
+}
