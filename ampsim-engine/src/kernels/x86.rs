@@ -211,55 +211,65 @@ pub(crate) unsafe fn tanh_affine_each_avx2(xs: &mut [f32], scale: &[f32], offset
     }
 }
 
-/// `out[i] = o[i] · tanh(c[i])` with AVX-512 (a last part of 8 in AVX2, the rest scalar: no
-/// masked stores, which the loads that follow could not forward from).
+/// The LSTM cell update `c = f·c + i·g`, `h = o · tanh(c)` with AVX-512 (a last part of 8 in
+/// AVX2, the rest scalar: no masked stores, which the loads that follow could not forward from).
 ///
 /// # Safety
-/// The CPU has AVX-512F; the three slices have the same length.
+/// The CPU has AVX-512F; `gates` holds i, f, g, o of `c.len()` each, `h` has `c.len()`.
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
-pub(crate) unsafe fn tanh_times_avx512(out: &mut [f32], c: &[f32], o: &[f32]) {
-    debug_assert!(c.len() == out.len() && o.len() == out.len());
-    let n = out.len();
-    let mut i = 0;
-    // SAFETY: every access is below n in all three slices.
+pub(crate) unsafe fn cell_update_avx512(c: &mut [f32], h: &mut [f32], gates: &[f32]) {
+    let n = c.len();
+    debug_assert!(h.len() == n && gates.len() >= 4 * n);
+    let (cp, hp, g) = (c.as_mut_ptr(), h.as_mut_ptr(), gates.as_ptr());
+    let mut q = 0;
+    // SAFETY: every access is below n in c and h, below 4n in gates.
     unsafe {
-        while i + 16 <= n {
-            let t = _mm512_mul_ps(tanh16(_mm512_loadu_ps(c.as_ptr().add(i))), _mm512_loadu_ps(o.as_ptr().add(i)));
-            _mm512_storeu_ps(out.as_mut_ptr().add(i), t);
-            i += 16;
+        while q + 16 <= n {
+            let (i, f, gg, o) = (_mm512_loadu_ps(g.add(q)), _mm512_loadu_ps(g.add(n + q)), _mm512_loadu_ps(g.add(2 * n + q)), _mm512_loadu_ps(g.add(3 * n + q)));
+            let cn = _mm512_fmadd_ps(f, _mm512_loadu_ps(cp.add(q)), _mm512_mul_ps(i, gg));
+            _mm512_storeu_ps(cp.add(q), cn);
+            _mm512_storeu_ps(hp.add(q), _mm512_mul_ps(o, tanh16(cn)));
+            q += 16;
         }
-        if i + 8 <= n {
-            let t = _mm256_mul_ps(tanh8(_mm256_loadu_ps(c.as_ptr().add(i))), _mm256_loadu_ps(o.as_ptr().add(i)));
-            _mm256_storeu_ps(out.as_mut_ptr().add(i), t);
-            i += 8;
+        if q + 8 <= n {
+            let (i, f, gg, o) = (_mm256_loadu_ps(g.add(q)), _mm256_loadu_ps(g.add(n + q)), _mm256_loadu_ps(g.add(2 * n + q)), _mm256_loadu_ps(g.add(3 * n + q)));
+            let cn = _mm256_fmadd_ps(f, _mm256_loadu_ps(cp.add(q)), _mm256_mul_ps(i, gg));
+            _mm256_storeu_ps(cp.add(q), cn);
+            _mm256_storeu_ps(hp.add(q), _mm256_mul_ps(o, tanh8(cn)));
+            q += 8;
         }
     }
-    for q in i..n {
-        out[q] = o[q] * crate::activation::tanh(c[q]);
+    for q in q..n {
+        c[q] = gates[n + q].mul_add(c[q], gates[q] * gates[2 * n + q]);
+        h[q] = gates[3 * n + q] * crate::activation::tanh(c[q]);
     }
 }
 
-/// [`tanh_times_avx512`] with AVX2.
+/// [`cell_update_avx512`] with AVX2.
 ///
 /// # Safety
-/// The CPU has AVX2 and FMA; the three slices have the same length.
+/// The CPU has AVX2 and FMA; `gates` holds i, f, g, o of `c.len()` each, `h` has `c.len()`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-pub(crate) unsafe fn tanh_times_avx2(out: &mut [f32], c: &[f32], o: &[f32]) {
-    debug_assert!(c.len() == out.len() && o.len() == out.len());
-    let n = out.len();
-    let mut i = 0;
-    // SAFETY: every access is below n in all three slices.
+pub(crate) unsafe fn cell_update_avx2(c: &mut [f32], h: &mut [f32], gates: &[f32]) {
+    let n = c.len();
+    debug_assert!(h.len() == n && gates.len() >= 4 * n);
+    let (cp, hp, g) = (c.as_mut_ptr(), h.as_mut_ptr(), gates.as_ptr());
+    let mut q = 0;
+    // SAFETY: every access is below n in c and h, below 4n in gates.
     unsafe {
-        while i + 8 <= n {
-            let t = _mm256_mul_ps(tanh8(_mm256_loadu_ps(c.as_ptr().add(i))), _mm256_loadu_ps(o.as_ptr().add(i)));
-            _mm256_storeu_ps(out.as_mut_ptr().add(i), t);
-            i += 8;
+        while q + 8 <= n {
+            let (i, f, gg, o) = (_mm256_loadu_ps(g.add(q)), _mm256_loadu_ps(g.add(n + q)), _mm256_loadu_ps(g.add(2 * n + q)), _mm256_loadu_ps(g.add(3 * n + q)));
+            let cn = _mm256_fmadd_ps(f, _mm256_loadu_ps(cp.add(q)), _mm256_mul_ps(i, gg));
+            _mm256_storeu_ps(cp.add(q), cn);
+            _mm256_storeu_ps(hp.add(q), _mm256_mul_ps(o, tanh8(cn)));
+            q += 8;
         }
     }
-    for q in i..n {
-        out[q] = o[q] * crate::activation::tanh(c[q]);
+    for q in q..n {
+        c[q] = gates[n + q].mul_add(c[q], gates[q] * gates[2 * n + q]);
+        h[q] = gates[3 * n + q] * crate::activation::tanh(c[q]);
     }
 }
 

@@ -92,27 +92,23 @@ impl Cell {
             tile_product::<M>(w, &self.v, bias, out);
         }
         activate_gates::<M>(&mut self.gates, &self.scale, &self.offset);
-        let h = self.hidden;
-        let (i, rest) = self.gates.split_at(h);
-        let (f, rest) = rest.split_at(h);
-        let (g, o) = rest.split_at(h);
-        for (((c, &f), &i), &g) in self.c.iter_mut().zip(f).zip(i).zip(g) {
-            *c = M::mac(f, *c, i * g);
-        }
         let hidden = &mut self.v[self.input_size..];
         #[cfg(target_arch = "x86_64")]
         {
             // SAFETY: `M::AVX512`/`M::AVX2` say the code runs compiled for those instructions;
-            // hidden, c and o have the hidden size.
+            // c and hidden have the hidden size, the gates four times it (and more).
             if M::AVX512 {
-                return unsafe { crate::kernels::x86::tanh_times_avx512(hidden, &self.c, o) };
+                return unsafe { crate::kernels::x86::cell_update_avx512(&mut self.c, hidden, &self.gates) };
             }
             if M::AVX2 {
-                return unsafe { crate::kernels::x86::tanh_times_avx2(hidden, &self.c, o) };
+                return unsafe { crate::kernels::x86::cell_update_avx2(&mut self.c, hidden, &self.gates) };
             }
         }
-        for ((h, &c), &o) in hidden.iter_mut().zip(&self.c).zip(o) {
-            *h = o * tanh_with::<M>(c);
+        let h = self.hidden;
+        for q in 0..h {
+            let g = &self.gates;
+            self.c[q] = M::mac(g[h + q], self.c[q], g[q] * g[2 * h + q]);
+            hidden[q] = g[3 * h + q] * tanh_with::<M>(self.c[q]);
         }
     }
 }
