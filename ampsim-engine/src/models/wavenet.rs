@@ -124,7 +124,7 @@ impl WaveNet {
         }
         let head_scale = w.take(1)?[0];
         w.finish()?;
-        Ok(WaveNet {
+        let mut model = WaveNet {
             arrays,
             head_scale,
             config: config.clone(),
@@ -133,7 +133,9 @@ impl WaveNet {
             z: vec![0.0; max_conv * STEP],
             carry: vec![0.0; max_channels * STEP],
             head_out: vec![0.0; max_head * STEP],
-        })
+        };
+        model.reset();
+        Ok(model)
     }
 
     pub fn config(&self) -> &WaveNetConfig {
@@ -280,10 +282,20 @@ impl Renderer for WaveNet {
         }
     }
 
+    /// Back to silence: every delay line holds what the network computes for a silent past
+    /// (its receptive field of zeros played through it), so the first samples equal a
+    /// whole-take rendering with zero padding, as in training.
     fn reset(&mut self) {
         for a in &mut self.arrays {
             a.layers.iter_mut().for_each(|l| l.input.reset());
             a.head_acc.reset();
+        }
+        let (silence, mut out) = ([0.0f32; STEP], [0.0f32; STEP]);
+        let mut left = self.config.receptive_field() - 1;
+        while left > 0 {
+            let n = left.min(STEP);
+            self.process(&silence[..n], &mut out[..n]);
+            left -= n;
         }
     }
 
