@@ -14,7 +14,25 @@ use ampsim_core::data::synth::GuitarConfig;
 use ampsim_core::interop::nam::NamMetadata;
 use ampsim_core::models::CausalModel;
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Which renderer `ampsim process` plays a model with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Engine {
+    /// ampsim's real-time engine (pure Rust).
+    Native,
+    /// libtorch.
+    Torch,
+}
+
+impl Engine {
+    fn describe(self) -> &'static str {
+        match self {
+            Engine::Native => "real-time engine",
+            Engine::Torch => "libtorch",
+        }
+    }
+}
 
 #[derive(Parser)]
 #[command(name = "ampsim", version, about = "Learn the sound of a guitar amplifier from a recording.")]
@@ -140,6 +158,10 @@ enum Command {
         /// submodel whose max_value reaches it plays. Default: the full-size submodel.
         #[arg(long)]
         slim: Option<f64>,
+        /// `native`: ampsim's real-time engine (pure Rust, what a plugin runs); `torch`: the
+        /// model in libtorch, as it trains (for comparison).
+        #[arg(long, value_enum, default_value_t = Engine::Native)]
+        engine: Engine,
     },
     /// Write a model (checkpoint beside its .nam, or any LSTM/WaveNet .nam, legacy ones too)
     /// as a current-layout .nam with your metadata. Several --model (e.g. an a2-nano and an a2
@@ -246,18 +268,30 @@ fn run(cli: Cli) -> Result<()> {
             }
             train_cmd::run(train_cmd::TrainArgs { data, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency })?;
         }
-        Command::Process { model, input, output, block_samples, slim } => {
-            let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu, slim)?;
-            let report = ampsim_core::interop::render::render_file(&loaded.model, loaded.sample_rate_hz, &input, &output, block_samples, ampsim_core::tch::Device::Cpu)?;
+        Command::Process { model, input, output, block_samples, slim, engine } => {
+            if block_samples == 0 {
+                bail!("--block-samples must be positive");
+            }
+            let (report, weights) = match engine {
+                Engine::Native => {
+                    let mut playing = model_file::load_engine(&model, slim)?;
+                    (ampsim_core::interop::render::play_file(playing.renderer.as_mut(), playing.sample_rate_hz, &input, &output, block_samples)?, playing.weight_count)
+                }
+                Engine::Torch => {
+                    let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu, slim)?;
+                    (ampsim_core::interop::render::render_file(&loaded.model, loaded.sample_rate_hz, &input, &output, block_samples, ampsim_core::tch::Device::Cpu)?, loaded.file.weight_count())
+                }
+            };
             println!(
-                "wrote {}: {:.1} s at {} Hz through {} ({} weights) in {:.2} s: {:.1}x real time",
+                "wrote {}: {:.1} s at {} Hz through {} ({} weights) in {:.2} s: {:.1}x real time ({}, blocks of {block_samples})",
                 output.display(),
                 report.samples as f64 / report.sample_rate_hz as f64,
                 report.sample_rate_hz,
                 model.display(),
-                loaded.file.weight_count(),
+                weights,
                 report.seconds,
-                report.real_time_factor
+                report.real_time_factor,
+                engine.describe()
             );
         }
         Command::Export { model, nam, name, modeled_by, gear_type, tone_type } => export(&model, &nam, NamMetadata { name, modeled_by, gear_type, tone_type, validation_esr: None })?,

@@ -35,6 +35,46 @@ fn card_of(path: &Path) -> Result<(PathBuf, Option<PathBuf>)> {
     }
 }
 
+/// A model loaded into the real-time engine.
+pub struct PlayingModel {
+    pub renderer: Box<dyn ampsim_engine::Renderer>,
+    pub sample_rate_hz: u32,
+    pub weight_count: usize,
+}
+
+/// Load a model into the real-time engine: a `.nam` file directly; a checkpoint through its
+/// libtorch model (its weights exported in memory). `slim` as in [`load`].
+pub fn load_engine(path: &Path, slim: Option<f64>) -> Result<PlayingModel> {
+    if path.extension().and_then(|e| e.to_str()) == Some("nam") {
+        if !path.exists() {
+            bail!("{}: no such model file", path.display());
+        }
+        let file = ampsim_engine::nam::NamFile::read(path)?;
+        let chosen = match slim {
+            Some(s) => {
+                check_slim(path, s, &file)?;
+                file.slimmed(s)
+            }
+            None => &file,
+        };
+        let renderer = chosen.renderer()?;
+        return Ok(PlayingModel { renderer, sample_rate_hz: file.sample_rate_hz.unwrap_or(48_000), weight_count: chosen.weight_count() });
+    }
+    let loaded = load(path, Device::Cpu, slim)?;
+    let renderer = ampsim_core::interop::render::engine_renderer(&*loaded.model, loaded.sample_rate_hz)?;
+    Ok(PlayingModel { renderer, sample_rate_hz: loaded.sample_rate_hz, weight_count: loaded.file.weight_count() })
+}
+
+fn check_slim(card: &Path, s: f64, file: &NamFile) -> Result<()> {
+    if !(0.0..=1.0).contains(&s) {
+        bail!("--slim {s}: give a value from 0 to 1");
+    }
+    if file.submodels().is_empty() {
+        bail!("{}: --slim needs a SlimmableContainer, but this file holds one {} model", card.display(), file.architecture);
+    }
+    Ok(())
+}
+
 /// Load a model for rendering (on `device`); `slim` picks a container's submodel as NAM's
 /// plugin does (default: the full-size one).
 pub fn load(path: &Path, device: Device, slim: Option<f64>) -> Result<LoadedModel> {
@@ -44,12 +84,7 @@ pub fn load(path: &Path, device: Device, slim: Option<f64>) -> Result<LoadedMode
     let (card, checkpoint) = card_of(path)?;
     let mut file = NamFile::read(&card)?;
     if let Some(s) = slim {
-        if !(0.0..=1.0).contains(&s) {
-            bail!("--slim {s}: give a value from 0 to 1");
-        }
-        if file.submodels().is_empty() {
-            bail!("{}: --slim needs a SlimmableContainer, but this file holds one {} model", card.display(), file.architecture);
-        }
+        check_slim(&card, s, &file)?;
         file = file.slimmed(s).clone();
     }
     let mut vs = nn::VarStore::new(device);

@@ -113,19 +113,27 @@ fn process_in_blocks_equals_rendering_the_whole_file() {
     let rec = ampsim_core::Recording::synthetic(60.0, 4, &Default::default(), &Default::default()).unwrap();
     ampsim_core::data::audio::write_wav(&di, &[&rec.direct], rec.sample_rate_hz, ampsim_core::data::audio::WavEncoding::Float32).unwrap();
     let x = read_wav(&di).unwrap().channels.remove(0);
-    for kind in ["wavenet", "lstm"] {
+    // The real-time engine by default (at a plugin's block size), libtorch when asked.
+    for (kind, engine, block) in [("wavenet", "native", "64"), ("lstm", "native", "64"), ("wavenet", "torch", "3000"), ("lstm", "torch", "3000")] {
         let model = d.join(format!("{kind}.nam"));
         nano_nam(&model, kind, rec.sample_rate_hz);
         let out_wav = d.join(format!("{kind}_out.wav"));
-        let out = ampsim().args(["process", "--block-samples", "3000", "--model", &s(&model), &s(&di), &s(&out_wav)]).output().unwrap();
+        let mut args = vec!["process", "--block-samples", block, "--model"];
+        let (m, i, o) = (s(&model), s(&di), s(&out_wav));
+        args.extend([m.as_str(), i.as_str(), o.as_str()]);
+        if engine == "torch" {
+            args.extend(["--engine", "torch"]);
+        }
+        let out = ampsim().args(&args).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success() && text.contains("real time"), "{text} {}", String::from_utf8_lossy(&out.stderr));
+        let label = if engine == "torch" { "libtorch" } else { "real-time engine" };
+        assert!(out.status.success() && text.contains("real time") && text.contains(label), "{text} {}", String::from_utf8_lossy(&out.stderr));
         let streamed = read_wav(&out_wav).unwrap().channels.remove(0);
         let vs = nn::VarStore::new(Device::Cpu);
         let whole = process_signal(&NamFile::read(&model).unwrap().build(&vs.root()).unwrap(), &x, Device::Cpu).unwrap();
         assert_eq!(streamed.len(), x.len(), "{kind}");
         let diff = ampsim_core::evaluation::compare::max_abs_difference(&whole, &streamed).unwrap();
-        assert!(streamed.len() == x.len() && diff < 1e-5, "{kind}: {} samples, max |difference| {diff}", streamed.len());
+        assert!(streamed.len() == x.len() && diff < 1e-5, "{kind} ({engine}): {} samples, max |difference| {diff}", streamed.len());
     }
     std::fs::remove_dir_all(d).unwrap();
 }

@@ -1,15 +1,41 @@
 //! Playing a DI signal through a trained causal model block by block, as a plugin does: the
 //! state (an LSTM's hidden and cell state, a WaveNet's last inputs) is carried from one block
 //! to the next, so the output equals rendering the whole file at once.
+//!
+//! Two renderers: the real-time engine (`ampsim_engine`, pure Rust, what a plugin runs; the
+//! default) and libtorch (the model as it trains, for comparison).
 
 use std::path::Path;
 use std::time::Instant;
 
 use tch::{Device, Tensor};
 
+use ampsim_engine::nam::NamFile;
+use ampsim_engine::Renderer;
+
 use crate::data::audio::{read_wav, write_wav, WavEncoding};
+use crate::interop::nam::{export, NamMetadata};
 use crate::models::CausalModel;
 use crate::{Error, Result};
+
+/// The real-time engine's copy of a model (exported to `.nam` in memory and loaded by the
+/// engine): plays what `model` computes, without libtorch.
+pub fn engine_renderer(model: &dyn CausalModel, sample_rate_hz: u32) -> Result<Box<dyn Renderer>> {
+    let json = export(model, sample_rate_hz, &NamMetadata::default())?;
+    Ok(NamFile::from_value(json, "the model")?.renderer()?)
+}
+
+/// Play `x` through the engine in blocks of `block_samples`, as a plugin calls it.
+pub fn play_blocks(model: &mut dyn Renderer, x: &[f32], block_samples: usize) -> Result<Vec<f32>> {
+    if block_samples == 0 {
+        return Err(Error::invalid("block_samples", "must be positive"));
+    }
+    let mut out = vec![0.0; x.len()];
+    for (i, o) in x.chunks(block_samples).zip(out.chunks_mut(block_samples)) {
+        model.process(i, o);
+    }
+    Ok(out)
+}
 
 /// Render `x` in blocks of `block_samples` (no gradients).
 pub fn render_blocks<M: CausalModel + ?Sized>(model: &M, x: &[f32], block_samples: usize, device: Device) -> Result<Vec<f32>> {
@@ -38,16 +64,25 @@ pub struct RenderReport {
     pub real_time_factor: f64,
 }
 
-/// Render the first channel of a DI WAV file through `model` in blocks and write a mono
-/// 32-bit float WAV (atomically). The file's sample rate must be the model's.
+/// Render the first channel of a DI WAV file through `model` (libtorch) in blocks and write a
+/// mono 32-bit float WAV (atomically). The file's sample rate must be the model's.
 pub fn render_file<M: CausalModel + ?Sized>(model: &M, model_rate_hz: u32, input: &Path, output: &Path, block_samples: usize, device: Device) -> Result<RenderReport> {
+    render_file_with(model_rate_hz, input, output, |x| render_blocks(model, x, block_samples, device))
+}
+
+/// [`render_file`] through the real-time engine.
+pub fn play_file(model: &mut dyn Renderer, model_rate_hz: u32, input: &Path, output: &Path, block_samples: usize) -> Result<RenderReport> {
+    render_file_with(model_rate_hz, input, output, |x| play_blocks(model, x, block_samples))
+}
+
+fn render_file_with(model_rate_hz: u32, input: &Path, output: &Path, render: impl FnOnce(&[f32]) -> Result<Vec<f32>>) -> Result<RenderReport> {
     let wav = read_wav(input)?;
     if wav.sample_rate_hz != model_rate_hz {
         return Err(Error::Audio { path: input.to_path_buf(), reason: format!("at {} Hz, but the model was trained at {model_rate_hz} Hz; resample it first", wav.sample_rate_hz) });
     }
     let x = &wav.channels[0];
     let t = Instant::now();
-    let y = render_blocks(model, x, block_samples, device)?;
+    let y = render(x)?;
     let seconds = t.elapsed().as_secs_f64();
     write_wav(output, &[&y], wav.sample_rate_hz, WavEncoding::Float32)?;
     Ok(RenderReport { samples: y.len(), sample_rate_hz: wav.sample_rate_hz, seconds, real_time_factor: x.len() as f64 / wav.sample_rate_hz as f64 / seconds.max(1e-9) })
@@ -83,5 +118,9 @@ mod tests {
             assert!(b.len() == x.len() && d < 1e-5, "LSTM, block {block}: {d}");
         }
         assert!(render_blocks(&lstm, &x, 0, Device::Cpu).is_err());
+        // The engine's copy plays what libtorch renders.
+        let mut engine = engine_renderer(&lstm, 48_000).unwrap();
+        let d = crate::evaluation::compare::max_abs_difference(&whole, &play_blocks(engine.as_mut(), &x, 64).unwrap()).unwrap();
+        assert!(d < 1e-5, "LSTM through the engine: {d}");
     }
 }
