@@ -20,7 +20,7 @@ use ampsim_core::training::losses::LossConfig;
 use ampsim_core::models::{Lstm, LstmConfig, WaveNet, WaveNetConfig};
 use ampsim_core::tch::{nn, Device};
 use ampsim_core::models::CausalModel;
-use ampsim_core::training::seq_data::real_time_factor;
+use ampsim_core::interop::render::engine_real_time_factor;
 use ampsim_core::training::{fit_sequence, validation_esr, RunControl, SeqData, SeqFitConfig};
 use ampsim_core::data::windows::Split;
 use ampsim_core::data::recording::wav_files_in;
@@ -123,7 +123,7 @@ fn run<M: CausalModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: f6
     println!("test ESR {:.5} over {:.1} s", validation_esr(model, &test)?, test.len() as f64 / rate as f64);
     let (d0, _) = &train.pieces()[0];
     let rtf_input = Vec::<f32>::try_from(d0.narrow(0, 0, d0.size()[0].min(rate as i64 * 10)).to_device(Device::Cpu))?;
-    println!("real-time factor (1 thread): {:.1}x", real_time_factor(model, &rtf_input, rate)?);
+    println!("real-time factor (1 thread, real-time engine, 64-sample blocks): {:.1}x", engine_real_time_factor(model, &rtf_input, rate)?);
     Ok(())
 }
 

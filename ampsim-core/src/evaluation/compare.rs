@@ -8,7 +8,7 @@ use crate::evaluation::display::Figure;
 use crate::training::losses::{esr, esr_pre_emphasised};
 use crate::models::parameter_count;
 use crate::training::dense::{self, predict, WindowModel};
-use crate::training::seq_data::{self, predict_scored, SeqData};
+use crate::training::seq_data::{predict_scored, SeqData};
 use crate::training::history::History;
 use crate::models::CausalModel;
 use crate::data::windows::Windows;
@@ -78,7 +78,9 @@ pub struct ModelReport {
     pub epochs: usize,
     /// Scores on the test samples.
     pub scores: Scores,
-    /// Seconds of audio rendered per second on one thread.
+    /// Seconds of audio rendered per second on one thread: LSTMs and WaveNets played by the
+    /// real-time engine in 64-sample blocks (as a plugin plays them), the dense network by
+    /// libtorch.
     pub real_time_factor: f64,
     /// Validation ESR against seconds of training, for the curves.
     pub curve: Vec<(f64, f64)>,
@@ -105,7 +107,7 @@ impl ModelReport {
             }
             rtf_input.extend(Vec::<f32>::try_from(direct.to_device(Device::Cpu))?);
         }
-        let rtf = seq_data::real_time_factor(model, &rtf_input, sample_rate_hz)?;
+        let rtf = crate::interop::render::engine_real_time_factor(model, &rtf_input, sample_rate_hz)?;
         ModelReport::new(name, vs, history, &real, predictions, rtf, sample_rate_hz)
     }
 

@@ -63,7 +63,7 @@ fn metadata_json(meta: &NamMetadata) -> Value {
 }
 
 /// The `.nam` JSON of a model (current layout, version [`NAM_VERSION`]).
-pub fn export(model: &dyn CausalModel, sample_rate_hz: u32, meta: &NamMetadata) -> Result<Value> {
+pub fn export<M: CausalModel + ?Sized>(model: &M, sample_rate_hz: u32, meta: &NamMetadata) -> Result<Value> {
     let mut weights = NamWeightsOut::new();
     model.write_nam_weights(&mut weights)?;
     let doc = NamDocument {

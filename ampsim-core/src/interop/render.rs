@@ -20,9 +20,23 @@ use crate::{Error, Result};
 
 /// The real-time engine's copy of a model (exported to `.nam` in memory and loaded by the
 /// engine): plays what `model` computes, without libtorch.
-pub fn engine_renderer(model: &dyn CausalModel, sample_rate_hz: u32) -> Result<Box<dyn Renderer>> {
+pub fn engine_renderer<M: CausalModel + ?Sized>(model: &M, sample_rate_hz: u32) -> Result<Box<dyn Renderer>> {
     let json = export(model, sample_rate_hz, &NamMetadata::default())?;
     Ok(NamFile::from_value(json, "the model")?.renderer()?)
+}
+
+/// The block length a plugin typically plays: what real-time factors are measured at.
+pub const PLUGIN_BLOCK_SAMPLES: usize = 64;
+
+/// Seconds of audio per second of work when the real-time engine plays `x` through `model` in
+/// blocks of [`PLUGIN_BLOCK_SAMPLES`] on one thread.
+pub fn engine_real_time_factor<M: CausalModel + ?Sized>(model: &M, x: &[f32], sample_rate_hz: u32) -> Result<f64> {
+    let mut engine = engine_renderer(model, sample_rate_hz)?;
+    let t = Instant::now();
+    let y = play_blocks(engine.as_mut(), x, PLUGIN_BLOCK_SAMPLES)?;
+    let seconds = t.elapsed().as_secs_f64();
+    std::hint::black_box(y);
+    Ok(x.len() as f64 / sample_rate_hz as f64 / seconds.max(1e-9))
 }
 
 /// Play `x` through the engine in blocks of `block_samples`, as a plugin calls it.

@@ -139,8 +139,4 @@ pub fn process_signal<M: CausalModel + ?Sized>(model: &M, x: &[f32], device: Dev
     Ok(Vec::<f32>::try_from(y.view([-1]).to_device(Device::Cpu))?)
 }
 
-/// Seconds of audio processed per second of wall time with one libtorch thread.
-pub fn real_time_factor<M: CausalModel + ?Sized>(model: &M, x: &[f32], sample_rate_hz: u32) -> Result<f64> {
-    crate::runtime::one_thread_real_time_factor(x.len() as f64 / sample_rate_hz as f64, || process_signal(model, x, Device::Cpu))
-}
 
