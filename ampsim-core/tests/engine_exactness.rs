@@ -69,3 +69,29 @@ fn the_engine_plays_every_preset_as_libtorch_renders_it() {
         }
     }
 }
+
+#[test]
+fn the_engine_plays_the_posts_dense_network_as_libtorch_computes_it() {
+    use ampsim_core::models::{Mlp, MlpConfig};
+    use ampsim_core::tch::{Kind, Tensor};
+    let cfg = GuitarConfig::default();
+    let x = guitar_di(4.0, 3, &cfg).unwrap();
+    ampsim_core::tch::manual_seed(2);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let mlp = Mlp::new(&vs.root(), &MlpConfig::default()).unwrap();
+    let dir = std::env::temp_dir().join(format!("ampsim-dense-{}", std::process::id()));
+    let ckpt = dir.join("model.safetensors");
+    ampsim_core::training::save_safetensors(&vs, &ckpt).unwrap();
+    let (window, future) = (4000usize, 300usize);
+    let mut engine = ampsim_engine::models::dense::from_safetensors(&ckpt, future).unwrap();
+    let latency = engine.latency_samples();
+    let y = play(&mut engine, &x, &random_blocks());
+    // libtorch on the windows of 6 000 targets: x[k − window + future .. k + future].
+    let targets: Vec<usize> = (window..window + 6000).collect();
+    let rows: Vec<f32> = targets.iter().flat_map(|&k| x[k + future - window..k + future].to_vec()).collect();
+    let expected = Vec::<f32>::try_from(mlp.forward_t(&Tensor::from_slice(&rows).view([targets.len() as i64, window as i64]).to_kind(Kind::Float), false).view([-1])).unwrap();
+    let worst = targets.iter().zip(&expected).map(|(&k, e)| (y[k + latency] - e).abs()).fold(0.0f32, f32::max);
+    eprintln!("dense network, random blocks: max |difference| {worst:.2e} over {} targets, latency {latency} samples", targets.len());
+    assert!(worst < 1e-5, "dense: max |difference| {worst}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use ampsim_engine::models::{Lstm, WaveNet};
+use ampsim_engine::models::{DenseConfig, DenseLayer, DenseNet, Lstm, WaveNet};
 use ampsim_engine::{LstmShape, Renderer, WaveNetConfig};
 
 const RATE_HZ: f64 = 48_000.0;
@@ -61,6 +61,10 @@ fn main() {
         let shape = LstmShape { hidden_size: hidden, num_layers: layers };
         models.push((format!("LSTM {name}"), Box::new(Lstm::new(shape, &weights(shape.nam_weight_count(), 11, 0.3)).expect("model")), ""));
     }
+    // The post's dense network: 4000 → 256 → 256 → 256 → 1 (Glorot-scale weights).
+    let widths = [4000, 256, 256, 256, 1];
+    let layers = widths.windows(2).enumerate().map(|(i, w)| DenseLayer { weights: weights(w[0] * w[1], 13 + i as u64, (6.0 / (w[0] + w[1]) as f32).sqrt()), bias: vec![0.01; w[1]] }).collect();
+    models.push(("dense (the post's, 4000 → 3×256 → 1)".into(), Box::new(DenseNet::new(DenseConfig::default(), layers).expect("model")), ""));
     println!("one thread, {seconds} s of audio at 48 kHz, {:?}", ampsim_engine::Simd::detect());
     println!("{:<36} {:>12} {:>12} {:>12} {:>12} {:>14}", "model", "RT @64", "µs/64", "RT @4096", "µs/4096", "NAM C++ @64");
     for (name, mut m, nam_cpp) in models {

@@ -5,7 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use ampsim_engine::models::{Container, Lstm, WaveNet};
+use ampsim_engine::models::{Container, DenseConfig, DenseLayer, DenseNet, Lstm, WaveNet};
 use ampsim_engine::{LstmShape, Renderer, WaveNetConfig};
 
 /// Counts the allocations of the thread that asked for counting.
@@ -74,6 +74,10 @@ fn models() -> Vec<(String, Box<dyn Renderer>)> {
         out.push((format!("WaveNet {preset}"), Box::new(wavenet(preset))));
     }
     out.push(("LSTM 1x24".into(), Box::new(lstm(1, 24))));
+    let widths = [400, 32, 16, 1];
+    let layers = widths.windows(2).enumerate().map(|(i, w)| DenseLayer { weights: weights(w[0] * w[1], 7 + i as u64), bias: vec![0.01; w[1]] }).collect();
+    let dense = DenseConfig { window_samples: 400, future_samples: 30, ..DenseConfig::default() };
+    out.push(("dense".into(), Box::new(DenseNet::new(dense, layers).unwrap())));
     out.push(("LSTM 2x8".into(), Box::new(lstm(2, 8))));
     let sizes: Vec<(f64, Box<dyn Renderer>)> = vec![(0.5, Box::new(wavenet("a2-nano"))), (1.0, Box::new(wavenet("a2")))];
     out.push(("container".into(), Box::new(Container::new(sizes).unwrap())));

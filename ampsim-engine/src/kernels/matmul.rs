@@ -28,6 +28,18 @@ fn matmul_tiled<M: Mac, const TILE_SAMPLES: usize>(w: &[f32], rows: usize, offse
     let mut t0 = 0;
     while t0 < full {
         let mut m0 = 0;
+        #[cfg(target_arch = "x86_64")]
+        if M::AVX512 && TILE_SAMPLES == 32 {
+            while m0 + 2 * TILE_ROWS <= rows {
+                let (wt, o) = (&w[m0 * k..(m0 + 2 * TILE_ROWS) * k], &mut out[m0 * out_stride + t0..]);
+                if o.len() < (2 * TILE_ROWS - 1) * out_stride + TILE_SAMPLES || !offsets.iter().all(|&off| base + t0 + off + TILE_SAMPLES <= src.len()) {
+                    break;
+                }
+                // SAFETY: compiled for AVX-512 (`M::AVX512`); the bounds were just checked.
+                unsafe { super::x86::tile_8x32(wt, offsets, src, base + t0, o, out_stride) };
+                m0 += 2 * TILE_ROWS;
+            }
+        }
         while m0 + TILE_ROWS <= rows {
             let (wt, o) = (&w[m0 * k..(m0 + TILE_ROWS) * k], &mut out[m0 * out_stride + t0..]);
             let bounded = o.len() >= (TILE_ROWS - 1) * out_stride + TILE_SAMPLES && offsets.iter().all(|&off| base + t0 + off + TILE_SAMPLES <= src.len());

@@ -1,9 +1,11 @@
 //! The models the engine plays, each streaming with its own state.
 
 pub mod container;
+pub mod dense;
 pub mod lstm;
 pub mod wavenet;
 
 pub use container::Container;
+pub use dense::{DenseConfig, DenseLayer, DenseNet};
 pub use lstm::Lstm;
 pub use wavenet::WaveNet;
