@@ -380,3 +380,31 @@ pub(crate) unsafe fn tile_8x32(w: &[f32], offsets: &[usize], src: &[f32], at: us
         }
     }
 }
+
+/// `acc += h · x` over complex bins held as real and imaginary arrays (all of one length),
+/// sixteen bins per AVX-512 register, the last few scalar.
+///
+/// # Safety
+/// The CPU has AVX-512F; all six slices have the length of `acc_re`.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+pub(crate) unsafe fn complex_mac_avx512(acc_re: &mut [f32], acc_im: &mut [f32], hr: &[f32], hi: &[f32], xr: &[f32], xi: &[f32]) {
+    let n = acc_re.len();
+    debug_assert!([acc_im.len(), hr.len(), hi.len(), xr.len(), xi.len()].iter().all(|&l| l == n));
+    let full = n - n % 16;
+    // SAFETY: every access is below n in all six slices.
+    unsafe {
+        for c in (0..full).step_by(16) {
+            let (h_r, h_i) = (_mm512_loadu_ps(hr.as_ptr().add(c)), _mm512_loadu_ps(hi.as_ptr().add(c)));
+            let (x_r, x_i) = (_mm512_loadu_ps(xr.as_ptr().add(c)), _mm512_loadu_ps(xi.as_ptr().add(c)));
+            let re = _mm512_fmadd_ps(h_r, x_r, _mm512_fnmadd_ps(h_i, x_i, _mm512_loadu_ps(acc_re.as_ptr().add(c))));
+            let im = _mm512_fmadd_ps(h_r, x_i, _mm512_fmadd_ps(h_i, x_r, _mm512_loadu_ps(acc_im.as_ptr().add(c))));
+            _mm512_storeu_ps(acc_re.as_mut_ptr().add(c), re);
+            _mm512_storeu_ps(acc_im.as_mut_ptr().add(c), im);
+        }
+    }
+    for k in full..n {
+        acc_re[k] = hr[k].mul_add(xr[k], (-hi[k]).mul_add(xi[k], acc_re[k]));
+        acc_im[k] = hr[k].mul_add(xi[k], hi[k].mul_add(xr[k], acc_im[k]));
+    }
+}

@@ -19,6 +19,9 @@ use crate::Renderer;
 
 /// Samples per block of the partitioned convolution (and of the dense layers).
 pub const BLOCK: usize = 256;
+/// Row length of the per-layer activation buffers: a block plus 16, so that successive rows
+/// fall into different cache sets (rows 1 KiB apart would share a few and evict each other).
+const ROW: usize = BLOCK + 16;
 
 /// One dense layer: `out = activation(W · in + b)`, `W` as `[out][in]`.
 #[derive(Clone, Debug)]
@@ -67,7 +70,7 @@ pub struct DenseNet {
     ready: Vec<f32>,
     /// The dense layers after the first (the last one is the output).
     layers: Vec<DenseLayer>,
-    /// Per-layer activations on a block, `[units][BLOCK]` each.
+    /// Per-layer activations on a block, `[units][ROW]` each (the first `BLOCK` of a row used).
     acts: Vec<Vec<f32>>,
     fft_in: Vec<f32>,
     spectrum: Vec<Complex<f32>>,
@@ -137,8 +140,8 @@ impl DenseNet {
                 }
             }
         }
-        let acts: Vec<Vec<f32>> = layers.iter().map(|l| vec![0.0; l.bias.len() * p]).collect();
-        let offsets: Vec<Vec<usize>> = layers.iter().map(|l| (0..l.weights.len() / l.bias.len()).map(|j| j * p).collect()).collect();
+        let acts: Vec<Vec<f32>> = layers.iter().map(|l| vec![0.0; l.bias.len() * ROW]).collect();
+        let offsets: Vec<Vec<usize>> = layers.iter().map(|l| (0..l.weights.len() / l.bias.len()).map(|j| j * ROW).collect()).collect();
         Ok(DenseNet {
             first_bias: first.bias.clone(),
             layers: rest.to_vec(),
@@ -203,10 +206,7 @@ impl DenseNet {
                 let h = (u * parts + q) * bins;
                 let (hr, hi) = (&self.filter_re[h..h + bins], &self.filter_im[h..h + bins]);
                 let (xr, xi) = (&self.spectra_re[x..x + bins], &self.spectra_im[x..x + bins]);
-                for k in 0..bins {
-                    acc_re[k] = M::mac(hr[k], xr[k], M::mac(-hi[k], xi[k], acc_re[k]));
-                    acc_im[k] = M::mac(hr[k], xi[k], M::mac(hi[k], xr[k], acc_im[k]));
-                }
+                complex_mac::<M>(&mut acc_re, &mut acc_im, hr, hi, xr, xi);
             }
             for (c, (&re, &im)) in self.spectrum.iter_mut().zip(acc_re.iter().zip(&acc_im)) {
                 *c = Complex::new(re, im);
@@ -215,7 +215,7 @@ impl DenseNet {
             self.spectrum[bins - 1].im = 0.0;
             let _ = self.ifft.process_with_scratch(&mut self.spectrum, &mut self.time, &mut self.scratch);
             // Overlap-save: the second half is the block's linear convolution.
-            let row = &mut first[u * p..(u + 1) * p];
+            let row = &mut first[u * ROW..u * ROW + p];
             let b = self.first_bias[u];
             for (o, &t) in row.iter_mut().zip(&self.time[p..]) {
                 *o = t + b;
@@ -227,11 +227,13 @@ impl DenseNet {
             let (before, after) = self.acts.split_at_mut(i + 1);
             let (src, out) = (&before[i], &mut after[0]);
             for (m, &b) in layer.bias.iter().enumerate() {
-                out[m * p..(m + 1) * p].fill(b);
+                out[m * ROW..m * ROW + p].fill(b);
             }
-            matmul::<M>(&layer.weights, layer.bias.len(), &self.offsets[i + 1], src, 0, out, p, p);
+            matmul::<M>(&layer.weights, layer.bias.len(), &self.offsets[i + 1], src, 0, out, ROW, p);
             let act = if i + 1 == n_layers { self.config.output_activation } else { hidden };
-            act.apply_with::<M>(out);
+            for m in 0..layer.bias.len() {
+                act.apply_with::<M>(&mut out[m * ROW..m * ROW + p]);
+            }
         }
         let last = &self.acts[n_layers];
         self.ready.copy_from_slice(&last[..p]);
@@ -247,6 +249,20 @@ impl DenseNet {
             Simd::Baseline => {}
         }
         self.block::<crate::kernels::Plain>()
+    }
+}
+
+/// `acc += h · x` over complex bins held as real and imaginary arrays.
+#[inline(always)]
+fn complex_mac<M: Mac>(acc_re: &mut [f32], acc_im: &mut [f32], hr: &[f32], hi: &[f32], xr: &[f32], xi: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if M::AVX512 {
+        // SAFETY: compiled for AVX-512 (`M::AVX512`); the six slices have one length.
+        return unsafe { crate::kernels::x86::complex_mac_avx512(acc_re, acc_im, hr, hi, xr, xi) };
+    }
+    for k in 0..acc_re.len() {
+        acc_re[k] = M::mac(hr[k], xr[k], M::mac(-hi[k], xi[k], acc_re[k]));
+        acc_im[k] = M::mac(hr[k], xi[k], M::mac(hi[k], xr[k], acc_im[k]));
     }
 }
 
