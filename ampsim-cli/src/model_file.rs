@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use ampsim_core::models::CausalModel;
 use ampsim_core::interop::nam::{BuildModel, NamFile};
 use ampsim_core::tch::{nn, Device};
+use ampsim_core::data::windows::WindowSpec;
 use ampsim_core::training::load_safetensors;
 use anyhow::{bail, Context, Result};
 
@@ -38,7 +39,8 @@ fn card_of(path: &Path) -> Result<(PathBuf, Option<PathBuf>)> {
 /// A model loaded into the real-time engine.
 pub struct PlayingModel {
     pub renderer: Box<dyn ampsim_engine::Renderer>,
-    pub sample_rate_hz: u32,
+    /// `None` for a dense network's checkpoint, which does not store it.
+    pub sample_rate_hz: Option<u32>,
     pub weight_count: usize,
 }
 
@@ -58,11 +60,20 @@ pub fn load_engine(path: &Path, slim: Option<f64>) -> Result<PlayingModel> {
             None => &file,
         };
         let renderer = chosen.renderer()?;
-        return Ok(PlayingModel { renderer, sample_rate_hz: file.sample_rate_hz.unwrap_or(48_000), weight_count: chosen.weight_count() });
+        return Ok(PlayingModel { renderer, sample_rate_hz: Some(file.sample_rate_hz.unwrap_or(48_000)), weight_count: chosen.weight_count() });
+    }
+    // A checkpoint without a .nam card beside it: the dense network's (`train --model mlp`).
+    if path.extension().and_then(|e| e.to_str()) == Some("safetensors") && card_of(path).is_err() && path.exists() {
+        if slim.is_some() {
+            bail!("{}: --slim needs a SlimmableContainer", path.display());
+        }
+        let dense = ampsim_engine::models::dense::from_safetensors(path, WindowSpec::default().future_samples)?;
+        let weight_count = dense.weight_count();
+        return Ok(PlayingModel { renderer: Box::new(dense), sample_rate_hz: None, weight_count });
     }
     let loaded = load(path, Device::Cpu, slim)?;
     let renderer = ampsim_core::interop::render::engine_renderer(&*loaded.model, loaded.sample_rate_hz)?;
-    Ok(PlayingModel { renderer, sample_rate_hz: loaded.sample_rate_hz, weight_count: loaded.file.weight_count() })
+    Ok(PlayingModel { renderer, sample_rate_hz: Some(loaded.sample_rate_hz), weight_count: loaded.file.weight_count() })
 }
 
 fn check_slim(card: &Path, s: f64, file: &NamFile) -> Result<()> {

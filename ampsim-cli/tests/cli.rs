@@ -412,3 +412,32 @@ fn export_packs_two_sizes_into_one_container_for_the_slim_knob() {
     assert!(!d.join("bad.nam").exists());
     std::fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn process_plays_a_dense_checkpoint_lined_up_with_its_input() {
+    use ampsim_core::data::audio::{read_wav, write_wav, WavEncoding};
+    use ampsim_core::models::{Mlp, MlpConfig};
+    use ampsim_core::tch::{nn, Device, Tensor};
+    let d = tmpdir("dense");
+    let di = d.join("di.wav");
+    let rec = ampsim_core::Recording::synthetic(2.0, 4, &Default::default(), &Default::default()).unwrap();
+    write_wav(&di, &[&rec.direct], rec.sample_rate_hz, WavEncoding::Float32).unwrap();
+    let x = read_wav(&di).unwrap().channels.remove(0);
+    ampsim_core::tch::manual_seed(5);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let mlp = Mlp::new(&vs.root(), &MlpConfig::default()).unwrap();
+    let ckpt = d.join("model.safetensors");
+    ampsim_core::training::save_safetensors(&vs, &ckpt).unwrap();
+    let out_wav = d.join("out.wav");
+    let out = ampsim().args(["process", "--model", &s(&ckpt), &s(&di), &s(&out_wav)]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let y = read_wav(&out_wav).unwrap().channels.remove(0);
+    assert_eq!(y.len(), x.len());
+    // Output sample k is the network on the window x[k − 3700 .. k + 300].
+    let targets: Vec<usize> = (4000..6000).collect();
+    let rows: Vec<f32> = targets.iter().flat_map(|&k| x[k - 3700..k + 300].to_vec()).collect();
+    let expected = Vec::<f32>::try_from(mlp.forward_t(&Tensor::from_slice(&rows).view([2000, 4000]), false).view([-1])).unwrap();
+    let worst = targets.iter().zip(&expected).map(|(&k, e)| (y[k] - e).abs()).fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "max |difference| {worst}");
+    std::fs::remove_dir_all(d).unwrap();
+}

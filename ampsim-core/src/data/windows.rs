@@ -158,6 +158,15 @@ impl Windows {
     }
 
     /// The targets as samples on the CPU, one per window.
+    /// The direct signal the windows cover, as a plugin would receive it: samples
+    /// `start − window + future .. end + future` (clipped to the signal).
+    pub fn direct_samples(&self) -> Result<Vec<f32>> {
+        let len = self.direct.size()[0] as usize;
+        let from = (self.start + self.spec.future_samples).saturating_sub(self.spec.window_samples);
+        let to = (self.end + self.spec.future_samples).min(len);
+        Ok(Vec::<f32>::try_from(self.direct.narrow(0, from as i64, (to - from) as i64).to_device(Device::Cpu))?)
+    }
+
     pub fn target_samples(&self) -> Result<Vec<f32>> {
         Ok(Vec::<f32>::try_from(self.targets.to_device(Device::Cpu).view([-1]))?)
     }

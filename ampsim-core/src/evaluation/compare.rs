@@ -78,9 +78,8 @@ pub struct ModelReport {
     pub epochs: usize,
     /// Scores on the test samples.
     pub scores: Scores,
-    /// Seconds of audio rendered per second on one thread: LSTMs and WaveNets played by the
-    /// real-time engine in 64-sample blocks (as a plugin plays them), the dense network by
-    /// libtorch.
+    /// Seconds of audio rendered per second on one thread by the real-time engine in 64-sample
+    /// blocks, as a plugin plays the model (libtorch for a model the engine does not play).
     pub real_time_factor: f64,
     /// Validation ESR against seconds of training, for the curves.
     pub curve: Vec<(f64, f64)>,
@@ -93,7 +92,10 @@ impl ModelReport {
     pub fn for_windows<M: WindowModel>(name: &str, model: &M, vs: &nn::VarStore, history: &History, test: &Windows, sample_rate_hz: u32) -> Result<ModelReport> {
         let predictions = predict(model, test, crate::training::dense::PREDICT_BATCH)?;
         let real = test.target_samples()?;
-        let rtf = dense::real_time_factor(model, test, sample_rate_hz)?;
+        let rtf = match model.engine(test.spec.future_samples) {
+            Some(engine) => crate::interop::render::play_real_time_factor(engine?.as_mut(), &test.direct_samples()?, sample_rate_hz)?,
+            None => dense::real_time_factor(model, test, sample_rate_hz)?,
+        };
         ModelReport::new(name, vs, history, &real, predictions, rtf, sample_rate_hz)
     }
 

@@ -31,9 +31,14 @@ pub const PLUGIN_BLOCK_SAMPLES: usize = 64;
 /// Seconds of audio per second of work when the real-time engine plays `x` through `model` in
 /// blocks of [`PLUGIN_BLOCK_SAMPLES`] on one thread.
 pub fn engine_real_time_factor<M: CausalModel + ?Sized>(model: &M, x: &[f32], sample_rate_hz: u32) -> Result<f64> {
-    let mut engine = engine_renderer(model, sample_rate_hz)?;
+    play_real_time_factor(engine_renderer(model, sample_rate_hz)?.as_mut(), x, sample_rate_hz)
+}
+
+/// Seconds of audio per second of work when `engine` plays `x` in blocks of
+/// [`PLUGIN_BLOCK_SAMPLES`] on one thread.
+pub fn play_real_time_factor(engine: &mut dyn Renderer, x: &[f32], sample_rate_hz: u32) -> Result<f64> {
     let t = Instant::now();
-    let y = play_blocks(engine.as_mut(), x, PLUGIN_BLOCK_SAMPLES)?;
+    let y = play_blocks(engine, x, PLUGIN_BLOCK_SAMPLES)?;
     let seconds = t.elapsed().as_secs_f64();
     std::hint::black_box(y);
     Ok(x.len() as f64 / sample_rate_hz as f64 / seconds.max(1e-9))
@@ -81,18 +86,25 @@ pub struct RenderReport {
 /// Render the first channel of a DI WAV file through `model` (libtorch) in blocks and write a
 /// mono 32-bit float WAV (atomically). The file's sample rate must be the model's.
 pub fn render_file<M: CausalModel + ?Sized>(model: &M, model_rate_hz: u32, input: &Path, output: &Path, block_samples: usize, device: Device) -> Result<RenderReport> {
-    render_file_with(model_rate_hz, input, output, |x| render_blocks(model, x, block_samples, device))
+    render_file_with(Some(model_rate_hz), input, output, |x| render_blocks(model, x, block_samples, device))
 }
 
-/// [`render_file`] through the real-time engine.
-pub fn play_file(model: &mut dyn Renderer, model_rate_hz: u32, input: &Path, output: &Path, block_samples: usize) -> Result<RenderReport> {
-    render_file_with(model_rate_hz, input, output, |x| play_blocks(model, x, block_samples))
+/// [`render_file`] through the real-time engine; a model with latency (the dense network) is
+/// played on past the end of the input and its output moved back, so that it lines up with
+/// the input as a host's latency compensation does. `model_rate_hz`: `None` when the model
+/// does not say (the dense network's checkpoints).
+pub fn play_file(model: &mut dyn Renderer, model_rate_hz: Option<u32>, input: &Path, output: &Path, block_samples: usize) -> Result<RenderReport> {
+    let latency = model.latency_samples();
+    render_file_with(model_rate_hz, input, output, |x| {
+        let padded = [x, &vec![0.0; latency]].concat();
+        Ok(play_blocks(model, &padded, block_samples)?.split_off(latency))
+    })
 }
 
-fn render_file_with(model_rate_hz: u32, input: &Path, output: &Path, render: impl FnOnce(&[f32]) -> Result<Vec<f32>>) -> Result<RenderReport> {
+fn render_file_with(model_rate_hz: Option<u32>, input: &Path, output: &Path, render: impl FnOnce(&[f32]) -> Result<Vec<f32>>) -> Result<RenderReport> {
     let wav = read_wav(input)?;
-    if wav.sample_rate_hz != model_rate_hz {
-        return Err(Error::Audio { path: input.to_path_buf(), reason: format!("at {} Hz, but the model was trained at {model_rate_hz} Hz; resample it first", wav.sample_rate_hz) });
+    if let Some(rate) = model_rate_hz.filter(|&r| r != wav.sample_rate_hz) {
+        return Err(Error::Audio { path: input.to_path_buf(), reason: format!("at {} Hz, but the model was trained at {rate} Hz; resample it first", wav.sample_rate_hz) });
     }
     let x = &wav.channels[0];
     let t = Instant::now();

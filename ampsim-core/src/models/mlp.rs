@@ -87,6 +87,25 @@ impl Mlp {
         Ok(Mlp { hidden, output, config: config.clone() })
     }
 
+    /// The real-time engine's copy of this network, for windows with `future_samples` after the
+    /// target (the post's: 300): plays what [`Self::forward_t`] computes, `latency_samples`
+    /// behind the input.
+    pub fn engine(&self, future_samples: usize) -> Result<ampsim_engine::models::DenseNet> {
+        let values = |t: &Tensor| -> Result<Vec<f32>> { Ok(Vec::<f32>::try_from(t.detach().to_device(tch::Device::Cpu).contiguous().view([-1]))?) };
+        let layer = |l: &nn::Linear| -> Result<ampsim_engine::models::DenseLayer> {
+            let bias = l.bs.as_ref().map_or(Ok(vec![0.0; l.ws.size()[0] as usize]), values)?;
+            Ok(ampsim_engine::models::DenseLayer { weights: values(&l.ws)?, bias })
+        };
+        let layers = self.hidden.iter().chain(std::iter::once(&self.output)).map(layer).collect::<Result<Vec<_>>>()?;
+        let config = ampsim_engine::models::DenseConfig {
+            window_samples: self.config.input_samples,
+            future_samples,
+            hidden_activation: self.config.hidden_activation,
+            output_activation: self.config.output_activation,
+        };
+        ampsim_engine::models::DenseNet::new(config, layers).map_err(|e| Error::invalid("model", e))
+    }
+
     /// Forward pass; dropout is active only when `train` is true.
     pub fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         let mut h = xs.shallow_clone();

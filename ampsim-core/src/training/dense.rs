@@ -22,11 +22,18 @@ use crate::{Error, Result};
 /// A model that maps a batch of windows `[batch, window]` to samples `[batch, 1]`.
 pub trait WindowModel {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor;
+    /// The real-time engine's copy, when the engine plays this kind of model.
+    fn engine(&self, _future_samples: usize) -> Option<Result<Box<dyn ampsim_engine::Renderer>>> {
+        None
+    }
 }
 
 impl WindowModel for Mlp {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         Mlp::forward_t(self, xs, train)
+    }
+    fn engine(&self, future_samples: usize) -> Option<Result<Box<dyn ampsim_engine::Renderer>>> {
+        Some(Mlp::engine(self, future_samples).map(|m| Box::new(m) as Box<dyn ampsim_engine::Renderer>))
     }
 }
 

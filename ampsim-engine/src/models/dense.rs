@@ -172,6 +172,11 @@ impl DenseNet {
         &self.config
     }
 
+    /// Weights and biases of all layers.
+    pub fn weight_count(&self) -> usize {
+        self.units * (self.config.window_samples + 1) + self.layers.iter().map(|l| l.weights.len() + l.bias.len()).sum::<usize>()
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn block_avx512(&mut self) {
