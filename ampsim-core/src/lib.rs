@@ -29,6 +29,7 @@ pub use hound;
 pub use plotters;
 pub use polars;
 pub use rustfft;
+pub use ampsim_engine;
 pub use tch;
 
 pub mod data;
