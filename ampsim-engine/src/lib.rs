@@ -12,12 +12,15 @@
 //!
 //! What it plays: NAM's WaveNet (A1 presets and A2: per-layer kernels, gating, LeakyReLU and
 //! the other activations, head kernels), LSTMs of any size, `SlimmableContainer`s of them
-//! (the Slim value switchable while playing), all from `.nam` files of versions 0.5 to 0.7.
+//! (the Slim value switchable while playing), all from `.nam` files of versions 0.5 to 0.7;
+//! and the dense network of "Guitar Amp Simulation with Tensorflow and Keras" from ampsim's
+//! checkpoints ([`models::dense::from_safetensors`]), which answers `latency_samples()` late.
 //!
 //! Every model streams: state carries over from one [`Renderer::process`] call to the next,
 //! so a guitar played in 64-sample blocks sounds exactly as the whole take rendered at once.
 //! The WaveNet keeps each layer's input in a delay line and never recomputes its context.
-//! On x86-64 CPUs with AVX2 and FMA (checked at load) the arithmetic runs in vector code.
+//! On x86-64 CPUs with AVX-512 or AVX2 and FMA (checked once, at load: [`Simd`]) the arithmetic
+//! runs in vector code; elsewhere in portable code.
 
 pub mod activation;
 pub mod error;
