@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::layout::lstm::LstmShape;
 use crate::layout::wavenet::WaveNetConfig;
-use crate::models::{Container, Lstm, WaveNet};
+use crate::models::{slimmable, Container, Lstm, SlimmableWaveNet, WaveNet};
 use crate::{Error, Renderer, Result};
 
 /// NAM's name for a file that holds one model at several sizes; the plugin's "Slim" knob picks one.
@@ -143,7 +143,10 @@ impl NamFile {
                 let sizes = self.submodels.iter().map(|(max, m)| Ok((*max, m.renderer()?))).collect::<Result<Vec<_>>>()?;
                 Box::new(Container::new(sizes).map_err(fail)?)
             }
-            "WaveNet" => Box::new(WaveNet::new(&wavenet_config(&self.config, &self.weights).map_err(fail)?, &self.weights).map_err(fail)?),
+            "WaveNet" => match slimmable::split_config(&self.config).map_err(fail)? {
+                Some((full, allowed)) => Box::new(SlimmableWaveNet::new(&wavenet_config(&full, &self.weights).map_err(fail)?, allowed, &self.weights).map_err(fail)?),
+                None => Box::new(WaveNet::new(&wavenet_config(&self.config, &self.weights).map_err(fail)?, &self.weights).map_err(fail)?),
+            },
             "LSTM" => Box::new(Lstm::new(LstmShape::from_nam(&self.config).map_err(fail)?, &self.weights).map_err(fail)?),
             other => return Err(fail(unsupported(other))),
         })
@@ -168,7 +171,10 @@ fn unsupported(name: &str) -> String {
 /// How many weights an architecture's `config` needs.
 pub fn weight_count(architecture: &str, config: &Value) -> Result<usize, String> {
     match architecture {
-        "WaveNet" => Ok(WaveNetConfig::from_nam(config)?.nam_weight_count()),
+        "WaveNet" => match slimmable::split_config(config)? {
+            Some((full, _)) => Ok(WaveNetConfig::from_nam(&full)?.nam_weight_count()),
+            None => Ok(WaveNetConfig::from_nam(config)?.nam_weight_count()),
+        },
         "LSTM" => Ok(LstmShape::from_nam(config)?.nam_weight_count()),
         other => Err(unsupported(other)),
     }

@@ -1,7 +1,8 @@
 //! Every `.nam` file written by NAM's own tools (`../shared/data/nam/`) plays as NAM's C++
 //! engine renders it (`reference/`, from sample 8 192 on, where both have left their start-up
 //! behind — see the README there), in blocks of any size; what the engine cannot play is
-//! refused by name.
+//! refused by name. A slimmable WaveNet plays at full size by default, as NAM's engine does,
+//! and at every smaller size its Slim value picks.
 
 use std::path::PathBuf;
 
@@ -53,6 +54,7 @@ fn nams_own_files_play_as_nams_engine_renders_them_at_any_block_size() {
         ("lstm.nam", None, "lstm.wav"),
         ("wavenet.nam", None, "wavenet.wav"),
         ("slimmable_container.nam", None, "slimmable_container.wav"),
+        ("slimmable_wavenet.nam", None, "slimmable_wavenet.wav"),
     ] {
         let expected = wav(dir.join("reference").join(reference));
         let mut model = nam::load(dir.join(file)).unwrap();
@@ -71,8 +73,28 @@ fn nams_own_files_play_as_nams_engine_renders_them_at_any_block_size() {
 #[test]
 fn what_the_engine_cannot_play_is_refused_by_name() {
     let Some(dir) = fixtures() else { return };
-    for (file, feature) in [("wavenet_a2_max.nam", "condition DSP"), ("wavenet_condition_dsp.nam", "condition DSP"), ("slimmable_wavenet.nam", "slimmable")] {
+    for (file, feature) in [("wavenet_a2_max.nam", "condition DSP"), ("wavenet_condition_dsp.nam", "condition DSP")] {
         let err = NamFile::read(dir.join(file)).and_then(|f| f.renderer()).err().unwrap_or_else(|| panic!("{file} loaded")).to_string();
         assert!(err.contains(file) && err.contains(feature), "{err}");
     }
 }
+
+#[test]
+fn a_slimmable_wavenet_plays_each_size_its_slim_value_picks() {
+    let Some(dir) = fixtures() else { return };
+    let x = wav(dir.join("reference/input.wav"));
+    let mut model = nam::load(dir.join("slimmable_wavenet.nam")).unwrap();
+    let full = play(model.as_mut(), &x[..20_000], &[64]);
+    // allowed_channels [1, 2, 3]: Slim below 1/3 plays one channel, below 2/3 two, above three.
+    let mut outputs = Vec::new();
+    for slim in [0.1, 0.5, 0.9] {
+        assert!(model.set_slim(slim));
+        model.reset();
+        outputs.push(play(model.as_mut(), &x[..20_000], &[64]));
+    }
+    assert_eq!(outputs[2], full, "Slim 0.9 is the full size");
+    let differs = |a: &[f32], b: &[f32]| max_difference_from(a, b, 8192) > 1e-3;
+    assert!(differs(&outputs[0], &outputs[1]) && differs(&outputs[1], &outputs[2]), "three different sizes");
+    assert!(outputs.iter().all(|y| y.iter().all(|v| v.is_finite())));
+}
+

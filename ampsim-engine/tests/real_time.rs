@@ -5,7 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use ampsim_engine::models::{Container, DenseConfig, DenseLayer, DenseNet, Lstm, WaveNet};
+use ampsim_engine::models::{Container, DenseConfig, DenseLayer, DenseNet, Lstm, SlimmableWaveNet, WaveNet};
 use ampsim_engine::{LstmShape, Renderer, WaveNetConfig};
 
 /// Counts the allocations of the thread that asked for counting.
@@ -81,6 +81,10 @@ fn models() -> Vec<(String, Box<dyn Renderer>)> {
     out.push(("LSTM 2x8".into(), Box::new(lstm(2, 8))));
     let sizes: Vec<(f64, Box<dyn Renderer>)> = vec![(0.5, Box::new(wavenet("a2-nano"))), (1.0, Box::new(wavenet("a2")))];
     out.push(("container".into(), Box::new(Container::new(sizes).unwrap())));
+    let nano = WaveNetConfig::preset("nano").unwrap();
+    let mut w = weights(nano.nam_weight_count(), 9);
+    *w.last_mut().unwrap() = nano.head_scale as f32;
+    out.push(("slimmable WaveNet".into(), Box::new(SlimmableWaveNet::new(&nano, vec![vec![2, 4], vec![1, 2]], &w).unwrap())));
     out
 }
 

@@ -3,9 +3,11 @@
 pub mod container;
 pub mod dense;
 pub mod lstm;
+pub mod slimmable;
 pub mod wavenet;
 
 pub use container::Container;
 pub use dense::{DenseConfig, DenseLayer, DenseNet};
 pub use lstm::Lstm;
+pub use slimmable::SlimmableWaveNet;
 pub use wavenet::WaveNet;
