@@ -90,13 +90,18 @@ impl SlimmableWaveNet {
     }
 }
 
-/// Channels per array for a Slim value, as NAM maps it.
+/// Channels of one array for a Slim value, as NAM maps it.
+fn array_channels(list: &[usize], full: usize, ratio: f64) -> usize {
+    if list.is_empty() {
+        full
+    } else {
+        list[((ratio * list.len() as f64).floor() as usize).min(list.len() - 1)]
+    }
+}
+
+/// Channels per array for a Slim value.
 fn channels_for(allowed: &[Vec<usize>], full: &[usize], ratio: f64) -> Vec<usize> {
-    allowed
-        .iter()
-        .zip(full)
-        .map(|(list, &f)| if list.is_empty() { f } else { list[((ratio * list.len() as f64).floor() as usize).min(list.len() - 1)] })
-        .collect()
+    allowed.iter().zip(full).map(|(list, &f)| array_channels(list, f, ratio)).collect()
 }
 
 /// The configuration and weights of the first `channels[i]` channels of every array (NAM's
@@ -155,8 +160,10 @@ impl Renderer for SlimmableWaveNet {
     }
     /// The size NAM's engine plays at this Slim value; a new size starts from silence.
     fn set_slim(&mut self, slim: f64) -> bool {
-        let want = channels_for(&self.allowed, &self.full, slim.clamp(0.0, 1.0));
-        if let Some(pick) = self.sizes.iter().position(|(c, _)| *c == want) {
+        let ratio = slim.clamp(0.0, 1.0);
+        let (allowed, full) = (&self.allowed, &self.full);
+        let wanted = |c: &Vec<usize>| c.iter().enumerate().all(|(i, &ch)| ch == array_channels(&allowed[i], full[i], ratio));
+        if let Some(pick) = self.sizes.iter().position(|(c, _)| wanted(c)) {
             if pick != self.active {
                 self.active = pick;
                 self.sizes[pick].1.reset();
