@@ -52,14 +52,20 @@ pub fn load_engine(path: &Path, slim: Option<f64>) -> Result<PlayingModel> {
             bail!("{}: no such model file", path.display());
         }
         let file = ampsim_engine::nam::NamFile::read(path)?;
+        // A container picks a submodel; a slimmable WaveNet slims itself.
         let chosen = match slim {
-            Some(s) => {
-                check_slim(path, s, &file)?;
-                file.slimmed(s)
-            }
-            None => &file,
+            Some(s) if !file.submodels().is_empty() => file.slimmed(s),
+            _ => &file,
         };
-        let renderer = chosen.renderer()?;
+        let mut renderer = chosen.renderer()?;
+        if let Some(s) = slim {
+            if !(0.0..=1.0).contains(&s) {
+                bail!("--slim {s}: give a value from 0 to 1");
+            }
+            if file.submodels().is_empty() && !renderer.set_slim(s) {
+                bail!("{}: --slim needs a SlimmableContainer or a slimmable WaveNet, but this file holds one {} model", path.display(), file.architecture);
+            }
+        }
         return Ok(PlayingModel { renderer, sample_rate_hz: Some(file.sample_rate_hz.unwrap_or(48_000)), weight_count: chosen.weight_count() });
     }
     // A checkpoint without a .nam card beside it: the dense network's (`train --model mlp`).
