@@ -143,10 +143,21 @@ impl NamFile {
                 let sizes = self.submodels.iter().map(|(max, m)| Ok((*max, m.renderer()?))).collect::<Result<Vec<_>>>()?;
                 Box::new(Container::new(sizes).map_err(fail)?)
             }
-            "WaveNet" => match slimmable::split_config(&self.config).map_err(fail)? {
-                Some((full, allowed)) => Box::new(SlimmableWaveNet::new(&wavenet_config(&full, &self.weights).map_err(fail)?, allowed, &self.weights).map_err(fail)?),
-                None => Box::new(WaveNet::new(&wavenet_config(&self.config, &self.weights).map_err(fail)?, &self.weights).map_err(fail)?),
-            },
+            "WaveNet" => {
+                let (main, condition) = split_condition(&self.config);
+                match (condition, slimmable::split_config(&main).map_err(fail)?) {
+                    (Some(c), _) => {
+                        let c = NamFile::from_value(c, &format!("{} (its condition DSP)", self.origin))?;
+                        if c.architecture != "WaveNet" {
+                            return Err(fail(format!("a {} condition DSP is not supported (a WaveNet one is)", c.architecture)));
+                        }
+                        let cnet = WaveNet::new(&wavenet_config(&c.config, &c.weights).map_err(fail)?, &c.weights).map_err(fail)?;
+                        Box::new(WaveNet::conditioned(&wavenet_config(&main, &self.weights).map_err(fail)?, &self.weights, cnet).map_err(fail)?)
+                    }
+                    (None, Some((full, allowed))) => Box::new(SlimmableWaveNet::new(&wavenet_config(&full, &self.weights).map_err(fail)?, allowed, &self.weights).map_err(fail)?),
+                    (None, None) => Box::new(WaveNet::new(&wavenet_config(&main, &self.weights).map_err(fail)?, &self.weights).map_err(fail)?),
+                }
+            }
             "LSTM" => Box::new(Lstm::new(LstmShape::from_nam(&self.config).map_err(fail)?, &self.weights).map_err(fail)?),
             other => return Err(fail(unsupported(other))),
         })
@@ -164,6 +175,21 @@ pub fn wavenet_config(config: &Value, weights: &[f32]) -> Result<WaveNetConfig, 
     Ok(cfg)
 }
 
+/// A WaveNet config without its condition network (NAM's `condition_dsp`: a complete `.nam`
+/// object whose outputs the layers mix in instead of the input), and that network.
+fn split_condition(config: &Value) -> (Value, Option<Value>) {
+    match config.get("condition_dsp").filter(|c| !c.is_null()) {
+        None => (config.clone(), None),
+        Some(c) => {
+            let mut main = config.clone();
+            if let Some(obj) = main.as_object_mut() {
+                obj.remove("condition_dsp");
+            }
+            (main, Some(c.clone()))
+        }
+    }
+}
+
 fn unsupported(name: &str) -> String {
     format!("architecture \"{name}\" is not supported ({}, and {SLIMMABLE_CONTAINER}s of them, are)", ARCHITECTURES.join(" and "))
 }
@@ -171,10 +197,13 @@ fn unsupported(name: &str) -> String {
 /// How many weights an architecture's `config` needs.
 pub fn weight_count(architecture: &str, config: &Value) -> Result<usize, String> {
     match architecture {
-        "WaveNet" => match slimmable::split_config(config)? {
-            Some((full, _)) => Ok(WaveNetConfig::from_nam(&full)?.nam_weight_count()),
-            None => Ok(WaveNetConfig::from_nam(config)?.nam_weight_count()),
-        },
+        "WaveNet" => {
+            let (main, _) = split_condition(config);
+            match slimmable::split_config(&main)? {
+                Some((full, _)) => Ok(WaveNetConfig::from_nam(&full)?.nam_weight_count()),
+                None => Ok(WaveNetConfig::from_nam(&main)?.nam_weight_count()),
+            }
+        }
         "LSTM" => Ok(LstmShape::from_nam(config)?.nam_weight_count()),
         other => Err(unsupported(other)),
     }

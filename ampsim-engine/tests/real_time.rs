@@ -84,6 +84,12 @@ fn models() -> Vec<(String, Box<dyn Renderer>)> {
     let nano = WaveNetConfig::preset("nano").unwrap();
     let mut w = weights(nano.nam_weight_count(), 9);
     *w.last_mut().unwrap() = nano.head_scale as f32;
+    out.push(("conditioned WaveNet".into(), Box::new(WaveNet::conditioned(&WaveNetConfig::preset("nano").unwrap(), &{
+        let cfg = WaveNetConfig::preset("nano").unwrap();
+        let mut w = weights(cfg.nam_weight_count(), 21);
+        *w.last_mut().unwrap() = 0.02;
+        w
+    }, wavenet("nano")).unwrap())));
     out.push(("slimmable WaveNet".into(), Box::new(SlimmableWaveNet::new(&nano, vec![vec![2, 4], vec![1, 2]], &w).unwrap())));
     out
 }

@@ -57,7 +57,13 @@ pub struct WaveNet {
     config: WaveNetConfig,
     simd: Simd,
     /// The step's input, `[STEP]`.
+    raw: Vec<f32>,
+    /// What the layers mix in, `[condition size][STEP]`: the input itself, or the output of
+    /// the condition network.
     cond: Vec<f32>,
+    cond_size: usize,
+    /// A WaveNet whose outputs condition this one (NAM's `condition_dsp`).
+    condition: Option<Box<WaveNet>>,
     /// A layer's convolution and activation, `[conv channels][STEP]`.
     z: Vec<f32>,
     /// The last layer's output: the next array's input, `[channels][STEP]`.
@@ -76,13 +82,28 @@ impl WaveNet {
     /// Build from a configuration and NAM's flat weights (every weight used, exactly; the last
     /// one is the head scale).
     pub fn new(config: &WaveNetConfig, weights: &[f32]) -> Result<WaveNet, String> {
+        WaveNet::build(config, weights, 1)
+    }
+
+    /// A WaveNet whose layers mix in the outputs of `condition` (a WaveNet fed the same input:
+    /// NAM's `condition_dsp`) instead of the input; every array's condition size must equal
+    /// the condition network's output channels.
+    pub fn conditioned(config: &WaveNetConfig, weights: &[f32], condition: WaveNet) -> Result<WaveNet, String> {
+        let outputs = condition.config.layers.last().map_or(1, |a| a.head_size);
+        let mut model = WaveNet::build(config, weights, outputs)?;
+        model.condition = Some(Box::new(condition));
+        model.reset();
+        Ok(model)
+    }
+
+    fn build(config: &WaveNetConfig, weights: &[f32], cond_size: usize) -> Result<WaveNet, String> {
         config.validate().map_err(|e| e.to_string())?;
         let mut w = Weights::new(weights);
         let mut arrays = Vec::with_capacity(config.layers.len());
         let (mut max_conv, mut max_channels, mut max_head) = (1, 1, 1);
         for (i, a) in config.layers.iter().enumerate() {
-            if a.condition_size != 1 {
-                return Err(format!("layer array {i}: condition size {} (the engine conditions on the input signal only)", a.condition_size));
+            if a.condition_size != cond_size {
+                return Err(format!("layer array {i}: condition size {}, but the condition has {cond_size} channel(s)", a.condition_size));
             }
             let (c, g) = (a.channels, a.conv_channels());
             if c > MAX_CHANNELS {
@@ -102,7 +123,7 @@ impl WaveNet {
                     conv_w: w.take(g * c * k)?,
                     conv_b: w.take(g)?,
                     conv_offsets: tap_offsets(c, k, d, input.stride(), (k - 1) * d),
-                    mix_w: w.take(g)?,
+                    mix_w: w.take(g * cond_size)?,
                     one_by_one_w: w.take(c * c)?,
                     one_by_one_b: w.take(c)?,
                     input,
@@ -129,7 +150,10 @@ impl WaveNet {
             head_scale,
             config: config.clone(),
             simd: Simd::detect(),
-            cond: vec![0.0; STEP],
+            raw: vec![0.0; STEP],
+            cond: vec![0.0; cond_size * STEP],
+            cond_size,
+            condition: None,
             z: vec![0.0; max_conv * STEP],
             carry: vec![0.0; max_channels * STEP],
             head_out: vec![0.0; max_head * STEP],
@@ -152,23 +176,43 @@ impl WaveNet {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn step_avx512(&mut self, input: &[f32], output: &mut [f32]) {
-        self.step::<crate::kernels::Fused512>(input, output)
+    unsafe fn step_avx512(&mut self, n: usize) {
+        self.step::<crate::kernels::Fused512>(n)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn step_avx2(&mut self, input: &[f32], output: &mut [f32]) {
-        self.step::<crate::kernels::Fused>(input, output)
+    unsafe fn step_avx2(&mut self, n: usize) {
+        self.step::<crate::kernels::Fused>(n)
     }
 
-    /// One step of `n = input.len() ≤ STEP` samples.
-    #[inline(always)]
-    fn step<M: Mac>(&mut self, input: &[f32], output: &mut [f32]) {
-        let n = input.len();
-        for (c, &x) in self.cond.iter_mut().zip(input) {
-            *c = if x.is_finite() { x } else { 0.0 };
+    /// One step of `n ≤ STEP` samples from `raw` (the condition first): the head's output
+    /// (unscaled) in `head_out`.
+    fn run_step(&mut self, n: usize) {
+        if let Some(c) = self.condition.as_mut() {
+            c.raw[..n].copy_from_slice(&self.raw[..n]);
+            c.run_step(n);
+            for r in 0..self.cond_size {
+                for (d, &h) in self.cond[r * STEP..r * STEP + n].iter_mut().zip(&c.head_out[r * STEP..r * STEP + n]) {
+                    *d = h * c.head_scale;
+                }
+            }
+        } else {
+            self.cond[..n].copy_from_slice(&self.raw[..n]);
         }
+        #[cfg(target_arch = "x86_64")]
+        match self.simd {
+            // SAFETY: `Simd::detect` found these instructions on this CPU.
+            Simd::Avx512 => unsafe { self.step_avx512(n) },
+            Simd::Avx2Fma => unsafe { self.step_avx2(n) },
+            Simd::Baseline => self.step::<crate::kernels::Plain>(n),
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        self.step::<crate::kernels::Plain>(n);
+    }
+
+    #[inline(always)]
+    fn step<M: Mac>(&mut self, n: usize) {
         for ai in 0..self.arrays.len() {
             let array = &mut self.arrays[ai];
             for l in &mut array.layers {
@@ -182,7 +226,7 @@ impl WaveNet {
                 if ai == 0 { row.fill(0.0) } else { row.copy_from_slice(&self.head_out[c * STEP..c * STEP + n]) }
             }
             // The rechannel writes the first layer's input.
-            let src: &[f32] = if ai == 0 { &self.cond } else { &self.carry };
+            let src: &[f32] = if ai == 0 { &self.raw } else { &self.carry };
             let first = &mut array.layers[0].input;
             let (stride, pos) = (first.stride(), first.pos());
             for c in 0..array.channels {
@@ -191,7 +235,7 @@ impl WaveNet {
             matmul::<M>(&array.rechannel_w, array.channels, &array.rechannel_offsets, src, 0, &mut first.data_mut()[pos..], stride, n);
             for li in 0..array.layers.len() {
                 let (this, rest) = array.layers[li..].split_first_mut().expect("layer li exists");
-                layer::<M>(this, rest.first_mut(), &mut array.head_acc, &self.cond, &mut self.z, &mut self.carry, n);
+                layer::<M>(this, rest.first_mut(), &mut array.head_acc, (&self.cond, self.cond_size), &mut self.z, &mut self.carry, n);
             }
             for l in &mut array.layers {
                 l.input.end(n);
@@ -203,21 +247,25 @@ impl WaveNet {
             matmul::<M>(&array.head_w, array.head_size, &array.head_offsets, acc.data(), acc.base(), &mut self.head_out, STEP, n);
             array.head_acc.end(n);
         }
-        for (o, &h) in output.iter_mut().zip(&self.head_out[..n]) {
-            *o = h * self.head_scale;
-        }
     }
 }
 
 /// One layer for `n` samples: convolution, activation, head accumulator, and the next layer's
 /// input (`next`'s delay line, or `carry` after the last layer).
 #[inline(always)]
-fn layer<M: Mac>(l: &mut Layer, next: Option<&mut Layer>, head_acc: &mut History, cond: &[f32], z: &mut [f32], carry: &mut [f32], n: usize) {
+fn layer<M: Mac>(l: &mut Layer, next: Option<&mut Layer>, head_acc: &mut History, (cond, cond_size): (&[f32], usize), z: &mut [f32], carry: &mut [f32], n: usize) {
     let c_count = l.channels;
-    for (m, (&b, &mw)) in l.conv_b.iter().zip(&l.mix_w).enumerate() {
-        for (zv, &x) in z[m * STEP..m * STEP + n].iter_mut().zip(cond) {
-            *zv = M::mac(mw, x, b);
+    if cond_size == 1 {
+        for (m, (&b, &mw)) in l.conv_b.iter().zip(&l.mix_w).enumerate() {
+            for (zv, &x) in z[m * STEP..m * STEP + n].iter_mut().zip(cond) {
+                *zv = M::mac(mw, x, b);
+            }
         }
+    } else {
+        for (m, &b) in l.conv_b.iter().enumerate() {
+            z[m * STEP..m * STEP + n].fill(b);
+        }
+        matmul::<M>(&l.mix_w, l.conv_b.len(), &ONE_BY_ONE_OFFSETS[..cond_size], cond, 0, z, STEP, n);
     }
     let (stride, pos) = (l.input.stride(), l.input.pos());
     matmul::<M>(&l.conv_w, l.conv_b.len(), &l.conv_offsets, l.input.data(), l.input.base(), z, STEP, n);
@@ -270,15 +318,13 @@ impl Renderer for WaveNet {
         let n = input.len().min(output.len());
         output[n..].fill(0.0);
         for (i, o) in input[..n].chunks(STEP).zip(output[..n].chunks_mut(STEP)) {
-            #[cfg(target_arch = "x86_64")]
-            match self.simd {
-                // SAFETY: `Simd::detect` found these instructions on this CPU.
-                Simd::Avx512 => unsafe { self.step_avx512(i, o) },
-                Simd::Avx2Fma => unsafe { self.step_avx2(i, o) },
-                Simd::Baseline => self.step::<crate::kernels::Plain>(i, o),
+            for (r, &x) in self.raw.iter_mut().zip(i) {
+                *r = if x.is_finite() { x } else { 0.0 };
             }
-            #[cfg(not(target_arch = "x86_64"))]
-            self.step::<crate::kernels::Plain>(i, o);
+            self.run_step(i.len());
+            for (y, &h) in o.iter_mut().zip(&self.head_out) {
+                *y = h * self.head_scale;
+            }
         }
     }
 
@@ -286,12 +332,9 @@ impl Renderer for WaveNet {
     /// (its receptive field of zeros played through it), so the first samples equal a
     /// whole-take rendering with zero padding, as in training.
     fn reset(&mut self) {
-        for a in &mut self.arrays {
-            a.layers.iter_mut().for_each(|l| l.input.reset());
-            a.head_acc.reset();
-        }
+        self.clear();
         let (silence, mut out) = ([0.0f32; STEP], [0.0f32; STEP]);
-        let mut left = self.config.receptive_field() - 1;
+        let mut left = self.receptive_field() - 1;
         while left > 0 {
             let n = left.min(STEP);
             self.process(&silence[..n], &mut out[..n]);
@@ -304,6 +347,19 @@ impl Renderer for WaveNet {
     }
 
     fn receptive_field(&self) -> usize {
-        self.config.receptive_field()
+        self.config.receptive_field() + self.condition.as_ref().map_or(0, |c| c.receptive_field() - 1)
+    }
+}
+
+impl WaveNet {
+    /// Zero every delay line (the condition network's too).
+    fn clear(&mut self) {
+        for a in &mut self.arrays {
+            a.layers.iter_mut().for_each(|l| l.input.reset());
+            a.head_acc.reset();
+        }
+        if let Some(c) = self.condition.as_mut() {
+            c.clear();
+        }
     }
 }
