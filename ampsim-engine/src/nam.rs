@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::layout::lstm::LstmShape;
@@ -18,16 +18,18 @@ pub const SLIMMABLE_CONTAINER: &str = "SlimmableContainer";
 /// The architectures a `.nam` file may hold (besides containers of them).
 pub const ARCHITECTURES: [&str; 2] = ["WaveNet", "LSTM"];
 
-#[derive(Debug, Deserialize)]
-struct NamDocument {
-    version: String,
+/// A `.nam` document as stored: what this module reads and ampsim-core writes.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NamDocument {
+    pub version: String,
     #[serde(default)]
-    metadata: Value,
-    architecture: String,
-    config: Value,
-    weights: Vec<f32>,
+    pub metadata: Value,
+    pub architecture: String,
+    pub config: Value,
+    pub weights: Vec<f32>,
+    /// Old files have none (NAM then assumes 48 kHz).
     #[serde(default)]
-    sample_rate: Option<f64>,
+    pub sample_rate: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

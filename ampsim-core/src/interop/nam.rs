@@ -12,7 +12,6 @@
 use std::path::Path;
 
 use chrono::{Datelike, Timelike};
-use serde::Serialize;
 use serde_json::{json, Value};
 use tch::nn;
 
@@ -34,20 +33,6 @@ pub struct NamMetadata {
     pub tone_type: Option<String>,
     /// Validation ESR of the training run, written under `metadata.training`.
     pub validation_esr: Option<f64>,
-}
-
-/// A `.nam` document as stored, shared by reading and writing.
-#[derive(Debug, Serialize)]
-struct NamDocument {
-    version: String,
-    #[serde(default)]
-    metadata: Value,
-    architecture: String,
-    config: Value,
-    weights: Vec<f32>,
-    /// Old files have none (NAM then assumes 48 kHz).
-    #[serde(default)]
-    sample_rate: Option<f64>,
 }
 
 fn metadata_json(meta: &NamMetadata) -> Value {
@@ -121,7 +106,7 @@ pub fn write_container(path: impl AsRef<Path>, models: &[&dyn CausalModel], samp
     write_json(path.as_ref(), &export_container(models, sample_rate_hz, meta)?)
 }
 
-pub use ampsim_engine::nam::{NamFile, SLIMMABLE_CONTAINER};
+pub use ampsim_engine::nam::{NamDocument, NamFile, SLIMMABLE_CONTAINER};
 
 /// A `.nam` file built as a libtorch model ([`NamFile`] is the engine's: it reads and checks
 /// the file; this builds what ampsim trains and evaluates).

@@ -36,7 +36,7 @@ fn matmul_tiled<M: Mac, const TILE_SAMPLES: usize>(w: &[f32], rows: usize, offse
                     break;
                 }
                 // SAFETY: compiled for AVX-512 (`M::AVX512`); the bounds were just checked.
-                unsafe { super::x86::tile_8x32(wt, offsets, src, base + t0, o, out_stride) };
+                unsafe { super::x86::tile_rx32::<{ 2 * TILE_ROWS }>(wt, offsets, src, base + t0, o, out_stride) };
                 m0 += 2 * TILE_ROWS;
             }
         }
@@ -46,7 +46,7 @@ fn matmul_tiled<M: Mac, const TILE_SAMPLES: usize>(w: &[f32], rows: usize, offse
             #[cfg(target_arch = "x86_64")]
             if bounded && M::AVX512 && TILE_SAMPLES == 32 {
                 // SAFETY: compiled for AVX-512 (`M::AVX512`); the bounds were just checked.
-                unsafe { super::x86::tile_4x32(wt, offsets, src, base + t0, o, out_stride) };
+                unsafe { super::x86::tile_rx32::<TILE_ROWS>(wt, offsets, src, base + t0, o, out_stride) };
                 m0 += TILE_ROWS;
                 continue;
             }

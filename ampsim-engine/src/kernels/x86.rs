@@ -309,54 +309,21 @@ pub(crate) unsafe fn tile_4x16(w: &[f32], offsets: &[usize], src: &[f32], at: us
     }
 }
 
-/// [`tile_4x16`] with AVX-512: 4 output rows × 32 samples in eight registers.
+/// [`tile_4x16`] with AVX-512: `R` output rows × 32 samples in `2R` registers (4 rows: eight
+/// accumulators; 8 rows: sixteen multiply-adds per two sample loads and eight broadcasts).
 ///
 /// # Safety
-/// As [`tile_4x16`], with AVX-512F and 32 samples in place of 16.
+/// As [`tile_4x16`], with AVX-512F, `R` rows (`w` holds `R·k` values, `(R−1)·out_stride + 32 ≤
+/// out.len()`) and 32 samples in place of 16.
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
-pub(crate) unsafe fn tile_4x32(w: &[f32], offsets: &[usize], src: &[f32], at: usize, out: &mut [f32], out_stride: usize) {
+pub(crate) unsafe fn tile_rx32<const R: usize>(w: &[f32], offsets: &[usize], src: &[f32], at: usize, out: &mut [f32], out_stride: usize) {
     let k = offsets.len();
-    debug_assert!(w.len() >= 4 * k && out.len() >= 3 * out_stride + 32);
+    debug_assert!(w.len() >= R * k && out.len() >= (R - 1) * out_stride + 32);
     // SAFETY: the offsets stay within the lengths the caller guarantees.
     unsafe {
         let (w, s, o) = (w.as_ptr(), src.as_ptr().add(at), out.as_mut_ptr());
-        let mut acc = [[_mm512_setzero_ps(); 2]; 4];
-        for (r, a) in acc.iter_mut().enumerate() {
-            let row = o.add(r * out_stride);
-            *a = [_mm512_loadu_ps(row), _mm512_loadu_ps(row.add(16))];
-        }
-        for (j, &off) in offsets.iter().enumerate() {
-            let x = s.add(off);
-            let (x0, x1) = (_mm512_loadu_ps(x), _mm512_loadu_ps(x.add(16)));
-            for (r, a) in acc.iter_mut().enumerate() {
-                let wv = _mm512_set1_ps(*w.add(r * k + j));
-                a[0] = _mm512_fmadd_ps(wv, x0, a[0]);
-                a[1] = _mm512_fmadd_ps(wv, x1, a[1]);
-            }
-        }
-        for (r, a) in acc.iter().enumerate() {
-            let row = o.add(r * out_stride);
-            _mm512_storeu_ps(row, a[0]);
-            _mm512_storeu_ps(row.add(16), a[1]);
-        }
-    }
-}
-
-/// [`tile_4x32`] for 8 output rows: sixteen AVX-512 accumulators, sixteen multiply-adds per
-/// two sample loads and eight weight broadcasts.
-///
-/// # Safety
-/// As [`tile_4x32`], with `w` holding `8·k` values and `7·out_stride + 32 ≤ out.len()`.
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[inline]
-pub(crate) unsafe fn tile_8x32(w: &[f32], offsets: &[usize], src: &[f32], at: usize, out: &mut [f32], out_stride: usize) {
-    let k = offsets.len();
-    debug_assert!(w.len() >= 8 * k && out.len() >= 7 * out_stride + 32);
-    // SAFETY: the offsets stay within the lengths the caller guarantees.
-    unsafe {
-        let (w, s, o) = (w.as_ptr(), src.as_ptr().add(at), out.as_mut_ptr());
-        let mut acc = [[_mm512_setzero_ps(); 2]; 8];
+        let mut acc = [[_mm512_setzero_ps(); 2]; R];
         for (r, a) in acc.iter_mut().enumerate() {
             let row = o.add(r * out_stride);
             *a = [_mm512_loadu_ps(row), _mm512_loadu_ps(row.add(16))];
