@@ -22,6 +22,21 @@ pub enum Activation {
     Hardtanh { min_val: f64, max_val: f64 },
     /// `x / (1 + |x|)`.
     Softsign,
+    /// `x · clamp(x + 3, 0, 6) / 6`.
+    Hardswish,
+    /// `x` inside `min_val..=max_val`, continued with slope `min_slope` below and `max_slope`
+    /// above (NAM's; its defaults −1, 1, 0.01, 0.01).
+    LeakyHardtanh { min_val: f64, max_val: f64, min_slope: f64, max_slope: f64 },
+}
+
+/// An activation's parameters as a `.nam` file names them (absent ones take the defaults).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct NamParameters {
+    pub negative_slope: Option<f64>,
+    pub min_val: Option<f64>,
+    pub max_val: Option<f64>,
+    pub min_slope: Option<f64>,
+    pub max_slope: Option<f64>,
 }
 
 impl Activation {
@@ -36,12 +51,15 @@ impl Activation {
             Activation::Silu => "SiLU",
             Activation::Hardtanh { .. } => "Hardtanh",
             Activation::Softsign => "Softsign",
+            Activation::Hardswish => "Hardswish",
+            Activation::LeakyHardtanh { .. } => "LeakyHardtanh",
         }
     }
 
     /// The activation NAM calls `name`, with its parameters where it has any (PyTorch's
     /// defaults when they are not given); `None` for one ampsim does not have.
-    pub fn from_nam(name: &str, negative_slope: Option<f64>, min_val: Option<f64>, max_val: Option<f64>) -> Option<Activation> {
+    pub fn from_nam(name: &str, p: NamParameters) -> Option<Activation> {
+        let NamParameters { negative_slope, min_val, max_val, min_slope, max_slope } = p;
         Some(match name {
             "ReLU" => Activation::Relu,
             "Tanh" => Activation::Tanh,
@@ -51,8 +69,25 @@ impl Activation {
             "SiLU" | "Swish" => Activation::Silu,
             "Hardtanh" => Activation::Hardtanh { min_val: min_val.unwrap_or(-1.0), max_val: max_val.unwrap_or(1.0) },
             "Softsign" => Activation::Softsign,
+            "Hardswish" => Activation::Hardswish,
+            "LeakyHardtanh" | "LeakyHardTanh" => Activation::LeakyHardtanh {
+                min_val: min_val.unwrap_or(-1.0),
+                max_val: max_val.unwrap_or(1.0),
+                min_slope: min_slope.unwrap_or(0.01),
+                max_slope: max_slope.unwrap_or(0.01),
+            },
             _ => return None,
         })
+    }
+
+    /// Its parameters under NAM's names.
+    pub fn nam_parameters(self) -> NamParameters {
+        match self {
+            Activation::LeakyRelu { negative_slope } => NamParameters { negative_slope: Some(negative_slope), ..Default::default() },
+            Activation::Hardtanh { min_val, max_val } => NamParameters { min_val: Some(min_val), max_val: Some(max_val), ..Default::default() },
+            Activation::LeakyHardtanh { min_val, max_val, min_slope, max_slope } => NamParameters { min_val: Some(min_val), max_val: Some(max_val), min_slope: Some(min_slope), max_slope: Some(max_slope), ..Default::default() },
+            _ => NamParameters::default(),
+        }
     }
 
     /// Apply in place to every value of `xs`.
@@ -85,6 +120,19 @@ impl Activation {
                 xs.iter_mut().for_each(|x| *x = clamp(*x, lo, hi))
             }
             Activation::Softsign => xs.iter_mut().for_each(|x| *x /= 1.0 + x.abs()),
+            Activation::Hardswish => xs.iter_mut().for_each(|x| *x = *x * clamp(*x + 3.0, 0.0, 6.0) / 6.0),
+            Activation::LeakyHardtanh { min_val, max_val, min_slope, max_slope } => {
+                let (lo, hi, sl, sh) = (min_val as f32, max_val as f32, min_slope as f32, max_slope as f32);
+                xs.iter_mut().for_each(|x| {
+                    *x = if *x < lo {
+                        (*x - lo) * sl + lo
+                    } else if *x > hi {
+                        (*x - hi) * sh + hi
+                    } else {
+                        *x
+                    }
+                })
+            }
         }
     }
 }
@@ -169,10 +217,17 @@ mod tests {
 
     #[test]
     fn every_activation_keeps_its_nam_name() {
-        for a in [Activation::Relu, Activation::Tanh, Activation::Sigmoid, Activation::Silu, Activation::Softsign, Activation::LeakyRelu { negative_slope: 0.2 }] {
-            assert_eq!(Activation::from_nam(a.nam_name(), Some(0.2), None, None), Some(a));
+        let leaky_hardtanh = Activation::LeakyHardtanh { min_val: 0.0, max_val: 0.9, min_slope: 0.0, max_slope: 0.02 };
+        for a in [Activation::Relu, Activation::Tanh, Activation::Sigmoid, Activation::Silu, Activation::Softsign, Activation::Hardswish, Activation::LeakyRelu { negative_slope: 0.2 }, leaky_hardtanh] {
+            assert_eq!(Activation::from_nam(a.nam_name(), a.nam_parameters()), Some(a));
         }
-        assert_eq!(Activation::from_nam("Hardswish", None, None, None), None);
+        assert_eq!(Activation::from_nam("Mish", NamParameters::default()), None);
+        let mut x = [-4.0, -1.5, 0.5, 4.0];
+        Activation::Hardswish.apply_in_place(&mut x);
+        assert_eq!(x, [0.0, -0.375, 0.5 * 3.5 / 6.0, 4.0]);
+        let mut x = [-1.0, 0.5, 1.9];
+        leaky_hardtanh.apply_in_place(&mut x);
+        assert!((x[0] - 0.0).abs() < 1e-7 && x[1] == 0.5 && (x[2] - 0.92).abs() < 1e-6, "{x:?}");
         let mut x = [-2.0, -0.5, 0.5, 2.0];
         Activation::Hardtanh { min_val: -1.0, max_val: 1.0 }.apply_in_place(&mut x);
         assert_eq!(x, [-1.0, -0.5, 0.5, 1.0]);

@@ -5,8 +5,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use ampsim_engine::layout::a2::{Film, Films, Gating, Head1x1, LayerActivation, LayerOptions, Nonlinearity};
 use ampsim_engine::models::{Container, DenseConfig, DenseLayer, DenseNet, Lstm, SlimmableWaveNet, WaveNet};
-use ampsim_engine::{LstmShape, Renderer, WaveNetConfig};
+use ampsim_engine::{Activation, LayerArrayConfig, LstmShape, Renderer, WaveNetConfig};
 
 /// Counts the allocations of the thread that asked for counting.
 struct Counting;
@@ -63,6 +64,37 @@ fn wavenet(preset: &str) -> WaveNet {
     WaveNet::new(&cfg, &w).unwrap()
 }
 
+/// A WaveNet with every A2 option on: bottleneck, groups, head 1×1, per-layer gating (none,
+/// gated, blended) with PReLU and Hardswish, and all eight FiLMs.
+fn a2_everything() -> WaveNet {
+    let film = Some(Film { shift: true, groups: 1 });
+    let fixed = Nonlinearity::Fixed;
+    let per_layer = vec![
+        LayerActivation { activation: fixed(Activation::Tanh), gating: Gating::None, secondary: fixed(Activation::Sigmoid) },
+        LayerActivation { activation: fixed(Activation::Softsign), gating: Gating::Gated, secondary: fixed(Activation::Hardswish) },
+        LayerActivation { activation: Nonlinearity::PRelu { negative_slopes: vec![0.1, 0.2] }, gating: Gating::Blended, secondary: fixed(Activation::Sigmoid) },
+    ];
+    let films = Films { conv_pre: film, conv_post: film, input_mixin_pre: film, input_mixin_post: film, activation_pre: film, activation_post: film, layer1x1_post: film, head1x1_post: film };
+    let options = LayerOptions { per_layer, bottleneck: Some(2), groups_input: 2, groups_input_mixin: 1, layer1x1_groups: Some(2), head1x1: Some(Head1x1 { out_channels: 2, groups: 2 }), films };
+    let array = LayerArrayConfig {
+        input_size: 1,
+        condition_size: 1,
+        head_size: 1,
+        channels: 4,
+        kernel_sizes: vec![3, 2, 3],
+        dilations: vec![1, 2, 4],
+        activation: Activation::Tanh,
+        gated: false,
+        head_kernel_size: 2,
+        head_bias: true,
+        options,
+    };
+    let cfg = WaveNetConfig { layers: vec![array], head_scale: 0.1 };
+    let mut w = weights(cfg.nam_weight_count(), 11);
+    *w.last_mut().unwrap() = 0.1;
+    WaveNet::new(&cfg, &w).unwrap()
+}
+
 fn lstm(layers: usize, hidden: usize) -> Lstm {
     let shape = LstmShape { hidden_size: hidden, num_layers: layers };
     Lstm::new(shape, &weights(shape.nam_weight_count(), 5)).unwrap()
@@ -73,6 +105,7 @@ fn models() -> Vec<(String, Box<dyn Renderer>)> {
     for preset in ["standard", "nano", "a2", "a2-nano"] {
         out.push((format!("WaveNet {preset}"), Box::new(wavenet(preset))));
     }
+    out.push(("WaveNet with every A2 option".into(), Box::new(a2_everything())));
     out.push(("LSTM 1x24".into(), Box::new(lstm(1, 24))));
     let widths = [400, 32, 16, 1];
     let layers = widths.windows(2).enumerate().map(|(i, w)| DenseLayer { weights: weights(w[0] * w[1], 7 + i as u64), bias: vec![0.01; w[1]] }).collect();

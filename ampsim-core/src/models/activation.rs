@@ -24,6 +24,11 @@ impl ApplyToTensor for Activation {
             Activation::Silu => xs * xs.sigmoid(),
             Activation::Hardtanh { min_val, max_val } => xs.clamp(min_val, max_val),
             Activation::Softsign => xs / (xs.abs() + 1.0),
+            Activation::Hardswish => xs.hardswish(),
+            Activation::LeakyHardtanh { min_val, max_val, min_slope, max_slope } => {
+                let inside = xs.clamp(min_val, max_val);
+                &inside + (xs - min_val).clamp_max(0.0) * min_slope + (xs - max_val).clamp_min(0.0) * max_slope
+            }
         }
     }
 }
@@ -42,5 +47,14 @@ mod tests {
         assert!(close(&Activation::Hardtanh { min_val: -1.0, max_val: 1.0 }.apply(&x), &x.hardtanh()));
         assert!(close(&Activation::Softsign.apply(&x), &(&x / (x.abs() + 1.0))));
         assert!(close(&Activation::Sigmoid.apply(&x), &x.sigmoid()));
+        assert!(close(&Activation::Hardswish.apply(&x), &x.hardswish()));
+        // The engine's values of every activation are libtorch's.
+        let values: Vec<f32> = Vec::try_from(&x).unwrap();
+        let leaky_hardtanh = Activation::LeakyHardtanh { min_val: -0.5, max_val: 0.9, min_slope: 0.1, max_slope: 0.02 };
+        for a in [Activation::Hardswish, leaky_hardtanh, Activation::Softsign, Activation::Silu] {
+            let mut engine = values.clone();
+            a.apply_in_place(&mut engine);
+            assert!(close(&a.apply(&x), &Tensor::from_slice(&engine)), "{a:?}");
+        }
     }
 }

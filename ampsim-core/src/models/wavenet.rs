@@ -58,6 +58,12 @@ pub struct WaveNet {
 impl WaveNet {
     pub fn new(vs: &nn::Path, config: &WaveNetConfig) -> Result<WaveNet> {
         config.validate()?;
+        if let Some(i) = config.layers.iter().position(|a| !a.options.is_a1()) {
+            return Err(Error::invalid(
+                "layers",
+                format!("array {i}: A2's extra layer options (FiLM, bottleneck, groups, head 1×1, per-layer gating) are not supported for training; ampsim-engine plays such files"),
+            ));
+        }
         let arrays = config
             .layers
             .iter()

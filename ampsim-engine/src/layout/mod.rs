@@ -1,6 +1,7 @@
 //! What the models' files say: each architecture's hyperparameters in `.nam`'s keys (shared
 //! with ampsim's libtorch models) and a reader of NAM's flat weight list.
 
+pub mod a2;
 pub mod lstm;
 pub mod wavenet;
 

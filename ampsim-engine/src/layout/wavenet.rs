@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::activation::Activation;
+use super::a2::{Film, Films, Gating, Head1x1, LayerActivation, LayerOptions, Nonlinearity};
+use crate::activation::{Activation, NamParameters};
 use crate::{Error, Result};
 /// One layer array.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -23,12 +24,64 @@ pub struct LayerArrayConfig {
     /// Kernel of the head convolution (1 in A1, 16 in A2).
     pub head_kernel_size: usize,
     pub head_bias: bool,
+    /// A2's layer options (FiLM, bottleneck, groups, head 1×1, per-layer activations); A1's
+    /// layers by default.
+    #[serde(default, skip_serializing_if = "LayerOptions::is_a1")]
+    pub options: LayerOptions,
 }
 
 impl LayerArrayConfig {
-    /// Channels out of each layer's convolution and mixer: doubled when gated.
+    /// Channels out of each layer's convolution and mixer: doubled when gated (A1 layers).
     pub fn conv_channels(&self) -> usize {
         if self.gated { 2 * self.channels } else { self.channels }
+    }
+
+    /// Channels inside a layer: the bottleneck, or the channels.
+    pub fn bottleneck(&self) -> usize {
+        self.options.bottleneck.unwrap_or(self.channels)
+    }
+
+    /// Layer `i`'s activation and gating.
+    pub fn layer_activation(&self, i: usize) -> LayerActivation {
+        match self.options.per_layer.get(i) {
+            Some(a) => a.clone(),
+            None => LayerActivation {
+                activation: Nonlinearity::Fixed(self.activation),
+                gating: if self.gated { Gating::Gated } else { Gating::None },
+                secondary: Nonlinearity::Fixed(Activation::Sigmoid),
+            },
+        }
+    }
+
+    /// Channels out of layer `i`'s convolution: twice the bottleneck when gated or blended.
+    pub fn layer_conv_channels(&self, i: usize) -> usize {
+        let b = self.bottleneck();
+        if self.layer_activation(i).gating == Gating::None { b } else { 2 * b }
+    }
+
+    /// Rows of the head accumulator (the head convolution's input): the head 1×1's outputs,
+    /// or the bottleneck.
+    pub fn head_inputs(&self) -> usize {
+        self.options.head1x1.map_or(self.bottleneck(), |h| h.out_channels)
+    }
+
+    /// Layer `i`'s FiLMs in NAM's order (see [`Films`]), each with the channels of what it
+    /// scales; a post-1×1 FiLM without its 1×1 is off.
+    pub fn film_sizes(&self, i: usize) -> [Option<(Film, usize)>; 8] {
+        let (c, b, z, cond) = (self.channels, self.bottleneck(), self.layer_conv_channels(i), self.condition_size);
+        let mut films = self.options.films.all();
+        if self.options.layer1x1_groups.is_none() {
+            films[6] = None;
+        }
+        if self.options.head1x1.is_none() {
+            films[7] = None;
+        }
+        let dims = [c, z, cond, z, z, b, c, self.head_inputs()];
+        let mut out = [None; 8];
+        for (k, (film, d)) in films.into_iter().zip(dims).enumerate() {
+            out[k] = film.map(|f| (f, d));
+        }
+        out
     }
 }
 
@@ -63,6 +116,7 @@ impl WaveNetConfig {
             gated: false,
             head_kernel_size: 1,
             head_bias,
+            options: LayerOptions::default(),
         };
         let two_arrays = |ch1: usize, ch2: usize, d1: Vec<usize>, d2: Vec<usize>| WaveNetConfig {
             layers: vec![array(1, ch1, ch2, d1, false), array(ch1, ch2, 1, d2, true)],
@@ -108,6 +162,7 @@ impl WaveNetConfig {
                 gated: false,
                 head_kernel_size: 16,
                 head_bias: true,
+                options: LayerOptions::default(),
             }],
             head_scale: 0.01,
         }
@@ -123,15 +178,23 @@ impl WaveNetConfig {
     pub fn nam_weight_count(&self) -> usize {
         let mut total = 0;
         for a in &self.layers {
-            let (c, g) = (a.channels, a.conv_channels());
+            let (c, b, o) = (a.channels, a.bottleneck(), &a.options);
             total += a.input_size * c;
-            total += a.kernel_sizes.iter().map(|k| c * g * k + g + a.condition_size * g + c * c + c).sum::<usize>();
-            total += c * a.head_size * a.head_kernel_size + if a.head_bias { a.head_size } else { 0 };
+            for (i, k) in a.kernel_sizes.iter().enumerate() {
+                let z = a.layer_conv_channels(i);
+                total += c * z * k / o.groups_input + z;
+                total += a.condition_size * z / o.groups_input_mixin;
+                total += o.layer1x1_groups.map_or(0, |g| b * c / g + c);
+                total += o.head1x1.map_or(0, |h| b * h.out_channels / h.groups + h.out_channels);
+                total += a.film_sizes(i).iter().flatten().map(|(f, d)| film_weights(*f, a.condition_size, *d)).sum::<usize>();
+            }
+            total += a.head_inputs() * a.head_size * a.head_kernel_size + if a.head_bias { a.head_size } else { 0 };
         }
         total + 1
     }
 
-    /// Check that the arrays fit together (sizes, one kernel per dilation, positive sizes).
+    /// Check that the arrays fit together (sizes, one kernel per dilation, positive sizes, groups
+    /// that divide what they group).
     pub fn validate(&self) -> Result<()> {
         if self.layers.is_empty() {
             return Err(Error::invalid("layers", "needs at least one layer array"));
@@ -143,6 +206,10 @@ impl WaveNetConfig {
             if a.kernel_sizes.len() != a.dilations.len() {
                 return Err(Error::invalid("layers", format!("array {i}: {} kernel sizes for {} dilations (one per layer)", a.kernel_sizes.len(), a.dilations.len())));
             }
+            check_options(a).map_err(|e| Error::invalid("layers", format!("array {i}: {e}")))?;
+            if i > 0 && self.layers[i - 1].head_size != a.head_inputs() {
+                return Err(Error::invalid("layers", format!("array {i}: its head takes {} channels, but the previous head gives {}", a.head_inputs(), self.layers[i - 1].head_size)));
+            }
             if i > 0 && self.layers[i - 1].head_size != a.channels {
                 return Err(Error::invalid("layers", format!("array {i}: channels {} must equal the previous head size {}", a.channels, self.layers[i - 1].head_size)));
             }
@@ -153,6 +220,56 @@ impl WaveNetConfig {
         Ok(())
     }
 }
+/// Weights of a FiLM of a `d`-channel signal by a `cond`-channel condition.
+fn film_weights(f: Film, cond: usize, d: usize) -> usize {
+    let out = if f.shift { 2 * d } else { d };
+    cond * out / f.groups + out
+}
+
+/// A2's options fit the array: groups divide their channels, one activation per layer, PReLU
+/// slopes per bottleneck channel, post-1×1 FiLMs only with their 1×1.
+fn check_options(a: &LayerArrayConfig) -> std::result::Result<(), String> {
+    let (o, b, c, cond) = (&a.options, a.bottleneck(), a.channels, a.condition_size);
+    if b == 0 {
+        return Err("the bottleneck must be positive".into());
+    }
+    if !o.per_layer.is_empty() && o.per_layer.len() != a.dilations.len() {
+        return Err(format!("{} activations for {} layers", o.per_layer.len(), a.dilations.len()));
+    }
+    let divides = |what: &str, g: usize, sizes: &[usize]| {
+        if g == 0 || sizes.iter().any(|s| s % g != 0) {
+            Err(format!("{what}: {g} groups do not divide {sizes:?} channels"))
+        } else {
+            Ok(())
+        }
+    };
+    for i in 0..a.dilations.len() {
+        let z = a.layer_conv_channels(i);
+        divides("groups_input", o.groups_input, &[c, z])?;
+        divides("groups_input_mixin", o.groups_input_mixin, &[cond, z])?;
+        for (f, d) in a.film_sizes(i).into_iter().flatten() {
+            divides("a FiLM", f.groups, &[cond, if f.shift { 2 * d } else { d }])?;
+        }
+        let act = a.layer_activation(i);
+        for n in [&act.activation, &act.secondary] {
+            if let Nonlinearity::PRelu { negative_slopes } = n {
+                if negative_slopes.len() != 1 && negative_slopes.len() != b {
+                    return Err(format!("layer {i}: PReLU has {} slopes for {b} channels", negative_slopes.len()));
+                }
+            }
+        }
+    }
+    match o.layer1x1_groups {
+        Some(g) => divides("layer1x1", g, &[b, c])?,
+        None if b != c => return Err(format!("without a layer 1×1 the bottleneck ({b}) must equal the channels ({c})")),
+        None => {}
+    }
+    if let Some(h) = o.head1x1 {
+        divides("head1x1", h.groups, &[b, h.out_channels])?;
+    }
+    Ok(())
+}
+
 impl WaveNetConfig {
     /// The configuration a `.nam` WaveNet `config` describes, in either layout; anything this
     /// WaveNet cannot run is an error that says what.
@@ -202,7 +319,8 @@ struct NamLayerArray {
     #[serde(skip_serializing_if = "Option::is_none")]
     kernel_sizes: Option<Vec<usize>>,
     dilations: Vec<usize>,
-    activation: Option<NamActivations>,
+    /// One activation for the array (0.5) or one per layer (0.7).
+    activation: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     gated: Option<bool>,
     /// `"none"`/`"gated"`/`"blended"`, for the array or per layer.
@@ -239,71 +357,56 @@ fn one() -> usize {
     1
 }
 
-/// One activation: `"Tanh"`, or `{"type": "LeakyReLU", "negative_slope": 0.01}` (also
-/// `{"name": …}`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(untagged)]
-enum NamActivation {
-    Name(String),
-    Typed {
-        #[serde(rename = "type", alias = "name")]
-        kind: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        negative_slope: Option<f64>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        min_val: Option<f64>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        max_val: Option<f64>,
-    },
+/// An activation as NAM writes it: `"Tanh"`, or `{"type": "LeakyReLU", "negative_slope": 0.01}`
+/// (also `{"name": …}`), PReLU with `negative_slopes`; `""` or null is none.
+fn nonlinearity(v: &Value) -> std::result::Result<Option<Nonlinearity>, String> {
+    let (name, params) = match v {
+        Value::Null => return Ok(None),
+        Value::String(n) if n.is_empty() => return Ok(None),
+        Value::String(n) => (n.as_str(), None),
+        Value::Object(o) => (o.get("type").or(o.get("name")).and_then(Value::as_str).ok_or("an activation without a type")?, Some(o)),
+        other => return Err(format!("activation {other} is neither a name nor an object")),
+    };
+    let num = |key: &str| params.and_then(|o| o.get(key)).and_then(Value::as_f64);
+    if name == "PReLU" {
+        let slopes: Vec<f64> = match params.and_then(|o| o.get("negative_slopes")) {
+            Some(list) => serde_json::from_value(list.clone()).map_err(|e| format!("PReLU negative_slopes: {e}"))?,
+            None => vec![num("negative_slope").unwrap_or(0.01)],
+        };
+        return Ok(Some(Nonlinearity::PRelu { negative_slopes: slopes }));
+    }
+    let p = NamParameters { negative_slope: num("negative_slope"), min_val: num("min_val"), max_val: num("max_val"), min_slope: num("min_slope"), max_slope: num("max_slope") };
+    Activation::from_nam(name, p)
+        .map(|a| Some(Nonlinearity::Fixed(a)))
+        .ok_or_else(|| format!("activation {name} is not supported (Tanh, ReLU, LeakyReLU, PReLU, Sigmoid, SiLU, Hardtanh, LeakyHardtanh, Hardswish, Softsign are)"))
 }
 
-impl NamActivation {
-    fn to_activation(&self) -> std::result::Result<Activation, String> {
-        let unknown = |n: &str| format!("activation {n} is not supported (Tanh, ReLU, LeakyReLU, Sigmoid, SiLU, Hardtanh, Softsign are)");
-        match self {
-            NamActivation::Name(n) => Activation::from_nam(n, None, None, None).ok_or_else(|| unknown(n)),
-            NamActivation::Typed { kind, negative_slope, min_val, max_val } => Activation::from_nam(kind, *negative_slope, *min_val, *max_val).ok_or_else(|| unknown(kind)),
+/// An activation in NAM's words.
+fn nonlinearity_to_nam(n: &Nonlinearity) -> Value {
+    match n {
+        Nonlinearity::PRelu { negative_slopes } => serde_json::json!({"type": "PReLU", "negative_slopes": negative_slopes}),
+        Nonlinearity::Fixed(a) => {
+            let mut o = serde_json::Map::new();
+            o.insert("type".into(), a.nam_name().into());
+            let p = a.nam_parameters();
+            for (k, v) in [("negative_slope", p.negative_slope), ("min_val", p.min_val), ("max_val", p.max_val), ("min_slope", p.min_slope), ("max_slope", p.max_slope)] {
+                if let Some(v) = v {
+                    o.insert(k.into(), v.into());
+                }
+            }
+            Value::Object(o)
         }
     }
 }
 
-impl From<Activation> for NamActivation {
-    fn from(a: Activation) -> NamActivation {
-        let (negative_slope, min_val, max_val) = match a {
-            Activation::LeakyRelu { negative_slope } => (Some(negative_slope), None, None),
-            Activation::Hardtanh { min_val, max_val } => (None, Some(min_val), Some(max_val)),
-            _ => (None, None, None),
-        };
-        NamActivation::Typed { kind: a.nam_name().into(), negative_slope, min_val, max_val }
-    }
-}
-
-/// One value for the array, or one per layer: the one value all layers share.
-fn one_for_all<T: Clone + PartialEq + std::fmt::Debug>(what: &str, values: Vec<T>) -> std::result::Result<Option<T>, String> {
-    match values.first() {
-        None => Ok(None),
-        Some(v) if values.iter().all(|x| x == v) => Ok(Some(v.clone())),
-        Some(_) => Err(format!("{what} {values:?} differ between layers (ampsim supports one per array)")),
-    }
-}
-
-/// Names for the array or per layer — `"Sigmoid"`, `{"type": "Sigmoid"}`, or null (as `""`) —
-/// as a list.
-fn names(v: &Option<Value>) -> Vec<String> {
-    let name = |x: &Value| x.as_str().or_else(|| x.get("type").and_then(Value::as_str)).unwrap_or("").to_string();
+/// One value for the array or one per layer, as `n` values.
+fn per_layer(v: &Option<Value>, n: usize, what: &str) -> std::result::Result<Vec<Value>, String> {
     match v {
-        Some(Value::Array(list)) => list.iter().map(name).collect(),
-        Some(x) => vec![name(x)],
-        None => vec![],
+        None => Ok(vec![Value::Null; n]),
+        Some(Value::Array(list)) if list.len() == n => Ok(list.clone()),
+        Some(Value::Array(list)) => Err(format!("{} {what} for {n} layers", list.len())),
+        Some(one) => Ok(vec![one.clone(); n]),
     }
-}
-
-/// One activation for the array (0.5) or one per layer (0.7).
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(untagged)]
-enum NamActivations {
-    One(NamActivation),
-    PerLayer(Vec<NamActivation>),
 }
 
 /// `head1x1` / `layer1x1`: on or off, with its size and groups.
@@ -324,6 +427,19 @@ struct NamFilm {
     shift: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     groups: Option<usize>,
+}
+
+impl NamFilm {
+    fn read(f: &Option<NamFilm>) -> Option<Film> {
+        f.as_ref().filter(|f| f.active).map(|f| Film { shift: f.shift.unwrap_or(true), groups: f.groups.unwrap_or(1) })
+    }
+
+    fn write(f: Option<Film>) -> Option<NamFilm> {
+        Some(match f {
+            Some(f) => NamFilm { active: true, shift: Some(f.shift), groups: Some(f.groups) },
+            None => NamFilm { active: false, shift: Some(true), groups: Some(1) },
+        })
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -348,17 +464,30 @@ struct NamFilms {
 }
 
 impl NamFilms {
-    fn all(&self) -> [&Option<NamFilm>; 8] {
-        [
-            &self.conv_pre_film,
-            &self.conv_post_film,
-            &self.input_mixin_pre_film,
-            &self.input_mixin_post_film,
-            &self.activation_pre_film,
-            &self.activation_post_film,
-            &self.layer1x1_post_film,
-            &self.head1x1_post_film,
-        ]
+    fn read(&self) -> Films {
+        Films {
+            conv_pre: NamFilm::read(&self.conv_pre_film),
+            conv_post: NamFilm::read(&self.conv_post_film),
+            input_mixin_pre: NamFilm::read(&self.input_mixin_pre_film),
+            input_mixin_post: NamFilm::read(&self.input_mixin_post_film),
+            activation_pre: NamFilm::read(&self.activation_pre_film),
+            activation_post: NamFilm::read(&self.activation_post_film),
+            layer1x1_post: NamFilm::read(&self.layer1x1_post_film),
+            head1x1_post: NamFilm::read(&self.head1x1_post_film),
+        }
+    }
+
+    fn write(f: &Films) -> NamFilms {
+        NamFilms {
+            conv_pre_film: NamFilm::write(f.conv_pre),
+            conv_post_film: NamFilm::write(f.conv_post),
+            input_mixin_pre_film: NamFilm::write(f.input_mixin_pre),
+            input_mixin_post_film: NamFilm::write(f.input_mixin_post),
+            activation_pre_film: NamFilm::write(f.activation_pre),
+            activation_post_film: NamFilm::write(f.activation_post),
+            layer1x1_post_film: NamFilm::write(f.layer1x1_post),
+            head1x1_post_film: NamFilm::write(f.head1x1_post),
+        }
     }
 }
 
@@ -370,14 +499,15 @@ impl WaveNetConfig {
 }
 
 impl From<&WaveNetConfig> for NamConfig {
-    /// NAM 0.7's layout of an A1 WaveNet.
+    /// NAM 0.7's layout.
     fn from(cfg: &WaveNetConfig) -> NamConfig {
-        let off = || Some(NamFilm { active: false, shift: Some(true), groups: Some(1) });
         let layers = cfg
             .layers
             .iter()
             .map(|a| {
                 let n = a.dilations.len();
+                let acts: Vec<LayerActivation> = (0..n).map(|i| a.layer_activation(i)).collect();
+                let o = &a.options;
                 NamLayerArray {
                     input_size: a.input_size,
                     condition_size: a.condition_size,
@@ -385,24 +515,18 @@ impl From<&WaveNetConfig> for NamConfig {
                     channels: a.channels,
                     kernel_sizes: Some(a.kernel_sizes.clone()),
                     dilations: a.dilations.clone(),
-                    activation: Some(NamActivations::PerLayer(vec![a.activation.into(); n])),
-                    bottleneck: Some(a.channels),
-                    head1x1: Some(NamSwitch { active: false, out_channels: Some(1), groups: Some(1) }),
-                    layer1x1: Some(NamSwitch { active: true, out_channels: None, groups: Some(1) }),
-                    groups_input: Some(1),
-                    groups_input_mixin: Some(1),
-                    films: NamFilms {
-                        conv_pre_film: off(),
-                        conv_post_film: off(),
-                        input_mixin_pre_film: off(),
-                        input_mixin_post_film: off(),
-                        activation_pre_film: off(),
-                        activation_post_film: off(),
-                        layer1x1_post_film: off(),
-                        head1x1_post_film: off(),
-                    },
-                    gating_mode: Some(Value::from(vec![if a.gated { "gated" } else { "none" }; n])),
-                    secondary_activation: Some(Value::from(vec![if a.gated { serde_json::json!({"type": "Sigmoid"}) } else { Value::Null }; n])),
+                    activation: Some(Value::from(acts.iter().map(|l| nonlinearity_to_nam(&l.activation)).collect::<Vec<_>>())),
+                    bottleneck: Some(a.bottleneck()),
+                    head1x1: Some(match o.head1x1 {
+                        Some(h) => NamSwitch { active: true, out_channels: Some(h.out_channels), groups: Some(h.groups) },
+                        None => NamSwitch { active: false, out_channels: Some(1), groups: Some(1) },
+                    }),
+                    layer1x1: Some(NamSwitch { active: o.layer1x1_groups.is_some(), out_channels: None, groups: Some(o.layer1x1_groups.unwrap_or(1)) }),
+                    groups_input: Some(o.groups_input),
+                    groups_input_mixin: Some(o.groups_input_mixin),
+                    films: NamFilms::write(&o.films),
+                    gating_mode: Some(Value::from(acts.iter().map(|l| serde_json::to_value(l.gating).expect("a gating mode is a name")).collect::<Vec<_>>())),
+                    secondary_activation: Some(Value::from(acts.iter().map(|l| if l.gating == Gating::None { Value::Null } else { nonlinearity_to_nam(&l.secondary) }).collect::<Vec<_>>())),
                     slimmable: None,
                     ..NamLayerArray::default()
                 }
@@ -413,7 +537,7 @@ impl From<&WaveNetConfig> for NamConfig {
 }
 
 impl NamLayerArray {
-    /// This array in ampsim's terms; anything the A1 WaveNet cannot run is an error.
+    /// This array in ampsim's terms; anything the WaveNet cannot run is an error.
     fn to_config(&self) -> std::result::Result<LayerArrayConfig, String> {
         let n = self.dilations.len();
         if n == 0 {
@@ -431,36 +555,55 @@ impl NamLayerArray {
             (None, Some(size)) => (size, 1, self.head_bias.unwrap_or(false)),
             (None, None) => return Err("no head size".into()),
         };
-        let activations = match &self.activation {
-            Some(NamActivations::One(a)) => vec![a.to_activation()?],
-            Some(NamActivations::PerLayer(list)) => list.iter().map(NamActivation::to_activation).collect::<std::result::Result<Vec<_>, _>>()?,
-            None => vec![],
-        };
-        let activation = one_for_all("activations", activations)?.ok_or("no activation")?;
-        let modes = names(&self.gating_mode);
-        let gated = match one_for_all("gating modes", modes)?.as_deref() {
-            None | Some("none") | Some("") => self.gated == Some(true),
-            Some("gated") => true,
-            Some(other) => return Err(format!("gating mode {other} is not supported (none and gated are)")),
-        };
-        if gated && names(&self.secondary_activation).iter().any(|g| !g.is_empty() && g != "Sigmoid") {
-            return Err("a gate other than Sigmoid is not supported".into());
-        }
-        if self.head1x1.as_ref().is_some_and(|s| s.active) || self.layer1x1.as_ref().is_some_and(|s| !s.active) {
-            return Err("only the A1 layer (1×1 on the residual, none on the head) is supported".into());
-        }
-        if self.films.all().iter().any(|f| f.as_ref().is_some_and(|f| f.active)) {
-            return Err("FiLM conditioning is not supported".into());
-        }
-        if self.groups_input.unwrap_or(1) != 1 || self.groups_input_mixin.unwrap_or(1) != 1 {
-            return Err("grouped convolutions (groups_input, groups_input_mixin) are not supported".into());
-        }
-        if self.bottleneck.is_some_and(|b| b != self.channels) {
-            return Err("a bottleneck narrower than the channels is not supported".into());
+        let mut layers = Vec::with_capacity(n);
+        let (acts, modes, gates) = (per_layer(&self.activation, n, "activations")?, per_layer(&self.gating_mode, n, "gating modes")?, per_layer(&self.secondary_activation, n, "secondary activations")?);
+        for i in 0..n {
+            let activation = nonlinearity(&acts[i])?.ok_or("no activation")?;
+            let gating = match modes[i].as_str().unwrap_or("") {
+                "" | "none" if self.gated == Some(true) => Gating::Gated,
+                "" | "none" => Gating::None,
+                "gated" => Gating::Gated,
+                "blended" => Gating::Blended,
+                other => return Err(format!("gating mode {other} is not supported (none, gated and blended are)")),
+            };
+            let secondary = nonlinearity(&gates[i])?.unwrap_or(Nonlinearity::Fixed(Activation::Sigmoid));
+            layers.push(LayerActivation { activation, gating, secondary });
         }
         if self.slimmable.as_ref().is_some_and(|s| !s.is_null()) {
             return Err("slimmable layer arrays are not supported".into());
         }
+        let layer1x1_groups = match &self.layer1x1 {
+            Some(s) if !s.active => None,
+            s => Some(s.as_ref().and_then(|s| s.groups).unwrap_or(1)),
+        };
+        let head1x1 = match &self.head1x1 {
+            Some(s) if s.active => Some(Head1x1 { out_channels: s.out_channels.ok_or("head1x1 without out_channels")?, groups: s.groups.unwrap_or(1) }),
+            _ => None,
+        };
+        let films = self.films.read();
+        if films.layer1x1_post.is_some() && layer1x1_groups.is_none() {
+            return Err("layer1x1_post_film without a layer 1×1".into());
+        }
+        if films.head1x1_post.is_some() && head1x1.is_none() {
+            return Err("head1x1_post_film without a head 1×1".into());
+        }
+        // The array's activation and gating when every layer has the same A1 kind (a Fixed
+        // activation, none or a Sigmoid gate); else per layer.
+        let a1_kind = |l: &LayerActivation| matches!(l.activation, Nonlinearity::Fixed(_)) && (l.gating == Gating::None || (l.gating == Gating::Gated && l.secondary == Nonlinearity::Fixed(Activation::Sigmoid)));
+        let uniform = layers.iter().all(|l| *l == layers[0]) && a1_kind(&layers[0]);
+        let (activation, gated) = match &layers[0].activation {
+            Nonlinearity::Fixed(a) => (*a, layers[0].gating == Gating::Gated),
+            Nonlinearity::PRelu { .. } => (Activation::Linear, false),
+        };
+        let options = LayerOptions {
+            per_layer: if uniform { Vec::new() } else { layers },
+            bottleneck: self.bottleneck.filter(|&b| b != self.channels),
+            groups_input: self.groups_input.unwrap_or(1),
+            groups_input_mixin: self.groups_input_mixin.unwrap_or(1),
+            layer1x1_groups,
+            head1x1,
+            films,
+        };
         Ok(LayerArrayConfig {
             input_size: self.input_size,
             condition_size: self.condition_size,
@@ -472,7 +615,7 @@ impl NamLayerArray {
             gated,
             head_kernel_size,
             head_bias,
+            options,
         })
     }
 }
-

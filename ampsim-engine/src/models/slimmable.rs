@@ -65,6 +65,9 @@ impl SlimmableWaveNet {
             if list.last().is_some_and(|&last| last != a.channels) {
                 return Err(format!("layer array {i}: the last allowed channel count must be the full {}", a.channels));
             }
+            if !list.is_empty() && !a.options.is_a1() {
+                return Err(format!("layer array {i}: slimming A2's layer options (FiLM, bottleneck, groups, head 1×1) is not supported"));
+            }
             if !list.is_empty() && a.head_kernel_size != 1 {
                 return Err(format!("layer array {i}: slimming with a head kernel of {} is not supported", a.head_kernel_size));
             }

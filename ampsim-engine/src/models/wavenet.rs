@@ -7,11 +7,16 @@
 //! activates it (gated: times the sigmoid of the second half), adds that to the head
 //! accumulator (a delay line too, for A2's kernel-16 head) and writes its input plus the 1×1
 //! of it into the next layer's delay line; the head convolution reads the accumulator.
+//!
+//! A2's layer options (bottleneck, groups, head 1×1, per-layer gated or blended activations,
+//! FiLM; see [`crate::layout::a2`]) run in their own step per layer, in NAM's engine's order.
 
 use crate::activation::{sigmoid_with, Activation};
 use crate::kernels::{add_rows, matmul, History, Mac, Simd};
-use crate::layout::wavenet::WaveNetConfig;
+use crate::layout::a2::{Film, Gating, Nonlinearity};
+use crate::layout::wavenet::{LayerArrayConfig, WaveNetConfig};
 use crate::layout::Weights;
+use crate::layout::a2::LayerActivation;
 use crate::Renderer;
 
 /// Samples per internal step.
@@ -33,11 +38,87 @@ struct Layer {
     one_by_one_b: Vec<f32>,
     /// This layer's input.
     input: History,
+    /// What an A2 layer does beyond this (`None`: the A1 layer).
+    a2: Option<Box<A2Layer>>,
+}
+
+/// An A2 layer's bottleneck, gating, head 1×1 and FiLMs, with its own step buffers. Its
+/// convolution, mixer and residual 1×1 are [`Layer`]'s (grouped ones stored dense, zeros
+/// included), the 1×1 `[channels][bottleneck]`.
+#[derive(Debug)]
+struct A2Layer {
+    bottleneck: usize,
+    activation: Nonlinearity,
+    gating: Gating,
+    secondary: Nonlinearity,
+    layer1x1: bool,
+    /// `[out][bottleneck]`, `[out]`.
+    head1x1: Option<(Vec<f32>, Vec<f32>)>,
+    /// NAM's eight places, in its order (see [`crate::layout::a2::Films`]).
+    films: [Option<FilmWeights>; 8],
+    /// The layer's input before any FiLM, `[channels][STEP]`.
+    input: Vec<f32>,
+    /// The mixer's output, `[conv channels][STEP]`.
+    mix: Vec<f32>,
+    /// The condition after its FiLM, `[condition][STEP]`.
+    cond: Vec<f32>,
+    /// The residual 1×1's output, `[channels][STEP]`.
+    residual: Vec<f32>,
+    /// The head 1×1's output, or the activation before blending, `[rows][STEP]`.
+    scratch: Vec<f32>,
+    /// A FiLM's scale and shift, `[rows][STEP]`.
+    scale_shift: Vec<f32>,
+}
+
+/// A FiLM's 1×1 of the condition, dense `[(1 or 2) · dim][condition]`, with its bias.
+#[derive(Debug)]
+struct FilmWeights {
+    w: Vec<f32>,
+    b: Vec<f32>,
+    dim: usize,
+    shift: bool,
+}
+
+const CONV_PRE: usize = 0;
+const CONV_POST: usize = 1;
+const MIXIN_PRE: usize = 2;
+const MIXIN_POST: usize = 3;
+const ACTIVATION_PRE: usize = 4;
+const ACTIVATION_POST: usize = 5;
+const LAYER1X1_POST: usize = 6;
+const HEAD1X1_POST: usize = 7;
+
+/// A grouped convolution's weights as NAM stores them (per group, `[out/g][in/g][k]`) spread
+/// into the dense `[out][in · k]` with zeros between the groups.
+fn dense(grouped: &[f32], out: usize, inputs: usize, k: usize, groups: usize) -> Vec<f32> {
+    if groups == 1 {
+        return grouped.to_vec();
+    }
+    let (og, ig) = (out / groups, inputs / groups);
+    let mut w = vec![0.0; out * inputs * k];
+    let mut it = grouped.iter();
+    for g in 0..groups {
+        for i in 0..og {
+            for j in 0..ig {
+                for t in 0..k {
+                    w[(g * og + i) * inputs * k + (g * ig + j) * k + t] = *it.next().expect("the caller took out·in·k/groups weights");
+                }
+            }
+        }
+    }
+    w
+}
+
+/// Take a grouped convolution's weights and spread them dense.
+fn take_dense(w: &mut Weights, out: usize, inputs: usize, k: usize, groups: usize) -> Result<Vec<f32>, String> {
+    Ok(dense(&w.take(out * inputs * k / groups)?, out, inputs, k, groups))
 }
 
 #[derive(Debug)]
 struct LayerArray {
     channels: usize,
+    /// Rows of the head accumulator.
+    head_inputs: usize,
     head_size: usize,
     rechannel_w: Vec<f32>,
     /// Rows of the step buffer the rechannel reads.
@@ -105,41 +186,31 @@ impl WaveNet {
             if a.condition_size != cond_size {
                 return Err(format!("layer array {i}: condition size {}, but the condition has {cond_size} channel(s)", a.condition_size));
             }
-            let (c, g) = (a.channels, a.conv_channels());
-            if c > MAX_CHANNELS {
-                return Err(format!("layer array {i}: {c} channels (the engine plays up to {MAX_CHANNELS})"));
+            let c = a.channels;
+            if c > MAX_CHANNELS || a.bottleneck() > MAX_CHANNELS || a.head_inputs() > MAX_CHANNELS {
+                return Err(format!("layer array {i}: more than {MAX_CHANNELS} channels (the engine plays up to {MAX_CHANNELS})"));
             }
-            max_conv = max_conv.max(g);
             max_channels = max_channels.max(c);
             max_head = max_head.max(a.head_size);
             let rechannel_w = w.take(c * a.input_size)?;
             let mut layers = Vec::with_capacity(a.dilations.len());
-            for (&d, &k) in a.dilations.iter().zip(&a.kernel_sizes) {
-                let input = History::new(c, (k - 1) * d, STEP);
-                layers.push(Layer {
-                    channels: c,
-                    gated: a.gated,
-                    activation: a.activation,
-                    conv_w: w.take(g * c * k)?,
-                    conv_b: w.take(g)?,
-                    conv_offsets: tap_offsets(c, k, d, input.stride(), (k - 1) * d),
-                    mix_w: w.take(g * cond_size)?,
-                    one_by_one_w: w.take(c * c)?,
-                    one_by_one_b: w.take(c)?,
-                    input,
-                });
+            for (li, (&d, &k)) in a.dilations.iter().zip(&a.kernel_sizes).enumerate() {
+                let layer = build_layer(a, li, d, k, cond_size, &mut w)?;
+                max_conv = max_conv.max(layer.conv_b.len());
+                layers.push(layer);
             }
-            let hk = a.head_kernel_size;
-            let head_acc = History::new(c, hk - 1, STEP);
+            let (hk, hin) = (a.head_kernel_size, a.head_inputs());
+            let head_acc = History::new(hin, hk - 1, STEP);
             arrays.push(LayerArray {
                 channels: c,
+                head_inputs: hin,
                 head_size: a.head_size,
                 rechannel_w,
                 rechannel_offsets: (0..a.input_size).map(|r| r * STEP).collect(),
                 layers,
-                head_w: w.take(a.head_size * c * hk)?,
+                head_w: w.take(a.head_size * hin * hk)?,
                 head_b: if a.head_bias { w.take(a.head_size)? } else { vec![0.0; a.head_size] },
-                head_offsets: tap_offsets(c, hk, 1, head_acc.stride(), hk - 1),
+                head_offsets: tap_offsets(hin, hk, 1, head_acc.stride(), hk - 1),
                 head_acc,
             });
         }
@@ -221,7 +292,7 @@ impl WaveNet {
             array.head_acc.begin(n);
             // The head accumulator starts from the previous array's head (zero for the first).
             let (acc_stride, acc_pos) = (array.head_acc.stride(), array.head_acc.pos());
-            for c in 0..array.channels {
+            for c in 0..array.head_inputs {
                 let row = &mut array.head_acc.data_mut()[c * acc_stride + acc_pos..][..n];
                 if ai == 0 { row.fill(0.0) } else { row.copy_from_slice(&self.head_out[c * STEP..c * STEP + n]) }
             }
@@ -235,7 +306,11 @@ impl WaveNet {
             matmul::<M>(&array.rechannel_w, array.channels, &array.rechannel_offsets, src, 0, &mut first.data_mut()[pos..], stride, n);
             for li in 0..array.layers.len() {
                 let (this, rest) = array.layers[li..].split_first_mut().expect("layer li exists");
-                layer::<M>(this, rest.first_mut(), &mut array.head_acc, (&self.cond, self.cond_size), &mut self.z, &mut self.carry, n);
+                if this.a2.is_some() {
+                    layer_a2::<M>(this, rest.first_mut(), &mut array.head_acc, (&self.cond, self.cond_size), &mut self.z, &mut self.carry, n);
+                } else {
+                    layer::<M>(this, rest.first_mut(), &mut array.head_acc, (&self.cond, self.cond_size), &mut self.z, &mut self.carry, n);
+                }
             }
             for l in &mut array.layers {
                 l.input.end(n);
@@ -248,6 +323,227 @@ impl WaveNet {
             array.head_acc.end(n);
         }
     }
+}
+
+/// Layer `li` of array `a`, its weights taken from `w` in NAM's order: the convolution (then its
+/// bias), the mixer, the residual 1×1 (then its bias), and for A2 the head 1×1 and the FiLMs.
+fn build_layer(a: &LayerArrayConfig, li: usize, d: usize, k: usize, cond_size: usize, w: &mut Weights) -> Result<Layer, String> {
+    let c = a.channels;
+    let input = History::new(c, (k - 1) * d, STEP);
+    let conv_offsets = tap_offsets(c, k, d, input.stride(), (k - 1) * d);
+    if a.options.is_a1() {
+        let g = a.conv_channels();
+        return Ok(Layer {
+            channels: c,
+            gated: a.gated,
+            activation: a.activation,
+            conv_w: w.take(g * c * k)?,
+            conv_b: w.take(g)?,
+            conv_offsets,
+            mix_w: w.take(g * cond_size)?,
+            one_by_one_w: w.take(c * c)?,
+            one_by_one_b: w.take(c)?,
+            input,
+            a2: None,
+        });
+    }
+    let o = &a.options;
+    let (b, z) = (a.bottleneck(), a.layer_conv_channels(li));
+    let conv_w = take_dense(w, z, c, k, o.groups_input)?;
+    let conv_b = w.take(z)?;
+    let mix_w = take_dense(w, z, cond_size, 1, o.groups_input_mixin)?;
+    let (one_by_one_w, one_by_one_b) = match o.layer1x1_groups {
+        Some(g) => (take_dense(w, c, b, 1, g)?, w.take(c)?),
+        None => (Vec::new(), Vec::new()),
+    };
+    let head1x1 = match o.head1x1 {
+        Some(h) => Some((take_dense(w, h.out_channels, b, 1, h.groups)?, w.take(h.out_channels)?)),
+        None => None,
+    };
+    let mut films: [Option<FilmWeights>; 8] = Default::default();
+    let mut film_rows = 1;
+    for (slot, spec) in films.iter_mut().zip(a.film_sizes(li)) {
+        if let Some((Film { shift, groups }, dim)) = spec {
+            let rows = if shift { 2 * dim } else { dim };
+            film_rows = film_rows.max(rows);
+            *slot = Some(FilmWeights { w: take_dense(w, rows, cond_size, 1, groups)?, b: w.take(rows)?, dim, shift });
+        }
+    }
+    let LayerActivation { activation, gating, secondary } = a.layer_activation(li);
+    let a2 = A2Layer {
+        bottleneck: b,
+        activation,
+        gating,
+        secondary,
+        layer1x1: o.layer1x1_groups.is_some(),
+        films,
+        input: vec![0.0; c * STEP],
+        mix: vec![0.0; z * STEP],
+        cond: vec![0.0; cond_size * STEP],
+        residual: vec![0.0; c * STEP],
+        scratch: vec![0.0; o.head1x1.map_or(b, |h| h.out_channels.max(b)) * STEP],
+        scale_shift: vec![0.0; film_rows * STEP],
+        head1x1,
+    };
+    Ok(Layer { channels: c, gated: false, activation: Activation::Linear, conv_w, conv_b, conv_offsets, mix_w, one_by_one_w, one_by_one_b, input, a2: Some(Box::new(a2)) })
+}
+
+/// `x[r] ← x[r] · scale[r] (+ shift[r])` for the FiLM's rows of `x` (row `r` at `r · stride`),
+/// scale and shift its 1×1 of the condition.
+#[inline(always)]
+fn film<M: Mac>(f: &FilmWeights, x: &mut [f32], stride: usize, (cond, cond_size): (&[f32], usize), scale_shift: &mut [f32], n: usize) {
+    for (r, &bias) in f.b.iter().enumerate() {
+        scale_shift[r * STEP..r * STEP + n].fill(bias);
+    }
+    matmul::<M>(&f.w, f.b.len(), &ONE_BY_ONE_OFFSETS[..cond_size], cond, 0, scale_shift, STEP, n);
+    for r in 0..f.dim {
+        let row = &mut x[r * stride..][..n];
+        let scale = &scale_shift[r * STEP..][..n];
+        if f.shift {
+            let shift = &scale_shift[(f.dim + r) * STEP..][..n];
+            for ((v, &s), &h) in row.iter_mut().zip(scale).zip(shift) {
+                *v = M::mac(*v, s, h);
+            }
+        } else {
+            for (v, &s) in row.iter_mut().zip(scale) {
+                *v *= s;
+            }
+        }
+    }
+}
+
+/// A nonlinearity on channel `channel`'s samples.
+#[inline(always)]
+fn activate<M: Mac>(f: &Nonlinearity, channel: usize, xs: &mut [f32]) {
+    match f {
+        Nonlinearity::Fixed(a) => a.apply_with::<M>(xs),
+        Nonlinearity::PRelu { .. } => {
+            let s = f.slope(channel).unwrap_or(0.01) as f32;
+            xs.iter_mut().for_each(|x| *x = if *x > 0.0 { *x } else { s * *x });
+        }
+    }
+}
+
+/// An A2 layer for `n` samples, as NAM's engine computes it: FiLM the input, convolve, FiLM;
+/// FiLM the condition, mix it in, FiLM; FiLM, activate (gated or blended), FiLM; the residual
+/// 1×1 (FiLMed in blended layers) and the head 1×1 (FiLMed) of the activation; the next
+/// input is this layer's input (before its FiLM) plus the residual 1×1.
+#[inline(always)]
+fn layer_a2<M: Mac>(l: &mut Layer, next: Option<&mut Layer>, head_acc: &mut History, (cond, cond_size): (&[f32], usize), z: &mut [f32], carry: &mut [f32], n: usize) {
+    let (c, zc) = (l.channels, l.conv_b.len());
+    let a = l.a2.as_mut().expect("an A2 layer");
+    let A2Layer { bottleneck: b, activation, gating, secondary, layer1x1, head1x1, films, input, mix, cond: cond_filmed, residual, scratch, scale_shift } = &mut **a;
+    let b = *b;
+    let condition = (cond, cond_size);
+    let (stride, pos) = (l.input.stride(), l.input.pos());
+    for r in 0..c {
+        input[r * STEP..r * STEP + n].copy_from_slice(&l.input.data()[r * stride + pos..][..n]);
+    }
+    if let Some(f) = &films[CONV_PRE] {
+        film::<M>(f, &mut l.input.data_mut()[pos..], stride, condition, scale_shift, n);
+    }
+    for (m, &bias) in l.conv_b.iter().enumerate() {
+        z[m * STEP..m * STEP + n].fill(bias);
+    }
+    matmul::<M>(&l.conv_w, zc, &l.conv_offsets, l.input.data(), l.input.base(), z, STEP, n);
+    if let Some(f) = &films[CONV_POST] {
+        film::<M>(f, z, STEP, condition, scale_shift, n);
+    }
+    let mixed_in: &[f32] = match &films[MIXIN_PRE] {
+        Some(f) => {
+            for r in 0..cond_size {
+                cond_filmed[r * STEP..r * STEP + n].copy_from_slice(&cond[r * STEP..r * STEP + n]);
+            }
+            film::<M>(f, cond_filmed, STEP, condition, scale_shift, n);
+            cond_filmed
+        }
+        None => cond,
+    };
+    for r in 0..zc {
+        mix[r * STEP..r * STEP + n].fill(0.0);
+    }
+    matmul::<M>(&l.mix_w, zc, &ONE_BY_ONE_OFFSETS[..cond_size], mixed_in, 0, mix, STEP, n);
+    if let Some(f) = &films[MIXIN_POST] {
+        film::<M>(f, mix, STEP, condition, scale_shift, n);
+    }
+    for r in 0..zc {
+        add_rows(&mut z[r * STEP..r * STEP + n], &mix[r * STEP..r * STEP + n]);
+    }
+    if let Some(f) = &films[ACTIVATION_PRE] {
+        film::<M>(f, z, STEP, condition, scale_shift, n);
+    }
+    for r in 0..b {
+        let (top, bottom) = z.split_at_mut(b * STEP);
+        let x = &mut top[r * STEP..r * STEP + n];
+        match gating {
+            Gating::None => activate::<M>(activation, r, x),
+            Gating::Gated => {
+                let g = &mut bottom[r * STEP..r * STEP + n];
+                activate::<M>(activation, r, x);
+                activate::<M>(secondary, r, g);
+                x.iter_mut().zip(g.iter()).for_each(|(v, &g)| *v *= g);
+            }
+            Gating::Blended => {
+                let (g, pre) = (&mut bottom[r * STEP..r * STEP + n], &mut scratch[..n]);
+                pre.copy_from_slice(x);
+                activate::<M>(activation, r, x);
+                activate::<M>(secondary, r, g);
+                for ((v, &alpha), &p) in x.iter_mut().zip(g.iter()).zip(pre.iter()) {
+                    *v = alpha * *v + (1.0 - alpha) * p;
+                }
+            }
+        }
+    }
+    if let Some(f) = &films[ACTIVATION_POST] {
+        film::<M>(f, z, STEP, condition, scale_shift, n);
+    }
+    let b_rows = &ONE_BY_ONE_OFFSETS[..b];
+    if *layer1x1 {
+        for (r, &bias) in l.one_by_one_b.iter().enumerate() {
+            residual[r * STEP..r * STEP + n].fill(bias);
+        }
+        matmul::<M>(&l.one_by_one_w, c, b_rows, z, 0, residual, STEP, n);
+        if *gating == Gating::Blended {
+            if let Some(f) = &films[LAYER1X1_POST] {
+                film::<M>(f, residual, STEP, condition, scale_shift, n);
+            }
+        }
+    }
+    let (acc_stride, acc_pos) = (head_acc.stride(), head_acc.pos());
+    let to_head: &[f32] = match head1x1 {
+        Some((hw, hb)) => {
+            for (r, &bias) in hb.iter().enumerate() {
+                scratch[r * STEP..r * STEP + n].fill(bias);
+            }
+            matmul::<M>(hw, hb.len(), b_rows, z, 0, scratch, STEP, n);
+            if let Some(f) = &films[HEAD1X1_POST] {
+                film::<M>(f, scratch, STEP, condition, scale_shift, n);
+            }
+            scratch
+        }
+        None => z,
+    };
+    for r in 0..head_acc_rows(head1x1, b) {
+        add_rows(&mut head_acc.data_mut()[r * acc_stride + acc_pos..][..n], &to_head[r * STEP..r * STEP + n]);
+    }
+    let (out, out_stride, out_pos): (&mut [f32], usize, usize) = match next {
+        Some(nl) => {
+            let (s, p) = (nl.input.stride(), nl.input.pos());
+            (nl.input.data_mut(), s, p)
+        }
+        None => (carry, STEP, 0),
+    };
+    for r in 0..c {
+        let o = &mut out[r * out_stride + out_pos..][..n];
+        o.copy_from_slice(&input[r * STEP..r * STEP + n]);
+        if *layer1x1 {
+            add_rows(o, &residual[r * STEP..r * STEP + n]);
+        }
+    }
+}
+
+fn head_acc_rows(head1x1: &Option<(Vec<f32>, Vec<f32>)>, bottleneck: usize) -> usize {
+    head1x1.as_ref().map_or(bottleneck, |(_, b)| b.len())
 }
 
 /// One layer for `n` samples: convolution, activation, head accumulator, and the next layer's
