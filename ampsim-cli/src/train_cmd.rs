@@ -230,7 +230,7 @@ fn train_sequence(run: &Run<'_>, model: &dyn CausalModel, vs: &mut nn::VarStore,
     let checkpoint = args.out.join("model.safetensors");
     let budget = args.minutes * 60.0;
     let (control, bar) = run_control(budget, &checkpoint, args.resume, stop);
-    let cfg = SeqFitConfig { max_epochs: args.epochs, max_seconds: Some(budget), loss: args.loss.config(), seed: args.seed, ..SeqFitConfig::default() };
+    let cfg = SeqFitConfig { max_epochs: args.epochs, max_seconds: Some(budget), loss: args.loss.config(), seed: args.seed, ..SeqFitConfig::for_model(model) };
     let history = fit_sequence(model, vs, &train_d, &val_d, &cfg, &control)?;
     bar.finish_and_clear();
     if history.epochs.is_empty() {

@@ -8,8 +8,8 @@
 //! second-to-last and tests on the last, in file-name order; every take is shifted by the smallest
 //! lag estimated on the training takes (PER_TAKE=1: each take by its own estimate; LAG=n: every
 //! take by n samples). Knobs for experiments (defaults
-//! are `SeqFitConfig`'s): BATCH, SEGMENT, LR, DECAY, LR_FINAL, PATIENCE, MSE_WEIGHT,
-//! ESR_WEIGHT, PRE_WEIGHT, DC_WEIGHT, MRSTFT_WEIGHT, EMA, THREADS, WORKERS, SEED (initial weights), BURN_IN (LSTM),
+//! are `SeqFitConfig::for_model`'s): BATCH, SEGMENT, LR, DECAY, LR_FINAL, PATIENCE, MSE_WEIGHT,
+//! ESR_WEIGHT, PRE_WEIGHT, DC_WEIGHT, MRSTFT_WEIGHT, EMA, THREADS, WORKERS, SEED (initial weights), BURN_IN and TRUNCATE (LSTM),
 //! PATIENCE_FRACTION, and EXTRA=other.wav (a whole recording added to the training data of a split one,
 //! e.g. to see how the test ESR changes with more training audio).
 
@@ -91,7 +91,7 @@ fn run<M: CausalModel>(model: &M, vs: &mut nn::VarStore, data: &Data, budget: f6
         }
     };
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
-    let d = SeqFitConfig::default();
+    let d = SeqFitConfig::for_model(model);
     let cfg = SeqFitConfig {
         max_seconds: Some(budget),
         batch_size: env("BATCH").map_or(d.batch_size, |v| v as usize),
@@ -141,7 +141,13 @@ fn main() -> ampsim_core::Result<()> {
     match kind {
         "lstm" => {
             let burn_in = std::env::var("BURN_IN").ok().and_then(|v| v.parse().ok()).unwrap_or(LstmConfig::default().burn_in_samples);
-            let m = Lstm::new(&vs.root(), &LstmConfig { burn_in_samples: burn_in, ..LstmConfig::preset(preset)? })?;
+            // TRUNCATE=0: back-propagation through the whole segment.
+            let truncate = match std::env::var("TRUNCATE").ok().and_then(|v| v.parse::<usize>().ok()) {
+                Some(0) => None,
+                Some(n) => Some(n),
+                None => LstmConfig::default().truncate_samples,
+            };
+            let m = Lstm::new(&vs.root(), &LstmConfig { burn_in_samples: burn_in, truncate_samples: truncate, ..LstmConfig::preset(preset)? })?;
             run(&m, &mut vs, &data, budget, device)
         }
         _ => {

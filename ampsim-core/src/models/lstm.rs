@@ -25,13 +25,18 @@ pub struct LstmConfig {
     /// Add the input to the head's output (default false, as NAM).
     pub input_skip: bool,
     /// Samples at the start of each training segment that only warm up the state and are not
-    /// scored (default 1024).
+    /// scored (default 4096, as NAM's trainer).
     pub burn_in_samples: usize,
+    /// Truncated back-propagation in training: after the burn-in, the state is detached every
+    /// this many samples, so gradients flow back at most this far (default `None`: through the
+    /// whole segment). The outputs are the same either way. Default `Some(512)`: with the
+    /// LSTM's learning rate of 0.04 this trained best (docs/experiments.md, issue 19).
+    pub truncate_samples: Option<usize>,
 }
 
 impl Default for LstmConfig {
     fn default() -> Self {
-        LstmConfig { hidden_size: 24, num_layers: 1, input_skip: false, burn_in_samples: 1024 }
+        LstmConfig { hidden_size: 24, num_layers: 1, input_skip: false, burn_in_samples: 4096, truncate_samples: Some(512) }
     }
 }
 
@@ -182,9 +187,37 @@ impl CausalModel for Lstm {
     fn warm_up_samples(&self) -> usize {
         self.config.burn_in_samples
     }
+    /// Adam from 0.04, ×0.995 per epoch: ten times the WaveNet's rate. A small LSTM has to grow
+    /// its weights far from their narrow start to distort like a high-gain amp; at 0.004 it sat
+    /// on a plateau for minutes (docs/experiments.md, issue 19).
+    fn learning_rate_schedule(&self) -> Option<(f64, f64)> {
+        Some((0.04, 0.995))
+    }
     fn forward_aligned(&self, xs: &Tensor) -> Tensor {
         let (t, warm) = (xs.size()[1], self.config.burn_in_samples as i64);
-        self.forward(xs).narrow(1, warm, t - warm)
+        let Some(n) = self.config.truncate_samples.map(|n| n as i64).filter(|&n| n > 0 && n < t - warm) else {
+            return self.forward(xs).narrow(1, warm, t - warm);
+        };
+        // As NAM's trainer: the burn-in's state is not detached (so the initial state learns),
+        // each later chunk's is.
+        let mut state = self.initial_state(xs.size()[0]);
+        if warm > 0 {
+            state = self.forward_with_state(&xs.narrow(1, 0, warm), &state).1;
+        }
+        let mut outputs = Vec::new();
+        let mut i = warm;
+        while i < t {
+            if i > warm {
+                let nn::LSTMState((h, c)) = &state;
+                state = nn::LSTMState((h.detach(), c.detach()));
+            }
+            let len = n.min(t - i);
+            let (y, next) = self.forward_with_state(&xs.narrow(1, i, len), &state);
+            outputs.push(y);
+            state = next;
+            i += len;
+        }
+        Tensor::cat(&outputs, 1)
     }
     fn process(&self, xs: &Tensor) -> Tensor {
         self.forward(xs)

@@ -54,11 +54,19 @@ pub trait CausalModel: Send {
     fn write_nam_weights(&self, out: &mut NamWeightsOut) -> Result<()>;
     /// Load the weights from `weights`, in NAM's order (the caller checks they are used up).
     fn read_nam_weights(&self, weights: &mut NamWeights<'_>) -> std::result::Result<(), WeightsError>;
+    /// The Adam learning rate this architecture trains best from, and its decay per epoch,
+    /// where they differ from [`crate::training::SeqFitConfig`]'s defaults (default `None`).
+    fn learning_rate_schedule(&self) -> Option<(f64, f64)> {
+        None
+    }
 }
 
 impl CausalModel for Box<dyn CausalModel> {
     fn warm_up_samples(&self) -> usize {
         (**self).warm_up_samples()
+    }
+    fn learning_rate_schedule(&self) -> Option<(f64, f64)> {
+        (**self).learning_rate_schedule()
     }
     fn forward_aligned(&self, xs: &Tensor) -> Tensor {
         (**self).forward_aligned(xs)

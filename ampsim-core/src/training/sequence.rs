@@ -89,6 +89,16 @@ impl Default for SeqFitConfig {
     }
 }
 
+impl SeqFitConfig {
+    /// The defaults for `model`: its own learning rate and decay where it has them (the
+    /// LSTM's, see [`CausalModel::learning_rate_schedule`]), the rest as [`Default`].
+    pub fn for_model<M: CausalModel + ?Sized>(model: &M) -> SeqFitConfig {
+        let d = SeqFitConfig::default();
+        let (learning_rate, lr_decay) = model.learning_rate_schedule().unwrap_or((d.learning_rate, d.lr_decay));
+        SeqFitConfig { learning_rate, lr_decay, ..d }
+    }
+}
+
 /// Train a causal model whose variables live in `vs`; keeps the best weights (by validation
 /// ESR) in `vs` at the end, and in `run.checkpoint` when set.
 pub fn fit_sequence<M: CausalModel + ?Sized>(model: &M, vs: &mut nn::VarStore, train: &SeqData, validation: &SeqData, cfg: &SeqFitConfig, run: &RunControl) -> Result<History> {
