@@ -224,16 +224,19 @@ mod tests {
         refuse(v, "weights");
         let mut v = good.clone();
         v["config"]["layers"][0]["gating_mode"][0] = json!("gated");
-        refuse(v, "gating modes");
+        refuse(v, "config needs 898");
         let mut v = good.clone();
-        v["config"]["layers"][0]["gating_mode"] = json!("blended");
-        refuse(v, "blended");
+        v["config"]["layers"][0]["gating_mode"] = json!("sigmoid_tanh");
+        refuse(v, "gating mode sigmoid_tanh is not supported");
         let mut v = good.clone();
-        v["config"]["layers"][1]["activation"] = json!({"type": "Hardswish"});
-        refuse(v, "Hardswish");
+        v["config"]["layers"][1]["activation"] = json!({"type": "Mish"});
+        refuse(v, "Mish");
+        // A layout the engine plays but ampsim cannot train: one layer with its own activation.
         let mut v = good.clone();
         v["config"]["layers"][1]["activation"][2] = json!({"type": "ReLU"});
-        refuse(v, "differ between layers");
+        let file = NamFile::parse(&v.to_string(), "x.nam").unwrap();
+        let e = file.build(&nn::VarStore::new(Device::Cpu).root()).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains("x.nam") && e.contains("not supported for training"), "{e}");
         let mut v = good;
         v["sample_rate"] = json!(-1);
         refuse(v, "sample_rate");
