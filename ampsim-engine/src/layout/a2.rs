@@ -56,6 +56,13 @@ pub struct Film {
     pub groups: usize,
 }
 
+impl Film {
+    /// Rows of its 1×1 for a `dim`-channel signal: a scale per channel, and a shift.
+    pub fn rows(self, dim: usize) -> usize {
+        if self.shift { 2 * dim } else { dim }
+    }
+}
+
 /// The FiLMs of a layer, by where they act (NAM's names); `None` is off.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

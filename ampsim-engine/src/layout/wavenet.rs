@@ -222,8 +222,7 @@ impl WaveNetConfig {
 }
 /// Weights of a FiLM of a `d`-channel signal by a `cond`-channel condition.
 fn film_weights(f: Film, cond: usize, d: usize) -> usize {
-    let out = if f.shift { 2 * d } else { d };
-    cond * out / f.groups + out
+    cond * f.rows(d) / f.groups + f.rows(d)
 }
 
 /// A2's options fit the array: groups divide their channels, one activation per layer, PReLU
@@ -248,7 +247,7 @@ fn check_options(a: &LayerArrayConfig) -> std::result::Result<(), String> {
         divides("groups_input", o.groups_input, &[c, z])?;
         divides("groups_input_mixin", o.groups_input_mixin, &[cond, z])?;
         for (f, d) in a.film_sizes(i).into_iter().flatten() {
-            divides("a FiLM", f.groups, &[cond, if f.shift { 2 * d } else { d }])?;
+            divides("a FiLM", f.groups, &[cond, f.rows(d)])?;
         }
         let act = a.layer_activation(i);
         for n in [&act.activation, &act.secondary] {

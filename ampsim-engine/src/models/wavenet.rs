@@ -13,10 +13,9 @@
 
 use crate::activation::{sigmoid_with, Activation};
 use crate::kernels::{add_rows, matmul, History, Mac, Simd};
-use crate::layout::a2::{Film, Gating, Nonlinearity};
+use crate::layout::a2::{Gating, LayerActivation, Nonlinearity};
 use crate::layout::wavenet::{LayerArrayConfig, WaveNetConfig};
 use crate::layout::Weights;
-use crate::layout::a2::LayerActivation;
 use crate::Renderer;
 
 /// Samples per internal step.
@@ -315,9 +314,7 @@ impl WaveNet {
             for l in &mut array.layers {
                 l.input.end(n);
             }
-            for (h, &b) in array.head_b.iter().enumerate() {
-                self.head_out[h * STEP..h * STEP + n].fill(b);
-            }
+            fill_rows(&mut self.head_out, &array.head_b, n);
             let acc = &array.head_acc;
             matmul::<M>(&array.head_w, array.head_size, &array.head_offsets, acc.data(), acc.base(), &mut self.head_out, STEP, n);
             array.head_acc.end(n);
@@ -363,10 +360,10 @@ fn build_layer(a: &LayerArrayConfig, li: usize, d: usize, k: usize, cond_size: u
     let mut films: [Option<FilmWeights>; 8] = Default::default();
     let mut film_rows = 1;
     for (slot, spec) in films.iter_mut().zip(a.film_sizes(li)) {
-        if let Some((Film { shift, groups }, dim)) = spec {
-            let rows = if shift { 2 * dim } else { dim };
+        if let Some((film, dim)) = spec {
+            let rows = film.rows(dim);
             film_rows = film_rows.max(rows);
-            *slot = Some(FilmWeights { w: take_dense(w, rows, cond_size, 1, groups)?, b: w.take(rows)?, dim, shift });
+            *slot = Some(FilmWeights { w: take_dense(w, rows, cond_size, 1, film.groups)?, b: w.take(rows)?, dim, shift: film.shift });
         }
     }
     let LayerActivation { activation, gating, secondary } = a.layer_activation(li);
@@ -392,9 +389,7 @@ fn build_layer(a: &LayerArrayConfig, li: usize, d: usize, k: usize, cond_size: u
 /// scale and shift its 1×1 of the condition.
 #[inline(always)]
 fn film<M: Mac>(f: &FilmWeights, x: &mut [f32], stride: usize, (cond, cond_size): (&[f32], usize), scale_shift: &mut [f32], n: usize) {
-    for (r, &bias) in f.b.iter().enumerate() {
-        scale_shift[r * STEP..r * STEP + n].fill(bias);
-    }
+    fill_rows(scale_shift, &f.b, n);
     matmul::<M>(&f.w, f.b.len(), &ONE_BY_ONE_OFFSETS[..cond_size], cond, 0, scale_shift, STEP, n);
     for r in 0..f.dim {
         let row = &mut x[r * stride..][..n];
@@ -442,9 +437,7 @@ fn layer_a2<M: Mac>(l: &mut Layer, next: Option<&mut Layer>, head_acc: &mut Hist
     if let Some(f) = &films[CONV_PRE] {
         film::<M>(f, &mut l.input.data_mut()[pos..], stride, condition, scale_shift, n);
     }
-    for (m, &bias) in l.conv_b.iter().enumerate() {
-        z[m * STEP..m * STEP + n].fill(bias);
-    }
+    fill_rows(z, &l.conv_b, n);
     matmul::<M>(&l.conv_w, zc, &l.conv_offsets, l.input.data(), l.input.base(), z, STEP, n);
     if let Some(f) = &films[CONV_POST] {
         film::<M>(f, z, STEP, condition, scale_shift, n);
@@ -499,9 +492,7 @@ fn layer_a2<M: Mac>(l: &mut Layer, next: Option<&mut Layer>, head_acc: &mut Hist
     }
     let b_rows = &ONE_BY_ONE_OFFSETS[..b];
     if *layer1x1 {
-        for (r, &bias) in l.one_by_one_b.iter().enumerate() {
-            residual[r * STEP..r * STEP + n].fill(bias);
-        }
+        fill_rows(residual, &l.one_by_one_b, n);
         matmul::<M>(&l.one_by_one_w, c, b_rows, z, 0, residual, STEP, n);
         if *gating == Gating::Blended {
             if let Some(f) = &films[LAYER1X1_POST] {
@@ -512,9 +503,7 @@ fn layer_a2<M: Mac>(l: &mut Layer, next: Option<&mut Layer>, head_acc: &mut Hist
     let (acc_stride, acc_pos) = (head_acc.stride(), head_acc.pos());
     let to_head: &[f32] = match head1x1 {
         Some((hw, hb)) => {
-            for (r, &bias) in hb.iter().enumerate() {
-                scratch[r * STEP..r * STEP + n].fill(bias);
-            }
+            fill_rows(scratch, hb, n);
             matmul::<M>(hw, hb.len(), b_rows, z, 0, scratch, STEP, n);
             if let Some(f) = &films[HEAD1X1_POST] {
                 film::<M>(f, scratch, STEP, condition, scale_shift, n);
@@ -523,16 +512,11 @@ fn layer_a2<M: Mac>(l: &mut Layer, next: Option<&mut Layer>, head_acc: &mut Hist
         }
         None => z,
     };
-    for r in 0..head_acc_rows(head1x1, b) {
+    let head_rows = head1x1.as_ref().map_or(b, |(_, hb)| hb.len());
+    for r in 0..head_rows {
         add_rows(&mut head_acc.data_mut()[r * acc_stride + acc_pos..][..n], &to_head[r * STEP..r * STEP + n]);
     }
-    let (out, out_stride, out_pos): (&mut [f32], usize, usize) = match next {
-        Some(nl) => {
-            let (s, p) = (nl.input.stride(), nl.input.pos());
-            (nl.input.data_mut(), s, p)
-        }
-        None => (carry, STEP, 0),
-    };
+    let (out, out_stride, out_pos) = next_input(next, carry);
     for r in 0..c {
         let o = &mut out[r * out_stride + out_pos..][..n];
         o.copy_from_slice(&input[r * STEP..r * STEP + n]);
@@ -542,8 +526,25 @@ fn layer_a2<M: Mac>(l: &mut Layer, next: Option<&mut Layer>, head_acc: &mut Hist
     }
 }
 
-fn head_acc_rows(head1x1: &Option<(Vec<f32>, Vec<f32>)>, bottleneck: usize) -> usize {
-    head1x1.as_ref().map_or(bottleneck, |(_, b)| b.len())
+/// Row `r` of `rows` (`[r][STEP]`) set to `values[r]` for `n` samples, for every value.
+#[inline(always)]
+fn fill_rows(rows: &mut [f32], values: &[f32], n: usize) {
+    for (r, &v) in values.iter().enumerate() {
+        rows[r * STEP..r * STEP + n].fill(v);
+    }
+}
+
+/// Where a layer writes the next layer's input: its delay line's current block (buffer,
+/// stride, position), or `carry` after the array's last layer.
+#[inline(always)]
+fn next_input<'a>(next: Option<&'a mut Layer>, carry: &'a mut [f32]) -> (&'a mut [f32], usize, usize) {
+    match next {
+        Some(nl) => {
+            let (s, p) = (nl.input.stride(), nl.input.pos());
+            (nl.input.data_mut(), s, p)
+        }
+        None => (carry, STEP, 0),
+    }
 }
 
 /// One layer for `n` samples: convolution, activation, head accumulator, and the next layer's
@@ -558,9 +559,7 @@ fn layer<M: Mac>(l: &mut Layer, next: Option<&mut Layer>, head_acc: &mut History
             }
         }
     } else {
-        for (m, &b) in l.conv_b.iter().enumerate() {
-            z[m * STEP..m * STEP + n].fill(b);
-        }
+        fill_rows(z, &l.conv_b, n);
         matmul::<M>(&l.mix_w, l.conv_b.len(), &ONE_BY_ONE_OFFSETS[..cond_size], cond, 0, z, STEP, n);
     }
     let (stride, pos) = (l.input.stride(), l.input.pos());
@@ -579,13 +578,7 @@ fn layer<M: Mac>(l: &mut Layer, next: Option<&mut Layer>, head_acc: &mut History
         add_rows(&mut head_acc.data_mut()[c * acc_stride + acc_pos..][..n], &z[c * STEP..c * STEP + n]);
     }
     // Residual: the next input is this input plus the 1×1 of the activation.
-    let (out, out_stride, out_pos): (&mut [f32], usize, usize) = match next {
-        Some(nl) => {
-            let (s, p) = (nl.input.stride(), nl.input.pos());
-            (nl.input.data_mut(), s, p)
-        }
-        None => (carry, STEP, 0),
-    };
+    let (out, out_stride, out_pos) = next_input(next, carry);
     for c in 0..c_count {
         let b = l.one_by_one_b[c];
         let x = &l.input.data()[c * stride + pos..][..n];
