@@ -58,7 +58,7 @@ fn main() {
         models.push(("WaveNet standard (NAM's capture)".into(), m, "17.5"));
     }
     for (name, layers, hidden) in [("standard", 1, 24), ("lite", 2, 8), ("feather", 1, 16), ("nano", 1, 12)] {
-        let shape = LstmShape { hidden_size: hidden, num_layers: layers };
+        let shape = LstmShape { hidden_size: hidden, num_layers: layers, controls: 0 };
         models.push((format!("LSTM {name}"), Box::new(Lstm::new(shape, &weights(shape.nam_weight_count(), 11, 0.3)).expect("model")), ""));
     }
     // The post's dense network: 4000 → 256 → 256 → 256 → 1 (Glorot-scale weights).

@@ -57,4 +57,10 @@ pub trait Renderer: Send {
     fn set_slim(&mut self, _slim: f64) -> bool {
         false
     }
+    /// Set the control values (an amp's knobs, normalised as the model was trained) that play
+    /// from the next sample on; `false` for a model without controls, which ignores them.
+    /// Allocation-free: call it between blocks.
+    fn set_controls(&mut self, _values: &[f32]) -> bool {
+        false
+    }
 }

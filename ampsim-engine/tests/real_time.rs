@@ -96,7 +96,7 @@ fn a2_everything() -> WaveNet {
 }
 
 fn lstm(layers: usize, hidden: usize) -> Lstm {
-    let shape = LstmShape { hidden_size: hidden, num_layers: layers };
+    let shape = LstmShape { hidden_size: hidden, num_layers: layers, controls: 0 };
     Lstm::new(shape, &weights(shape.nam_weight_count(), 5)).unwrap()
 }
 

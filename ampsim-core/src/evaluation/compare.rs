@@ -107,7 +107,9 @@ impl ModelReport {
             if rtf_input.len() >= 10 * sample_rate_hz as usize {
                 break;
             }
-            rtf_input.extend(Vec::<f32>::try_from(direct.to_device(Device::Cpu))?);
+            // The audio (a conditioned model's pieces carry the control values beside it).
+            let audio = if direct.dim() == 2 { direct.select(1, 0) } else { direct.shallow_clone() };
+            rtf_input.extend(Vec::<f32>::try_from(audio.to_device(Device::Cpu))?);
         }
         let rtf = crate::interop::render::engine_real_time_factor(model, &rtf_input, sample_rate_hz)?;
         ModelReport::new(name, vs, history, &real, predictions, rtf, sample_rate_hz)

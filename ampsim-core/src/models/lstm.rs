@@ -2,7 +2,10 @@
 //! Damskägg & Välimäki (DAFx 2019) and of Neural Amp Modeler's LSTM architecture.
 //!
 //! Input `[batch, time]` → LSTM (input 1, hidden H, L layers) → linear head → `[batch, time]`,
-//! optionally plus the input (Wright et al.'s skip connection). The initial hidden and cell
+//! optionally plus the input (Wright et al.'s skip connection). Conditioned on K controls (an
+//! amp's knobs), the input is `[batch, time, 1 + K]`: the audio, then the control values, which
+//! the first layer reads beside each sample (the "concatenated" conditioning of Wright et al.
+//! 2020 and of NAM's `CatLSTM`). The initial hidden and cell
 //! states are trainable parameters, as NAM stores them in its `.nam` files.
 
 use ampsim_engine::LstmShape;
@@ -32,11 +35,14 @@ pub struct LstmConfig {
     /// whole segment). The outputs are the same either way. Default `Some(512)`: with the
     /// LSTM's learning rate of 0.04 this trained best (docs/experiments.md, issue 19).
     pub truncate_samples: Option<usize>,
+    /// Control values (knobs) the model is conditioned on, read beside the audio (default 0:
+    /// a capture of one setting).
+    pub controls: usize,
 }
 
 impl Default for LstmConfig {
     fn default() -> Self {
-        LstmConfig { hidden_size: 24, num_layers: 1, input_skip: false, burn_in_samples: 4096, truncate_samples: Some(512) }
+        LstmConfig { hidden_size: 24, num_layers: 1, input_skip: false, burn_in_samples: 4096, truncate_samples: Some(512), controls: 0 }
     }
 }
 
@@ -104,7 +110,7 @@ impl Lstm {
             b_hh_init: Some(init),
             ..Default::default()
         };
-        let lstm = nn::lstm(vs / "lstm", 1, config.hidden_size as i64, rnn_cfg);
+        let lstm = nn::lstm(vs / "lstm", 1 + config.controls as i64, config.hidden_size as i64, rnn_cfg);
         let p = vs / "lstm";
         let get = |name: String| p.get(&name).ok_or_else(|| Error::invalid("config", format!("libtorch did not create {name}")));
         let layers = (0..config.num_layers)
@@ -142,22 +148,24 @@ impl Lstm {
         nn::LSTMState((expand(&self.h0), expand(&self.c0)))
     }
 
-    /// Process `[batch, time]` from `state`; returns the output `[batch, time]` and the state after it.
+    /// Process `[batch, time]` (conditioned: `[batch, time, 1 + controls]`) from `state`; returns
+    /// the output `[batch, time]` and the state after it.
     pub fn forward_with_state(&self, xs: &Tensor, state: &LstmState) -> (Tensor, LstmState) {
-        let (out, state) = self.lstm.seq_init(&xs.unsqueeze(-1), state);
+        let input = if self.config.controls == 0 { xs.unsqueeze(-1) } else { xs.shallow_clone() };
+        let (out, state) = self.lstm.seq_init(&input, state);
         let mut y = self.head.forward(&out).squeeze_dim(-1);
         if self.config.input_skip {
-            y = y + xs;
+            y = y + input.select(-1, 0);
         }
         (y, state)
     }
 
-    /// Process `[batch, time]` from the stored initial state.
+    /// Process `[batch, time]` or `[time]` (conditioned: with the channels last) from the stored
+    /// initial state.
     pub fn forward(&self, xs: &Tensor) -> Tensor {
-        let batch = if xs.dim() == 2 { xs.size()[0] } else { 1 };
-        let xs2 = if xs.dim() == 1 { xs.unsqueeze(0) } else { xs.shallow_clone() };
-        let (y, _) = self.forward_with_state(&xs2, &self.initial_state(batch));
-        if xs.dim() == 1 { y.squeeze_dim(0) } else { y }
+        let (xs2, unbatched) = super::with_batch(xs, self.config.controls);
+        let (y, _) = self.forward_with_state(&xs2, &self.initial_state(xs2.size()[0]));
+        if unbatched { y.squeeze_dim(0) } else { y }
     }
 
     pub fn config(&self) -> &LstmConfig {
@@ -186,6 +194,9 @@ impl Lstm {
 impl CausalModel for Lstm {
     fn warm_up_samples(&self) -> usize {
         self.config.burn_in_samples
+    }
+    fn control_count(&self) -> usize {
+        self.config.controls
     }
     /// Adam from 0.04, ×0.995 per epoch: ten times the WaveNet's rate. A small LSTM has to grow
     /// its weights far from their narrow start to distort like a high-gain amp; at 0.004 it sat
@@ -243,7 +254,7 @@ impl CausalModel for Lstm {
         if self.config.input_skip {
             return Err(Error::invalid("model", "an LSTM with an input skip has no .nam equivalent (NAM's LSTM has none)"));
         }
-        Ok(json!({"input_size": 1, "hidden_size": self.config.hidden_size, "num_layers": self.config.num_layers}))
+        Ok(json!({"input_size": 1 + self.config.controls, "hidden_size": self.config.hidden_size, "num_layers": self.config.num_layers}))
     }
     /// Per layer: the input and recurrent matrices side by side (`[4H, in + H]`, row by row),
     /// one bias (libtorch's two summed), the initial hidden state, the initial cell state; then
@@ -280,12 +291,12 @@ impl LstmConfig {
     /// The configuration a `.nam` LSTM `config` describes.
     pub fn from_nam(config: &Value) -> std::result::Result<LstmConfig, String> {
         let shape = LstmShape::from_nam(config)?;
-        Ok(LstmConfig { hidden_size: shape.hidden_size, num_layers: shape.num_layers, ..LstmConfig::default() })
+        Ok(LstmConfig { hidden_size: shape.hidden_size, num_layers: shape.num_layers, controls: shape.controls, ..LstmConfig::default() })
     }
 
     /// The size as the engine and `.nam` files see it.
     pub fn shape(&self) -> LstmShape {
-        LstmShape { hidden_size: self.hidden_size, num_layers: self.num_layers }
+        LstmShape { hidden_size: self.hidden_size, num_layers: self.num_layers, controls: self.controls }
     }
 }
 

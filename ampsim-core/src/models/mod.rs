@@ -29,7 +29,13 @@ use crate::Result;
 /// A causal amp model: output sample t depends on input samples up to t only. Training
 /// (`train_seq`), rendering (`render`) and `.nam` files (`nam`) use models through this trait
 /// alone.
+///
+/// A model conditioned on K controls (an amp's knobs, [`CausalModel::control_count`]) takes its
+/// input with the channels last — `[batch, time, 1 + K]` (or `[time, 1 + K]`): the audio, then
+/// the control values — where an unconditioned one takes `[batch, time]` (or `[time]`).
 pub trait CausalModel: Send {
+    /// Control values the model reads beside the audio (0: a capture of one setting).
+    fn control_count(&self) -> usize;
     /// Leading samples of a segment whose outputs are not scored: the receptive field minus one
     /// (WaveNet) or a burn-in for the recurrent state (LSTM).
     fn warm_up_samples(&self) -> usize;
@@ -62,6 +68,9 @@ pub trait CausalModel: Send {
 }
 
 impl CausalModel for Box<dyn CausalModel> {
+    fn control_count(&self) -> usize {
+        (**self).control_count()
+    }
     fn warm_up_samples(&self) -> usize {
         (**self).warm_up_samples()
     }
@@ -126,6 +135,13 @@ pub fn architecture(nam_name: &str) -> Option<&'static Architecture> {
 pub(crate) fn torch_default_init(fan_in: usize) -> tch::nn::Init {
     let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
     tch::nn::Init::Uniform { lo: -bound, up: bound }
+}
+
+/// `xs` with a batch dimension in front — `[batch, time]`, or `[batch, time, 1 + controls]` for
+/// a conditioned model — and whether it had to be added.
+pub(crate) fn with_batch(xs: &Tensor, controls: usize) -> (Tensor, bool) {
+    let unbatched = xs.dim() == if controls == 0 { 1 } else { 2 };
+    (if unbatched { xs.unsqueeze(0) } else { xs.shallow_clone() }, unbatched)
 }
 
 /// Number of trainable scalars in a var store.
@@ -225,6 +241,60 @@ mod tests {
             let one = wn.forward(&x.narrow(1, i, rf));
             assert!(one.allclose(&whole.narrow(1, i, 1), 1e-5, 1e-6, false));
         }
+    }
+
+    /// Conditioned models (two controls beside the audio): blocks equal the whole signal, the
+    /// controls change the output, the `.nam` weights round-trip, and the engine plays a
+    /// conditioned LSTM as libtorch does.
+    #[test]
+    fn conditioned_models_stream_read_their_controls_and_round_trip() {
+        tch::manual_seed(5);
+        let n = 3000i64;
+        let audio = Tensor::randn([n, 1], (Kind::Float, Device::Cpu)) * 0.3;
+        let at = |a: f64, b: f64| Tensor::cat(&[&audio, &Tensor::from_slice(&[a as f32, b as f32]).unsqueeze(0).expand([n, 2], false)], 1);
+        let (x, other) = (at(0.2, 0.9), at(0.8, 0.1));
+        let vs = nn::VarStore::new(Device::Cpu);
+        let models: Vec<Box<dyn CausalModel>> = vec![
+            Box::new(Lstm::new(&(&vs.root() / "lstm"), &LstmConfig { controls: 2, ..LstmConfig::preset("nano").unwrap() }).unwrap()),
+            Box::new(WaveNet::new(&(&vs.root() / "wavenet"), &WaveNetConfig::preset("nano").unwrap().with_controls(2)).unwrap()),
+        ];
+        for m in &models {
+            let what = m.nam_architecture();
+            assert_eq!(m.control_count(), 2, "{what}");
+            let whole = tch::no_grad(|| m.process(&x));
+            assert_eq!(whole.size(), vec![n], "{what}");
+            let mut state = m.start(Device::Cpu);
+            let blocks: Vec<Tensor> = [0i64, 700, 701, 2000, n].windows(2).map(|w| tch::no_grad(|| m.block(&x.narrow(0, w[0], w[1] - w[0]), &mut state)).unwrap()).collect();
+            assert!(Tensor::cat(&blocks, 0).allclose(&whole, 1e-5, 1e-6, false), "{what}: blocks");
+            let moved = (tch::no_grad(|| m.process(&other)) - &whole).abs().max().double_value(&[]);
+            assert!(moved > 1e-4, "{what}: the controls do not reach the output ({moved})");
+            // The .nam weights round-trip into a model built from the written config.
+            let mut out = NamWeightsOut::new();
+            m.write_nam_weights(&mut out).unwrap();
+            let weights = out.into_vec();
+            let config = m.nam_config().unwrap();
+            assert_eq!(ampsim_engine::nam::weight_count(what, &config).unwrap(), weights.len(), "{what}");
+            let vs2 = nn::VarStore::new(Device::Cpu);
+            let copy = (architecture(what).unwrap().from_nam)(&config, &weights, &vs2.root()).unwrap();
+            assert_eq!(copy.control_count(), 2, "{what}");
+            let mut reader = NamWeights::new(&weights);
+            tch::no_grad(|| copy.read_nam_weights(&mut reader)).unwrap();
+            reader.finish().unwrap();
+            assert!(tch::no_grad(|| copy.process(&x)).equal(&whole), "{what}: round trip");
+        }
+        // The engine's LSTM, its controls set before playing, renders what libtorch renders.
+        let lstm = &models[0];
+        let mut out = NamWeightsOut::new();
+        lstm.write_nam_weights(&mut out).unwrap();
+        let shape = ampsim_engine::LstmShape::from_nam(&lstm.nam_config().unwrap()).unwrap();
+        let mut engine = ampsim_engine::models::Lstm::new(shape, &out.into_vec()).unwrap();
+        assert!(ampsim_engine::Renderer::set_controls(&mut engine, &[0.2, 0.9]));
+        let input = Vec::<f32>::try_from(audio.view([-1])).unwrap();
+        let mut played = vec![0.0; input.len()];
+        ampsim_engine::Renderer::process(&mut engine, &input, &mut played);
+        let want = Vec::<f32>::try_from(tch::no_grad(|| lstm.process(&x))).unwrap();
+        let diff = played.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(diff < 1e-5, "engine vs libtorch: {diff}");
     }
 
     #[test]

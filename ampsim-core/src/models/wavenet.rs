@@ -15,6 +15,10 @@
 //! heads. A2 (`a2`, `a2-nano`): one array of 23 layers with kernels 6 and 15, LeakyReLU(0.01)
 //! and a head of kernel 16.
 //!
+//! Conditioned on K controls (an amp's knobs), every layer's input mixer reads the audio and the
+//! K control values (`condition_size` 1 + K, as NAM's layer arrays allow); the input is then
+//! `[batch, time, 1 + K]` and the first rechannel still reads the audio alone.
+//!
 //! Output sample t depends on input samples t − (receptive_field − 1) ..= t only.
 
 use serde_json::Value;
@@ -63,6 +67,10 @@ impl WaveNet {
                 "layers",
                 format!("array {i}: A2's extra layer options (FiLM, bottleneck, groups, head 1×1, per-layer gating) are not supported for training; ampsim-engine plays such files"),
             ));
+        }
+        let cond = config.layers[0].condition_size;
+        if config.layers[0].input_size != 1 || cond == 0 || config.layers.iter().any(|a| a.condition_size != cond) {
+            return Err(Error::invalid("layers", "the first array's input is the audio (input_size 1) and every array reads the same condition (the audio and the controls)"));
         }
         let arrays = config
             .layers
@@ -120,11 +128,23 @@ impl WaveNet {
         out
     }
 
-    /// `[batch, time]` → `[batch, time − receptive_field + 1]`: output i answers input sample
-    /// i + receptive_field − 1.
+    /// Control values every layer reads beside the audio.
+    pub fn control_count(&self) -> usize {
+        self.config.layers[0].condition_size - 1
+    }
+
+    /// `[batch, time]` → `[batch, time − receptive_field + 1]` (conditioned: from
+    /// `[batch, time, 1 + controls]`; `[time]` and `[time, 1 + controls]` likewise without the
+    /// batch): output i answers input sample i + receptive_field − 1.
     pub fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = if xs.dim() == 1 { xs.view([1, 1, -1]) } else { xs.unsqueeze(1) };
-        let cond = x.shallow_clone();
+        let (xs3, unbatched) = super::with_batch(xs, self.control_count());
+        let (x, cond) = if self.control_count() == 0 {
+            let x = xs3.unsqueeze(1);
+            (x.shallow_clone(), x)
+        } else {
+            let c = xs3.transpose(1, 2);
+            (c.narrow(1, 0, 1), c)
+        };
         let mut y = x;
         let mut head: Option<Tensor> = None;
         for (array, cfg) in self.arrays.iter().zip(&self.config.layers) {
@@ -151,8 +171,20 @@ impl WaveNet {
             y = last(&h, out.size()[2]);
             head = Some(out);
         }
-        let out = head.expect("at least one layer array") * self.config.head_scale;
-        if xs.dim() == 1 { out.view([-1]) } else { out.squeeze_dim(1) }
+        let out = (head.expect("at least one layer array") * self.config.head_scale).squeeze_dim(1);
+        if unbatched { out.squeeze_dim(0) } else { out }
+    }
+
+    /// The silence before the start, `receptive_field − 1` samples: zeros, or for a conditioned
+    /// model silent audio at the controls of the first input sample of `xs` (`[time, 1 + K]`).
+    fn silence_before(&self, xs: &Tensor) -> Tensor {
+        let n = self.receptive_field() as i64 - 1;
+        if self.control_count() == 0 {
+            return Tensor::zeros([n], (xs.kind(), xs.device()));
+        }
+        let first = xs.narrow(0, 0, 1).copy();
+        let _ = first.narrow(1, 0, 1).zero_();
+        first.expand([n, -1], false).contiguous()
     }
 }
 
@@ -167,19 +199,26 @@ impl CausalModel for WaveNet {
     fn warm_up_samples(&self) -> usize {
         self.receptive_field() - 1
     }
+    fn control_count(&self) -> usize {
+        WaveNet::control_count(self)
+    }
     fn forward_aligned(&self, xs: &Tensor) -> Tensor {
         self.forward(xs)
     }
     fn process(&self, xs: &Tensor) -> Tensor {
-        let pad = Tensor::zeros([self.receptive_field() as i64 - 1], (xs.kind(), xs.device()));
-        self.forward(&Tensor::cat(&[&pad, xs], 0))
+        self.forward(&Tensor::cat(&[&self.silence_before(xs), xs], 0))
     }
-    /// The state is the last `receptive_field − 1` inputs (silence at the start).
+    /// The state is the last `receptive_field − 1` inputs (silence at the start; for a
+    /// conditioned model at the first block's controls, so it starts empty).
     fn start(&self, device: Device) -> StreamState {
-        StreamState(vec![Tensor::zeros([self.receptive_field() as i64 - 1], (tch::Kind::Float, device))])
+        let n = if self.control_count() == 0 { self.receptive_field() as i64 - 1 } else { 0 };
+        StreamState(vec![Tensor::zeros([n], (tch::Kind::Float, device))])
     }
     fn block(&self, block: &Tensor, state: &mut StreamState) -> Result<Tensor> {
         let [ctx] = state.0.as_mut_slice() else { return Err(Error::invalid("state", "not a WaveNet's stream state")) };
+        if ctx.size()[0] == 0 {
+            *ctx = self.silence_before(block);
+        }
         let x = Tensor::cat(&[&*ctx, block], 0);
         let keep = ctx.size()[0];
         *ctx = x.narrow(0, x.size()[0] - keep, keep).copy();

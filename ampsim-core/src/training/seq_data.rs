@@ -45,6 +45,24 @@ impl SeqData {
         Ok(())
     }
 
+    /// One piece per take of a conditioned model, each with its control values (normalised, as
+    /// the model reads them): the direct tensor is `[time, 1 + controls]`, the audio then the
+    /// values on every sample.
+    pub fn from_conditioned_takes(takes: &[(&[f32], &[f32], &[f32])], device: Device) -> Result<SeqData> {
+        let Some((_, _, first)) = takes.first() else { return Err(Error::invalid("takes", "no takes given")) };
+        let mut data = SeqData { pieces: Vec::with_capacity(takes.len()) };
+        for (i, (d, a, controls)) in takes.iter().enumerate() {
+            if controls.len() != first.len() {
+                return Err(Error::invalid("controls", format!("take {i}: {} control values, take 0 has {}", controls.len(), first.len())));
+            }
+            check_pair(&format!("take {i}"), d, a)?;
+            let audio = Tensor::from_slice(d).unsqueeze(1);
+            let values = Tensor::from_slice(controls).unsqueeze(0).expand([d.len() as i64, -1], false);
+            data.pieces.push((Tensor::cat(&[&audio, &values], 1).to_device(device), Tensor::from_slice(a).to_device(device)));
+        }
+        Ok(data)
+    }
+
     /// One piece per range of a recording, each extended back by up to `context_samples` of
     /// the signal before it. Pass the model's warm-up as the context and every sample of the
     /// ranges is scored (except at the very start of the recording, where there is no context).
@@ -107,7 +125,7 @@ pub(crate) fn score_piece<M: CausalModel + ?Sized>(model: &M, direct: &Tensor, a
     if n <= warm {
         return Ok(None);
     }
-    let y_hat = tch::no_grad(|| model.forward_aligned(&direct.view([1, -1])));
+    let y_hat = tch::no_grad(|| model.forward_aligned(&direct.unsqueeze(0)));
     let real = Vec::<f32>::try_from(amp.narrow(0, warm, n - warm).to_device(Device::Cpu))?;
     Ok(Some((real, Vec::<f32>::try_from(y_hat.view([-1]).to_device(Device::Cpu))?)))
 }

@@ -1,13 +1,16 @@
-//! The LSTM's `.nam` `config`: `{"input_size": 1, "hidden_size": H, "num_layers": L}`.
+//! The LSTM's `.nam` `config`: `{"input_size": 1 + K, "hidden_size": H, "num_layers": L}`, where K
+//! control values (knobs, normalised) join the audio sample as inputs of the first layer.
 
 use serde::Deserialize;
 use serde_json::Value;
 
-/// The size of a stacked LSTM with one input and a linear head.
+/// The size of a stacked LSTM over the audio (plus `controls` constant inputs) with a linear head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LstmShape {
     pub hidden_size: usize,
     pub num_layers: usize,
+    /// Control values fed beside the audio sample (0: an unconditioned capture).
+    pub controls: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -21,19 +24,19 @@ impl LstmShape {
     /// The shape a `.nam` LSTM `config` describes.
     pub fn from_nam(config: &Value) -> Result<LstmShape, String> {
         let c: NamConfig = serde_json::from_value(config.clone()).map_err(|e| format!("LSTM config: {e}"))?;
-        if c.input_size != 1 {
-            return Err("only LSTMs with one input (no parametric inputs) are supported".into());
+        if c.input_size == 0 {
+            return Err("input_size must be at least 1 (the audio)".into());
         }
         if c.hidden_size == 0 || c.num_layers == 0 {
             return Err("hidden_size and num_layers must be positive".into());
         }
-        Ok(LstmShape { hidden_size: c.hidden_size, num_layers: c.num_layers })
+        Ok(LstmShape { hidden_size: c.hidden_size, num_layers: c.num_layers, controls: c.input_size - 1 })
     }
 
     /// Number of weights as NAM stores them: per layer the input and recurrent matrices side by
     /// side, one bias, the initial hidden and cell state; then the head's weights and bias.
     pub fn nam_weight_count(&self) -> usize {
         let h = self.hidden_size;
-        (0..self.num_layers).map(|l| 4 * h * (if l == 0 { 1 } else { h } + h) + 4 * h + 2 * h).sum::<usize>() + h + 1
+        (0..self.num_layers).map(|l| 4 * h * (if l == 0 { 1 + self.controls } else { h } + h) + 4 * h + 2 * h).sum::<usize>() + h + 1
     }
 }

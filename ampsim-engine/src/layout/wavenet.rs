@@ -168,6 +168,13 @@ impl WaveNetConfig {
         }
     }
 
+    /// The same network conditioned on `controls` values (an amp's knobs): every layer's input
+    /// mixer reads the audio and the control values (`condition_size` 1 + `controls`).
+    pub fn with_controls(mut self, controls: usize) -> WaveNetConfig {
+        self.layers.iter_mut().for_each(|a| a.condition_size = 1 + controls);
+        self
+    }
+
     /// Input samples that one output sample sees.
     pub fn receptive_field(&self) -> usize {
         let per_array = |a: &LayerArrayConfig| a.dilations.iter().zip(&a.kernel_sizes).map(|(d, k)| d * (k - 1)).sum::<usize>() + a.head_kernel_size - 1;

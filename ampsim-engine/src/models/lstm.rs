@@ -190,7 +190,7 @@ impl Lstm {
     pub fn new(shape: LstmShape, weights: &[f32]) -> Result<Lstm, String> {
         let h = shape.hidden_size;
         let mut w = Weights::new(weights);
-        let cells = (0..shape.num_layers).map(|l| Cell::new(if l == 0 { 1 } else { h }, h, &mut w)).collect::<Result<Vec<_>, _>>()?;
+        let cells = (0..shape.num_layers).map(|l| Cell::new(if l == 0 { 1 + shape.controls } else { h }, h, &mut w)).collect::<Result<Vec<_>, _>>()?;
         let head_w = w.take(h)?;
         let head_b = w.take(1)?[0];
         w.finish()?;
@@ -254,6 +254,16 @@ impl Renderer for Lstm {
 
     fn reset(&mut self) {
         self.cells.iter_mut().for_each(Cell::reset);
+    }
+
+    /// The first cell reads the values beside each sample; extra values are ignored, missing
+    /// ones keep theirs (0 after loading); a non-finite value reads as 0.
+    fn set_controls(&mut self, values: &[f32]) -> bool {
+        let k = self.shape.controls;
+        for (v, &x) in self.cells[0].v[1..1 + k].iter_mut().zip(values) {
+            *v = if x.is_finite() { x } else { 0.0 };
+        }
+        k > 0
     }
 
     fn latency_samples(&self) -> usize {
