@@ -2,6 +2,7 @@
 //!
 //! * [`audio`] — WAV in and out, written atomically;
 //! * [`recording`] — [`Recording`]: direct + amp at one sample rate; load, align, takes;
+//! * [`captures`] — one rig at several settings: control values from file names, normalised;
 //! * [`checks`] — what must hold before training (no NaN, signal in both channels, …);
 //! * [`align`] — the amp's latency behind the DI: calibration clicks, or a vote of stretches;
 //! * [`windows`] — the post's windows as lazy tensor views, and the train/validation/test split;
@@ -11,6 +12,7 @@
 pub mod align;
 pub mod amp;
 pub mod audio;
+pub mod captures;
 pub mod checks;
 pub mod dsp;
 pub mod recording;
