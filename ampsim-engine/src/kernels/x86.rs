@@ -345,30 +345,95 @@ pub(crate) unsafe fn tile_rx32<const R: usize>(w: &[f32], offsets: &[usize], src
     }
 }
 
-/// `acc += h · x` over complex bins held as real and imaginary arrays (all of one length),
-/// sixteen bins per AVX-512 register, the last few scalar.
+/// A panel of a dense layer: `out[r·out_stride + t] = bias[r] + Σ_j wp[j·R + r] · src[j·src_stride + t]`
+/// for `R` rows and 32 samples, in `2R` registers; the weights are packed panel by panel
+/// (`R` values per input), so each is read once, as the broadcast operand of its multiply-adds.
 ///
 /// # Safety
-/// The CPU has AVX-512F; all six slices have the length of `acc_re`.
+/// The CPU has AVX-512F; `wp` holds `R·k` values, `bias` `R`, `src` reaches
+/// `(k−1)·src_stride + 32` and `out` `(R−1)·out_stride + 32`.
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
-pub(crate) unsafe fn complex_mac_avx512(acc_re: &mut [f32], acc_im: &mut [f32], hr: &[f32], hi: &[f32], xr: &[f32], xi: &[f32]) {
-    let n = acc_re.len();
-    debug_assert!([acc_im.len(), hr.len(), hi.len(), xr.len(), xi.len()].iter().all(|&l| l == n));
-    let full = n - n % 16;
-    // SAFETY: every access is below n in all six slices.
+pub(crate) unsafe fn panel_rx32<const R: usize>(wp: &[f32], bias: &[f32], k: usize, src: &[f32], src_stride: usize, out: &mut [f32], out_stride: usize) {
+    debug_assert!(wp.len() >= R * k && bias.len() >= R && k > 0);
+    debug_assert!(src.len() >= (k - 1) * src_stride + 32 && out.len() >= (R - 1) * out_stride + 32);
+    // SAFETY: every offset stays within the lengths the caller guarantees.
     unsafe {
-        for c in (0..full).step_by(16) {
-            let (h_r, h_i) = (_mm512_loadu_ps(hr.as_ptr().add(c)), _mm512_loadu_ps(hi.as_ptr().add(c)));
-            let (x_r, x_i) = (_mm512_loadu_ps(xr.as_ptr().add(c)), _mm512_loadu_ps(xi.as_ptr().add(c)));
-            let re = _mm512_fmadd_ps(h_r, x_r, _mm512_fnmadd_ps(h_i, x_i, _mm512_loadu_ps(acc_re.as_ptr().add(c))));
-            let im = _mm512_fmadd_ps(h_r, x_i, _mm512_fmadd_ps(h_i, x_r, _mm512_loadu_ps(acc_im.as_ptr().add(c))));
-            _mm512_storeu_ps(acc_re.as_mut_ptr().add(c), re);
-            _mm512_storeu_ps(acc_im.as_mut_ptr().add(c), im);
+        let (w, s, o) = (wp.as_ptr(), src.as_ptr(), out.as_mut_ptr());
+        let mut acc = [[_mm512_setzero_ps(); 2]; R];
+        for (r, a) in acc.iter_mut().enumerate() {
+            let b = _mm512_set1_ps(*bias.get_unchecked(r));
+            *a = [b, b];
+        }
+        for j in 0..k {
+            let x = s.add(j * src_stride);
+            let (x0, x1) = (_mm512_loadu_ps(x), _mm512_loadu_ps(x.add(16)));
+            let wj = w.add(j * R);
+            for (r, a) in acc.iter_mut().enumerate() {
+                let wv = _mm512_set1_ps(*wj.add(r));
+                a[0] = _mm512_fmadd_ps(wv, x0, a[0]);
+                a[1] = _mm512_fmadd_ps(wv, x1, a[1]);
+            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            let row = o.add(r * out_stride);
+            _mm512_storeu_ps(row, a[0]);
+            _mm512_storeu_ps(row.add(16), a[1]);
         }
     }
-    for k in full..n {
-        acc_re[k] = hr[k].mul_add(xr[k], (-hi[k]).mul_add(xi[k], acc_re[k]));
-        acc_im[k] = hr[k].mul_add(xi[k], hi[k].mul_add(xr[k], acc_im[k]));
+}
+
+/// The frequency-domain half of two units of the dense network's first layer, 64 bins at a
+/// time in sixteen registers: `A = Σ_q H_a[q] · X[q]`, `B = Σ_q H_b[q] · X[q]` over bins
+/// 0..256, written as the spectrum of one complex signal whose real part is unit a's output
+/// and whose imaginary part is unit b's: `z[k] = A[k] + i·B[k]`, `z[512−k] = conj(A[k]) +
+/// i·conj(B[k])` (`z[512]` is scratch). `filters` is the pair's `[chunk][partition]` blocks of
+/// 256 values (a's real and imaginary parts, then b's, 64 each); the input spectra of
+/// partition `q` start at `slots[q]` in `xr` and `xi`.
+///
+/// # Safety
+/// The CPU has AVX-512F; `filters` holds `4·256·slots.len()` values, `xr`/`xi` reach
+/// `slots[q] + 256`, `z` holds 513 values.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+pub(crate) unsafe fn spectra_pair_avx512(filters: &[f32], xr: &[f32], xi: &[f32], slots: &[usize], z: &mut [realfft::num_complex::Complex<f32>]) {
+    let parts = slots.len();
+    debug_assert!(filters.len() >= 4 * 256 * parts && z.len() >= 513);
+    debug_assert!(slots.iter().all(|&s| s + 256 <= xr.len() && s + 256 <= xi.len()));
+    // SAFETY: every offset stays within the lengths asserted above.
+    unsafe {
+        let zp = z.as_mut_ptr() as *mut f32;
+        let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        let hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        let rev = _mm512_setr_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        for c in 0..4 {
+            let zero = _mm512_setzero_ps();
+            let (mut ar, mut ai, mut br, mut bi) = ([zero; 4], [zero; 4], [zero; 4], [zero; 4]);
+            for (q, &slot) in slots.iter().enumerate() {
+                let h = filters.as_ptr().add((c * parts + q) * 256);
+                let (pr, pi) = (xr.as_ptr().add(slot + 64 * c), xi.as_ptr().add(slot + 64 * c));
+                for g in 0..4 {
+                    let (x_r, x_i) = (_mm512_loadu_ps(pr.add(16 * g)), _mm512_loadu_ps(pi.add(16 * g)));
+                    let (har, hai) = (_mm512_loadu_ps(h.add(16 * g)), _mm512_loadu_ps(h.add(64 + 16 * g)));
+                    let (hbr, hbi) = (_mm512_loadu_ps(h.add(128 + 16 * g)), _mm512_loadu_ps(h.add(192 + 16 * g)));
+                    ar[g] = _mm512_fmadd_ps(har, x_r, _mm512_fnmadd_ps(hai, x_i, ar[g]));
+                    ai[g] = _mm512_fmadd_ps(har, x_i, _mm512_fmadd_ps(hai, x_r, ai[g]));
+                    br[g] = _mm512_fmadd_ps(hbr, x_r, _mm512_fnmadd_ps(hbi, x_i, br[g]));
+                    bi[g] = _mm512_fmadd_ps(hbr, x_i, _mm512_fmadd_ps(hbi, x_r, bi[g]));
+                }
+            }
+            for g in 0..4 {
+                let k0 = 64 * c + 16 * g;
+                let (re, im) = (_mm512_sub_ps(ar[g], bi[g]), _mm512_add_ps(ai[g], br[g]));
+                _mm512_storeu_ps(zp.add(2 * k0), _mm512_permutex2var_ps(re, lo, im));
+                _mm512_storeu_ps(zp.add(2 * k0 + 16), _mm512_permutex2var_ps(re, hi, im));
+                // Bins 512 − k0 − 15 ..= 512 − k0, in rising order: the lanes reversed.
+                let re = _mm512_permutexvar_ps(rev, _mm512_add_ps(ar[g], bi[g]));
+                let im = _mm512_permutexvar_ps(rev, _mm512_sub_ps(br[g], ai[g]));
+                let m = 2 * (512 - k0 - 15);
+                _mm512_storeu_ps(zp.add(m), _mm512_permutex2var_ps(re, lo, im));
+                _mm512_storeu_ps(zp.add(m + 16), _mm512_permutex2var_ps(re, hi, im));
+            }
+        }
     }
 }
