@@ -23,6 +23,7 @@
 //! runs in vector code; elsewhere in portable code.
 
 pub mod activation;
+pub mod controls;
 pub mod error;
 mod kernels;
 pub mod layout;
@@ -57,9 +58,10 @@ pub trait Renderer: Send {
     fn set_slim(&mut self, _slim: f64) -> bool {
         false
     }
-    /// Set the control values (an amp's knobs, normalised as the model was trained) that play
-    /// from the next sample on; `false` for a model without controls, which ignores them.
-    /// Allocation-free: call it between blocks.
+    /// Set the control values (an amp's knobs, normalised as the model was trained): before the
+    /// first block after a reset they apply at once, later the model glides to them over
+    /// [`controls::RAMP_SAMPLES`] so that a knob turned while playing does not click. `false`
+    /// for a model without controls, which ignores them. Allocation-free: call it between blocks.
     fn set_controls(&mut self, _values: &[f32]) -> bool {
         false
     }

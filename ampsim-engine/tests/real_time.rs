@@ -124,7 +124,22 @@ fn models() -> Vec<(String, Box<dyn Renderer>)> {
         w
     }, wavenet("nano")).unwrap())));
     out.push(("slimmable WaveNet".into(), Box::new(SlimmableWaveNet::new(&nano, vec![vec![2, 4], vec![1, 2]], &w).unwrap())));
+    out.push(("LSTM with 3 controls".into(), Box::new(knob_lstm())));
+    out.push(("WaveNet with 3 controls".into(), Box::new(knob_wavenet())));
     out
+}
+
+/// Models conditioned on three knobs.
+fn knob_lstm() -> Lstm {
+    let shape = LstmShape { hidden_size: 8, num_layers: 1, controls: 3 };
+    Lstm::new(shape, &weights(shape.nam_weight_count(), 31)).unwrap()
+}
+
+fn knob_wavenet() -> WaveNet {
+    let cfg = WaveNetConfig::preset("nano").unwrap().with_controls(3);
+    let mut w = weights(cfg.nam_weight_count(), 33);
+    *w.last_mut().unwrap() = cfg.head_scale as f32;
+    WaveNet::new(&cfg, &w).unwrap()
 }
 
 fn signal(n: usize) -> Vec<f32> {
@@ -154,7 +169,11 @@ fn process_allocates_nothing_at_any_block_length_even_on_bad_input() {
             m.set_slim(0.3);
             m.process(&x[..64], &mut y[..64]);
             m.set_slim(1.0);
+            m.set_controls(&[0.9, 0.1, 0.5]);
+            m.process(&x[..2000], &mut y[..2000]);
             m.reset();
+            m.set_controls(&[0.2, f32::NAN, 1.0]);
+            m.process(&x[..64], &mut y[..64]);
         });
         assert_eq!(count, 0, "{name}: {count} allocations while playing");
         assert!(y.iter().all(|v| v.is_finite()), "{name}: a non-finite output");
@@ -181,5 +200,60 @@ fn a_non_finite_sample_plays_as_silence_and_mismatched_buffers_are_safe() {
         m.process(&clean[..40], &mut out);
         assert!(out[40..].iter().all(|&v| v == 0.0), "{name}");
         m.process(&[], &mut []);
+    }
+}
+
+/// A knob set before playing applies from the first sample (the past is silence at it); turned
+/// while playing, the model glides to it over `RAMP_SAMPLES` instead of jumping: the output's
+/// largest step from one sample to the next stays near what the playing itself makes, where an
+/// instant jump of the knobs makes a click.
+#[test]
+fn knobs_apply_at_once_before_playing_and_glide_while_playing() {
+    let x = signal(16_384);
+    let ramp = ampsim_engine::controls::RAMP_SAMPLES;
+    for (name, make) in [("LSTM", (|| Box::new(knob_lstm()) as Box<dyn Renderer>) as fn() -> Box<dyn Renderer>), ("WaveNet", || Box::new(knob_wavenet()))] {
+        let (low, high) = ([0.0f32, 0.0, 0.0], [1.0f32, 1.0, 1.0]);
+        // Set before the first block, or after a reset: the same as set at load.
+        let (mut a, mut b) = (make(), make());
+        assert!(a.set_controls(&high));
+        let (mut ya, mut yb) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+        a.process(&x, &mut ya);
+        b.process(&x[..100], &mut yb[..100]);
+        b.reset();
+        b.set_controls(&high);
+        b.process(&x, &mut yb);
+        assert_eq!(ya, yb, "{name}: set after a reset");
+        // Turned while playing: a glide.
+        let half = 8192;
+        let play = |switch: &dyn Fn(&mut dyn Renderer)| {
+            let mut m = make();
+            m.set_controls(&low);
+            let mut y = vec![0.0; x.len()];
+            m.process(&x[..half], &mut y[..half]);
+            switch(m.as_mut());
+            m.process(&x[half..], &mut y[half..]);
+            y
+        };
+        let glide = play(&|m| {
+            m.set_controls(&high);
+        });
+        let steady = play(&|_| {});
+        let step = |y: &[f32], from: usize, to: usize| (from..to).map(|t| (y[t + 1] - y[t]).abs()).fold(0.0f32, f32::max);
+        // The knobs move the sound, and the glide reaches the new setting.
+        let moved = (half + ramp..x.len()).map(|t| (glide[t] - steady[t]).abs()).fold(0.0f32, f32::max);
+        assert!(moved > 1e-3, "{name}: the knobs do not move the output ({moved})");
+        let playing = step(&steady, half - 64, half + 64);
+        let at_switch = step(&glide, half - 64, half + 64);
+        assert!(at_switch < 1.5 * playing + 1e-4, "{name}: a step of {at_switch} at the switch (the playing makes {playing})");
+        // The glide ends where the knobs point: from then on as if set there `ramp` ago.
+        let mut m = make();
+        m.set_controls(&low);
+        let mut y = vec![0.0; x.len()];
+        m.process(&x[..half], &mut y[..half]);
+        m.set_controls(&high);
+        m.process(&x[half..half + ramp], &mut y[half..half + ramp]);
+        m.set_controls(&high);
+        m.process(&x[half + ramp..], &mut y[half + ramp..]);
+        assert_eq!(y, glide, "{name}: setting the reached values again changes nothing");
     }
 }

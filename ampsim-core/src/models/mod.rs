@@ -282,19 +282,17 @@ mod tests {
             reader.finish().unwrap();
             assert!(tch::no_grad(|| copy.process(&x)).equal(&whole), "{what}: round trip");
         }
-        // The engine's LSTM, its controls set before playing, renders what libtorch renders.
-        let lstm = &models[0];
-        let mut out = NamWeightsOut::new();
-        lstm.write_nam_weights(&mut out).unwrap();
-        let shape = ampsim_engine::LstmShape::from_nam(&lstm.nam_config().unwrap()).unwrap();
-        let mut engine = ampsim_engine::models::Lstm::new(shape, &out.into_vec()).unwrap();
-        assert!(ampsim_engine::Renderer::set_controls(&mut engine, &[0.2, 0.9]));
+        // The engine, its controls set before playing, renders what libtorch renders.
         let input = Vec::<f32>::try_from(audio.view([-1])).unwrap();
-        let mut played = vec![0.0; input.len()];
-        ampsim_engine::Renderer::process(&mut engine, &input, &mut played);
-        let want = Vec::<f32>::try_from(tch::no_grad(|| lstm.process(&x))).unwrap();
-        let diff = played.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-        assert!(diff < 1e-5, "engine vs libtorch: {diff}");
+        for m in &models {
+            let mut engine = crate::interop::render::engine_renderer(&**m, 48_000).unwrap();
+            assert!(engine.set_controls(&[0.2, 0.9]), "{}", m.nam_architecture());
+            let mut played = vec![0.0; input.len()];
+            engine.process(&input, &mut played);
+            let want = Vec::<f32>::try_from(tch::no_grad(|| m.process(&x))).unwrap();
+            let diff = played.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(diff < 1e-5, "{}: engine vs libtorch: {diff}", m.nam_architecture());
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! `(1 + tanh(x/2)) / 2` with the halving folded into their weights (exact: a power of two),
 //! so one vectorised tanh pass activates all four gates.
 
+use crate::controls::Controls;
 use crate::activation::tanh_with;
 use crate::kernels::{Mac, Simd};
 use crate::layout::lstm::LstmShape;
@@ -183,6 +184,7 @@ pub struct Lstm {
     head_b: f32,
     shape: LstmShape,
     simd: Simd,
+    controls: Controls,
 }
 
 impl Lstm {
@@ -194,7 +196,7 @@ impl Lstm {
         let head_w = w.take(h)?;
         let head_b = w.take(1)?[0];
         w.finish()?;
-        Ok(Lstm { cells, head_w, head_b, shape, simd: Simd::detect() })
+        Ok(Lstm { cells, head_w, head_b, shape, simd: Simd::detect(), controls: Controls::new(shape.controls) })
     }
 
     /// Use `simd` instead of the best the CPU has (for comparisons; ignored if the CPU lacks it).
@@ -223,8 +225,15 @@ impl Lstm {
 
     #[inline(always)]
     fn run<M: Mac>(&mut self, input: &[f32], output: &mut [f32]) {
+        if !input.is_empty() {
+            self.controls.played();
+        }
         for (o, &x) in output.iter_mut().zip(input) {
             self.cells[0].v[0] = if x.is_finite() { x } else { 0.0 };
+            if self.controls.moving() {
+                self.controls.advance();
+                self.cells[0].v[1..1 + self.shape.controls].copy_from_slice(self.controls.current());
+            }
             for l in 0..self.cells.len() {
                 if l > 0 {
                     let (before, rest) = self.cells.split_at_mut(l);
@@ -254,16 +263,16 @@ impl Renderer for Lstm {
 
     fn reset(&mut self) {
         self.cells.iter_mut().for_each(Cell::reset);
+        self.controls.settle();
+        self.cells[0].v[1..1 + self.shape.controls].copy_from_slice(self.controls.current());
     }
 
     /// The first cell reads the values beside each sample; extra values are ignored, missing
     /// ones keep theirs (0 after loading); a non-finite value reads as 0.
     fn set_controls(&mut self, values: &[f32]) -> bool {
-        let k = self.shape.controls;
-        for (v, &x) in self.cells[0].v[1..1 + k].iter_mut().zip(values) {
-            *v = if x.is_finite() { x } else { 0.0 };
-        }
-        k > 0
+        self.controls.set(values);
+        self.cells[0].v[1..1 + self.shape.controls].copy_from_slice(self.controls.current());
+        self.shape.controls > 0
     }
 
     fn latency_samples(&self) -> usize {

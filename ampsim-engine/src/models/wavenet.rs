@@ -11,6 +11,7 @@
 //! A2's layer options (bottleneck, groups, head 1×1, per-layer gated or blended activations,
 //! FiLM; see [`crate::layout::a2`]) run in their own step per layer, in NAM's engine's order.
 
+use crate::controls::Controls;
 use crate::activation::{sigmoid_with, Activation};
 use crate::kernels::{add_rows, matmul, History, Mac, Simd};
 use crate::layout::a2::{Gating, LayerActivation, Nonlinearity};
@@ -144,6 +145,9 @@ pub struct WaveNet {
     cond_size: usize,
     /// A WaveNet whose outputs condition this one (NAM's `condition_dsp`).
     condition: Option<Box<WaveNet>>,
+    /// Without a condition network, the control values mixed in beside the input
+    /// (`condition size − 1` of them: an amp's knobs).
+    controls: Controls,
     /// A layer's convolution and activation, `[conv channels][STEP]`.
     z: Vec<f32>,
     /// The last layer's output: the next array's input, `[channels][STEP]`.
@@ -161,8 +165,12 @@ fn tap_offsets(channels: usize, k: usize, d: usize, stride: usize, lookback: usi
 impl WaveNet {
     /// Build from a configuration and NAM's flat weights (every weight used, exactly; the last
     /// one is the head scale).
+    ///
+    /// A condition size above 1 (the same in every array) makes a model conditioned on
+    /// `condition size − 1` controls, which its layers mix in beside the input
+    /// ([`Renderer::set_controls`]).
     pub fn new(config: &WaveNetConfig, weights: &[f32]) -> Result<WaveNet, String> {
-        WaveNet::build(config, weights, 1)
+        WaveNet::build(config, weights, config.layers.first().map_or(1, |a| a.condition_size.max(1)))
     }
 
     /// A WaveNet whose layers mix in the outputs of `condition` (a WaveNet fed the same input:
@@ -224,6 +232,7 @@ impl WaveNet {
             cond: vec![0.0; cond_size * STEP],
             cond_size,
             condition: None,
+            controls: Controls::new(cond_size - 1),
             z: vec![0.0; max_conv * STEP],
             carry: vec![0.0; max_channels * STEP],
             head_out: vec![0.0; max_head * STEP],
@@ -269,6 +278,19 @@ impl WaveNet {
             }
         } else {
             self.cond[..n].copy_from_slice(&self.raw[..n]);
+            let k = self.controls.count();
+            if self.controls.moving() {
+                for t in 0..n {
+                    self.controls.advance();
+                    for (r, &v) in self.controls.current().iter().enumerate() {
+                        self.cond[(1 + r) * STEP + t] = v;
+                    }
+                }
+            } else {
+                for r in 0..k {
+                    self.cond[(1 + r) * STEP..(1 + r) * STEP + n].fill(self.controls.current()[r]);
+                }
+            }
         }
         #[cfg(target_arch = "x86_64")]
         match self.simd {
@@ -606,6 +628,9 @@ impl Renderer for WaveNet {
     fn process(&mut self, input: &[f32], output: &mut [f32]) {
         let n = input.len().min(output.len());
         output[n..].fill(0.0);
+        if n > 0 {
+            self.controls.played();
+        }
         for (i, o) in input[..n].chunks(STEP).zip(output[..n].chunks_mut(STEP)) {
             for (r, &x) in self.raw.iter_mut().zip(i) {
                 *r = if x.is_finite() { x } else { 0.0 };
@@ -620,8 +645,10 @@ impl Renderer for WaveNet {
     /// Back to silence: every delay line holds what the network computes for a silent past
     /// (its receptive field of zeros played through it), so the first samples equal a
     /// whole-take rendering with zero padding, as in training.
+    /// A conditioned model's past is silence at its controls (the new ones, if set now).
     fn reset(&mut self) {
         self.clear();
+        self.controls.settle();
         let (silence, mut out) = ([0.0f32; STEP], [0.0f32; STEP]);
         let mut left = self.receptive_field() - 1;
         while left > 0 {
@@ -629,6 +656,19 @@ impl Renderer for WaveNet {
             self.process(&silence[..n], &mut out[..n]);
             left -= n;
         }
+        self.controls.settle();
+    }
+
+    /// Before the first block after a reset the past is replayed as silence at the new
+    /// controls (so the model starts as a whole-take rendering at them); later they ramp.
+    fn set_controls(&mut self, values: &[f32]) -> bool {
+        if self.controls.count() == 0 {
+            return false;
+        }
+        if self.controls.set(values) {
+            self.reset();
+        }
+        true
     }
 
     fn latency_samples(&self) -> usize {
