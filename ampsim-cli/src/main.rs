@@ -162,6 +162,14 @@ enum Command {
         /// model in libtorch, as it trains (for comparison).
         #[arg(long, value_enum, default_value_t = Engine::Native)]
         engine: Engine,
+        /// A conditioned model's control at its value, in the units it was trained with (e.g.
+        /// `--set treble=7.5`); repeat for each control the model reads.
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = model_file::parse_setting)]
+        set: Vec<(String, f64)>,
+        /// Accept control values outside the range the model was trained on (it extrapolates;
+        /// a warning says so).
+        #[arg(long)]
+        extrapolate: bool,
     },
     /// Write a model (checkpoint beside its .nam, or any LSTM/WaveNet .nam, legacy ones too)
     /// as a current-layout .nam with your metadata. Several --model (e.g. an a2-nano and an a2
@@ -268,18 +276,23 @@ fn run(cli: Cli) -> Result<()> {
             }
             train_cmd::run(train_cmd::TrainArgs { data, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency })?;
         }
-        Command::Process { model, input, output, block_samples, slim, engine } => {
+        Command::Process { model, input, output, block_samples, slim, engine, set, extrapolate } => {
             if block_samples == 0 {
                 bail!("--block-samples must be positive");
             }
             let (report, weights) = match engine {
                 Engine::Native => {
                     let mut playing = model_file::load_engine(&model, slim)?;
+                    let values = model_file::setting(&model, &playing.controls, &set, extrapolate)?;
+                    if !values.is_empty() {
+                        playing.renderer.set_controls(&values);
+                    }
                     (ampsim_core::interop::render::play_file(playing.renderer.as_mut(), playing.sample_rate_hz, &input, &output, block_samples)?, playing.weight_count)
                 }
                 Engine::Torch => {
                     let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu, slim)?;
-                    (ampsim_core::interop::render::render_file(&loaded.model, loaded.sample_rate_hz, &input, &output, block_samples, ampsim_core::tch::Device::Cpu)?, loaded.file.weight_count())
+                    let values = model_file::setting(&model, &loaded.file.controls, &set, extrapolate)?;
+                    (ampsim_core::interop::render::render_file(&loaded.model, loaded.sample_rate_hz, &input, &output, block_samples, &values, ampsim_core::tch::Device::Cpu)?, loaded.file.weight_count())
                 }
             };
             println!(
@@ -294,7 +307,7 @@ fn run(cli: Cli) -> Result<()> {
                 engine.describe()
             );
         }
-        Command::Export { model, nam, name, modeled_by, gear_type, tone_type } => export(&model, &nam, NamMetadata { name, modeled_by, gear_type, tone_type, validation_esr: None })?,
+        Command::Export { model, nam, name, modeled_by, gear_type, tone_type } => export(&model, &nam, NamMetadata { name, modeled_by, gear_type, tone_type, ..NamMetadata::default() })?,
         Command::Compare { reference, output, png } => compare(&reference, &output, png.as_deref())?,
     }
     Ok(())
@@ -311,6 +324,7 @@ fn export(models: &[PathBuf], nam: &Path, mut meta: NamMetadata) -> Result<()> {
     let esr = |l: &model_file::LoadedModel| l.file.metadata.pointer("/training/validation_esr").and_then(|v| v.as_f64());
     if let [one] = &loaded[..] {
         meta.validation_esr = esr(one);
+        meta.controls = one.file.controls.clone();
         nam::write(nam, &*one.model, rate, &meta)?;
         println!("wrote {} ({} {NAM_VERSION}, {} weights, {rate} Hz)", nam.display(), one.model.nam_architecture(), one.file.weight_count());
         return Ok(());

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use ampsim_core::models::CausalModel;
-use ampsim_core::interop::nam::{BuildModel, NamFile};
+use ampsim_core::interop::nam::{BuildModel, ControlSpec, NamFile};
 use ampsim_core::tch::{nn, Device};
 use ampsim_core::data::windows::WindowSpec;
 use ampsim_core::training::load_safetensors;
@@ -42,6 +42,8 @@ pub struct PlayingModel {
     /// `None` for a dense network's checkpoint, which does not store it.
     pub sample_rate_hz: Option<u32>,
     pub weight_count: usize,
+    /// A conditioned model's controls (empty: one setting).
+    pub controls: Vec<ControlSpec>,
 }
 
 /// Load a model into the real-time engine: a `.nam` file directly; a checkpoint through its
@@ -66,7 +68,7 @@ pub fn load_engine(path: &Path, slim: Option<f64>) -> Result<PlayingModel> {
                 bail!("{}: --slim needs a SlimmableContainer or a slimmable WaveNet, but this file holds one {} model", path.display(), file.architecture);
             }
         }
-        return Ok(PlayingModel { renderer, sample_rate_hz: Some(file.sample_rate_hz.unwrap_or(48_000)), weight_count: chosen.weight_count() });
+        return Ok(PlayingModel { renderer, sample_rate_hz: Some(file.sample_rate_hz.unwrap_or(48_000)), weight_count: chosen.weight_count(), controls: chosen.controls.clone() });
     }
     // A checkpoint without a .nam card beside it: the dense network's (`train --model mlp`).
     if path.extension().and_then(|e| e.to_str()) == Some("safetensors") && card_of(path).is_err() && path.exists() {
@@ -75,11 +77,11 @@ pub fn load_engine(path: &Path, slim: Option<f64>) -> Result<PlayingModel> {
         }
         let dense = ampsim_engine::models::dense::from_safetensors(path, WindowSpec::default().future_samples)?;
         let weight_count = dense.weight_count();
-        return Ok(PlayingModel { renderer: Box::new(dense), sample_rate_hz: None, weight_count });
+        return Ok(PlayingModel { renderer: Box::new(dense), sample_rate_hz: None, weight_count, controls: Vec::new() });
     }
     let loaded = load(path, Device::Cpu, slim)?;
     let renderer = ampsim_core::interop::render::engine_renderer(&*loaded.model, loaded.sample_rate_hz)?;
-    Ok(PlayingModel { renderer, sample_rate_hz: Some(loaded.sample_rate_hz), weight_count: loaded.file.weight_count() })
+    Ok(PlayingModel { renderer, sample_rate_hz: Some(loaded.sample_rate_hz), weight_count: loaded.file.weight_count(), controls: loaded.file.controls.clone() })
 }
 
 fn check_slim(card: &Path, s: f64, file: &NamFile) -> Result<()> {
@@ -112,4 +114,22 @@ pub fn load(path: &Path, device: Device, slim: Option<f64>) -> Result<LoadedMode
     let sample_rate_hz = file.sample_rate_hz.unwrap_or(48_000);
     // The model's tensors stay alive without the VarStore.
     Ok(LoadedModel { model, file, sample_rate_hz })
+}
+
+/// A setting (`--set name=value`, repeatable) as the normalised values `controls` read, in
+/// their order: one clear error for a missing, unknown or repeated control, or a value outside
+/// the trained range unless `extrapolate` (then a warning each).
+pub fn setting(model: &Path, controls: &[ControlSpec], set: &[(String, f64)], extrapolate: bool) -> Result<Vec<f32>> {
+    let (values, warnings) = ampsim_core::interop::nam::normalise_setting(controls, set, extrapolate).map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
+    for w in warnings {
+        eprintln!("warning: {}: {w}", model.display());
+    }
+    Ok(values)
+}
+
+/// `name=value` from the command line.
+pub fn parse_setting(text: &str) -> std::result::Result<(String, f64), String> {
+    let (name, value) = text.split_once('=').ok_or_else(|| format!("`{text}`: write name=value, e.g. treble=7.5"))?;
+    let v: f64 = value.trim().parse().map_err(|_| format!("`{text}`: `{value}` is not a number"))?;
+    Ok((name.trim().to_string(), v))
 }

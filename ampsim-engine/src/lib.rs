@@ -31,6 +31,7 @@ pub mod models;
 pub mod nam;
 
 pub use activation::Activation;
+pub use controls::ControlSpec;
 pub use error::{Error, Result};
 pub use kernels::Simd;
 pub use layout::lstm::LstmShape;

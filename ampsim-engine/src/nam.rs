@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::controls::ControlSpec;
 use crate::layout::lstm::LstmShape;
 use crate::layout::wavenet::WaveNetConfig;
 use crate::models::{slimmable, Container, Lstm, SlimmableWaveNet, WaveNet};
@@ -30,6 +31,10 @@ pub struct NamDocument {
     /// Old files have none (NAM then assumes 48 kHz).
     #[serde(default)]
     pub sample_rate: Option<f64>,
+    /// ampsim's: the controls a conditioned model reads beside the audio, in order (absent
+    /// for a capture of one setting; NAM's tools ignore the key).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<ControlSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,6 +58,8 @@ pub struct NamFile {
     pub metadata: Value,
     /// The architecture's `config` object.
     pub config: Value,
+    /// A conditioned model's controls, in the order it reads them (empty: one setting).
+    pub controls: Vec<ControlSpec>,
     weights: Vec<f32>,
     /// A `SlimmableContainer`'s submodels with their `max_value`, smallest first (else empty).
     submodels: Vec<(f64, NamFile)>,
@@ -103,7 +110,23 @@ impl NamFile {
             }
             Vec::new()
         };
-        Ok(NamFile { version: doc.version, architecture: doc.architecture, sample_rate_hz, metadata: doc.metadata, config: doc.config, weights: doc.weights, submodels, origin: origin.into() })
+        if let Some(p) = doc.controls.iter().find_map(ControlSpec::problem) {
+            return Err(Error::model(origin, p));
+        }
+        let inputs = match &submodels[..] {
+            [] => control_inputs(&doc.architecture, &doc.config).map_err(|e| Error::model(origin, e))?,
+            [.., (_, largest)] => largest.controls.len(),
+        };
+        if inputs != doc.controls.len() && !(doc.architecture == SLIMMABLE_CONTAINER && doc.controls.is_empty()) {
+            let reason = match (inputs, doc.controls.len()) {
+                (k, 0) => format!("a model conditioned on {k} control(s), but the file names none (no \"controls\" list)"),
+                (0, n) => format!("the file names {n} control(s), but its model reads none (a capture of one setting)"),
+                (k, n) => format!("a model conditioned on {k} control(s), but the file names {n}"),
+            };
+            return Err(Error::model(origin, reason));
+        }
+        let controls = if doc.controls.is_empty() { submodels.last().map_or(Vec::new(), |(_, m)| m.controls.clone()) } else { doc.controls };
+        Ok(NamFile { version: doc.version, architecture: doc.architecture, sample_rate_hz, metadata: doc.metadata, config: doc.config, controls, weights: doc.weights, submodels, origin: origin.into() })
     }
 
     /// The model a `slim` value between 0 and 1 selects, as NAM's plugin does: in a
@@ -207,6 +230,27 @@ pub fn weight_count(architecture: &str, config: &Value) -> Result<usize, String>
             }
         }
         "LSTM" => Ok(LstmShape::from_nam(config)?.nam_weight_count()),
+        other => Err(unsupported(other)),
+    }
+}
+
+/// How many control values a model's `config` reads beside the audio: an LSTM's inputs after
+/// the first, a WaveNet's condition channels after the audio (0 when another WaveNet conditions
+/// it: NAM's `condition_dsp`).
+pub fn control_inputs(architecture: &str, config: &Value) -> Result<usize, String> {
+    match architecture {
+        "WaveNet" => {
+            let (main, condition) = split_condition(config);
+            if condition.is_some() {
+                return Ok(0);
+            }
+            let cfg = match slimmable::split_config(&main)? {
+                Some((full, _)) => WaveNetConfig::from_nam(&full)?,
+                None => WaveNetConfig::from_nam(&main)?,
+            };
+            Ok(cfg.layers.first().map_or(1, |a| a.condition_size).saturating_sub(1))
+        }
+        "LSTM" => Ok(LstmShape::from_nam(config)?.controls),
         other => Err(unsupported(other)),
     }
 }

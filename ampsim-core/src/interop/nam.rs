@@ -33,6 +33,10 @@ pub struct NamMetadata {
     pub tone_type: Option<String>,
     /// Validation ESR of the training run, written under `metadata.training`.
     pub validation_esr: Option<f64>,
+    /// A conditioned model's controls, in the order it reads them (written as the top-level
+    /// `controls` list). Left empty for a conditioned model, they are named `control1`, … over
+    /// the normalised range 0..1.
+    pub controls: Vec<ControlSpec>,
 }
 
 fn metadata_json(meta: &NamMetadata) -> Value {
@@ -58,10 +62,23 @@ pub fn export<M: CausalModel + ?Sized>(model: &M, sample_rate_hz: u32, meta: &Na
         config: model.nam_config()?,
         weights: weights.into_vec(),
         sample_rate: Some(sample_rate_hz as f64),
+        controls: controls_of(model, meta)?,
     };
     let mut v = serde_json::to_value(doc).map_err(|e| Error::invalid("model", e.to_string()))?;
     v["sample_rate"] = json!(sample_rate_hz);
     Ok(v)
+}
+
+/// The controls to write for `model`: `meta`'s, which must be one per control it reads.
+fn controls_of<M: CausalModel + ?Sized>(model: &M, meta: &NamMetadata) -> Result<Vec<ControlSpec>> {
+    let k = model.control_count();
+    if meta.controls.is_empty() {
+        return Ok((1..=k).map(|i| ControlSpec::new(format!("control{i}"), 0.0, 1.0)).collect());
+    }
+    if meta.controls.len() != k {
+        return Err(Error::invalid("controls", format!("{} control(s) named for a model that reads {k}", meta.controls.len())));
+    }
+    Ok(meta.controls.clone())
 }
 
 /// Write a model as a `.nam` file, atomically.
@@ -107,6 +124,8 @@ pub fn write_container(path: impl AsRef<Path>, models: &[&dyn CausalModel], samp
 }
 
 pub use ampsim_engine::nam::{NamDocument, NamFile, SLIMMABLE_CONTAINER};
+pub use ampsim_engine::controls::normalise_setting;
+pub use ampsim_engine::ControlSpec;
 
 /// A `.nam` file built as a libtorch model ([`NamFile`] is the engine's: it reads and checks
 /// the file; this builds what ampsim trains and evaluates).

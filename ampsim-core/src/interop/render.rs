@@ -58,14 +58,26 @@ pub fn play_blocks(model: &mut dyn Renderer, x: &[f32], block_samples: usize) ->
 
 /// Render `x` in blocks of `block_samples` (no gradients).
 pub fn render_blocks<M: CausalModel + ?Sized>(model: &M, x: &[f32], block_samples: usize, device: Device) -> Result<Vec<f32>> {
+    render_blocks_at(model, x, &[], block_samples, device)
+}
+
+/// [`render_blocks`] with a conditioned model's control values (normalised, one per control it
+/// reads) held beside every sample.
+pub fn render_blocks_at<M: CausalModel + ?Sized>(model: &M, x: &[f32], controls: &[f32], block_samples: usize, device: Device) -> Result<Vec<f32>> {
     if block_samples == 0 {
         return Err(Error::invalid("block_samples", "must be positive"));
     }
+    if controls.len() != model.control_count() {
+        return Err(Error::invalid("controls", format!("{} value(s) for a model that reads {}", controls.len(), model.control_count())));
+    }
     let mut state = model.start(device);
     let mut out = Vec::with_capacity(x.len());
+    let knobs = Tensor::from_slice(controls).unsqueeze(0);
     tch::no_grad(|| -> Result<()> {
         for chunk in x.chunks(block_samples) {
-            let y = model.block(&Tensor::from_slice(chunk).to_device(device), &mut state)?;
+            let audio = Tensor::from_slice(chunk);
+            let input = if controls.is_empty() { audio } else { Tensor::cat(&[audio.unsqueeze(1), knobs.expand([chunk.len() as i64, controls.len() as i64], false)], 1) };
+            let y = model.block(&input.to_device(device), &mut state)?;
             out.extend(Vec::<f32>::try_from(y.to_device(Device::Cpu))?);
         }
         Ok(())
@@ -84,9 +96,10 @@ pub struct RenderReport {
 }
 
 /// Render the first channel of a DI WAV file through `model` (libtorch) in blocks and write a
-/// mono 32-bit float WAV (atomically). The file's sample rate must be the model's.
-pub fn render_file<M: CausalModel + ?Sized>(model: &M, model_rate_hz: u32, input: &Path, output: &Path, block_samples: usize, device: Device) -> Result<RenderReport> {
-    render_file_with(Some(model_rate_hz), input, output, |x| render_blocks(model, x, block_samples, device))
+/// mono 32-bit float WAV (atomically). The file's sample rate must be the model's; a
+/// conditioned model plays at `controls` (normalised; empty for a model without controls).
+pub fn render_file<M: CausalModel + ?Sized>(model: &M, model_rate_hz: u32, input: &Path, output: &Path, block_samples: usize, controls: &[f32], device: Device) -> Result<RenderReport> {
+    render_file_with(Some(model_rate_hz), input, output, |x| render_blocks_at(model, x, controls, block_samples, device))
 }
 
 /// [`render_file`] through the real-time engine; a model with latency (the dense network) is
