@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ampsim_core::data::captures::{Control, NamePattern};
+use ampsim_core::data::captures::{ControlSpec, NamePattern};
 use ampsim_core::models::{CausalModel, Lstm, LstmConfig, WaveNet, WaveNetConfig};
 use ampsim_core::tch::{nn, Device};
 use ampsim_core::training::{fit_sequence, validation_esr, RunControl, SeqData, SeqFitConfig};
@@ -38,7 +38,7 @@ fn main() -> ampsim_core::Result<()> {
         return Ok(());
     }
     let pattern = NamePattern::new("jvm410h_gain5_b{bass}_m{middle}_t{treble}_take*")?;
-    let controls: Vec<Control> = pattern.names().iter().map(|n| Control { name: n.clone(), min: 0.0, max: 10.0 }).collect();
+    let controls: Vec<ControlSpec> = pattern.names().iter().map(|n| ControlSpec::new(n.clone(), 0.0, 10.0)).collect();
     let raw = files.iter().map(Recording::load).collect::<ampsim_core::Result<Vec<_>>>()?;
     // One rig, one latency: every take shifted by the smallest of their estimates.
     let (takes, lag, _) = Recording::aligned_together(&raw)?;

@@ -43,6 +43,10 @@ pub struct AmpConfig {
     pub room_mix: f64,
     /// Peak level of the recorded amp channel in dBFS (default −3 dBFS).
     pub output_peak_dbfs: f64,
+    /// A fixed gain from the amp to the recording instead (default `None`: level to
+    /// `output_peak_dbfs`): recordings of several settings keep the level differences the
+    /// knobs make.
+    pub output_gain: Option<f64>,
     /// White-noise floor added to the recording, dBFS RMS (default −78 dBFS).
     pub noise_floor_dbfs: f64,
     /// Converter and mic latency in whole samples (default 37).
@@ -62,6 +66,7 @@ impl Default for AmpConfig {
             sag: 0.5,
             room_mix: 0.08,
             output_peak_dbfs: -3.0,
+            output_gain: None,
             noise_floor_dbfs: -78.0,
             latency_samples: 37,
             seed: 1,
@@ -237,13 +242,12 @@ impl ReferenceAmp {
     }
 }
 
-/// Play `direct` through the reference amp and "record" it: level to `output_peak_dbfs`,
-/// add the noise floor, then delay by `latency_samples` (the output keeps the input length).
+/// Play `direct` through the reference amp and "record" it: level to `output_peak_dbfs` (or
+/// by `output_gain`), add the noise floor, then delay by `latency_samples` (the output keeps
+/// the input length).
 pub fn render(direct: &[f32], cfg: &AmpConfig, sample_rate_hz: u32) -> Result<Vec<f32>> {
-    let mut amp = ReferenceAmp::new(cfg, sample_rate_hz)?;
-    let wet: Vec<f64> = direct.iter().map(|&x| amp.process(x as f64)).collect();
-    let peak = wet.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let scale = if peak > 0.0 { 10f64.powf(cfg.output_peak_dbfs / 20.0) / peak } else { 0.0 };
+    let wet = play(direct, cfg, sample_rate_hz)?;
+    let scale = cfg.output_gain.unwrap_or_else(|| level_gain(&wet, cfg.output_peak_dbfs));
     let mut rng = Pcg64::seed_from_u64(cfg.seed);
     let noise_rms = 10f64.powf(cfg.noise_floor_dbfs / 20.0);
     // Uniform noise in [-a, a] has RMS a / sqrt(3).
@@ -253,6 +257,28 @@ pub fn render(direct: &[f32], cfg: &AmpConfig, sample_rate_hz: u32) -> Result<Ve
         .iter()
         .map(|&v| latency.run(v * scale + rng.random_range(-noise_a..noise_a)) as f32)
         .collect())
+}
+
+/// The amp's output before it is recorded (no level, noise or latency).
+fn play(direct: &[f32], cfg: &AmpConfig, sample_rate_hz: u32) -> Result<Vec<f64>> {
+    let mut amp = ReferenceAmp::new(cfg, sample_rate_hz)?;
+    Ok(direct.iter().map(|&x| amp.process(x as f64)).collect())
+}
+
+fn level_gain(wet: &[f64], peak_dbfs: f64) -> f64 {
+    let peak = wet.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if peak > 0.0 {
+        10f64.powf(peak_dbfs / 20.0) / peak
+    } else {
+        0.0
+    }
+}
+
+/// The gain [`render`] applies to bring `direct` through the amp at `cfg` to
+/// `cfg.output_peak_dbfs`: give it as `output_gain` to record other settings at the same level
+/// setting of the recorder.
+pub fn recording_gain(direct: &[f32], cfg: &AmpConfig, sample_rate_hz: u32) -> Result<f64> {
+    Ok(level_gain(&play(direct, cfg, sample_rate_hz)?, cfg.output_peak_dbfs))
 }
 
 #[cfg(test)]

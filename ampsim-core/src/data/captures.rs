@@ -1,6 +1,27 @@
 //! Recordings of one rig at several settings of its controls (an amp's knobs), for models
-//! conditioned on them: each capture's values read from its file name by a pattern, and
-//! normalised to the range the model learns over.
+//! conditioned on them: a manifest names the controls, the recordings and their values (listed,
+//! or read from file names by a pattern), and which whole settings are held out.
+//!
+//! ```toml
+//! # captures.toml (paths relative to this file)
+//! controls = [{ name = "bass", min = 0, max = 10 }, { name = "treble", min = 0, max = 10 }]
+//! # Either every recording with its values …
+//! [[capture]]
+//! file = "bass2_treble5.wav"
+//! bass = 2
+//! treble = 5
+//! # … or folders whose WAV files carry the values in their names:
+//! folders = ["takes"]
+//! pattern = "amp_b{bass}_t{treble}_take*"
+//! # Whole settings held out: one to pick the best epoch, others to score the model on.
+//! validation = [{ bass = 5, treble = 5 }]
+//! test = [{ bass = 4, treble = 8 }]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use ampsim_engine::ControlSpec;
 
 use crate::{Error, Result};
 
@@ -77,19 +98,198 @@ fn matches_literal(s: &str, at: usize, literal: &str) -> Option<usize> {
     Some(pos)
 }
 
-/// A control's name and the range its values are normalised from (to 0..=1 for the model).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Control {
-    pub name: String,
-    pub min: f64,
-    pub max: f64,
+/// What a capture is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Train,
+    /// Picks the best epoch (a whole setting the model does not train on).
+    Validation,
+    /// Scored after training (a whole setting the model never sees).
+    Test,
 }
 
-impl Control {
-    /// `value` as the model reads it: 0 at `min`, 1 at `max`.
-    pub fn normalise(&self, value: f64) -> f32 {
-        ((value - self.min) / (self.max - self.min)) as f32
+/// One recording and the control values it was made at.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Capture {
+    pub path: PathBuf,
+    /// In the order of [`Captures::controls`], in the controls' own units.
+    pub values: Vec<f64>,
+    pub role: Role,
+}
+
+/// Recordings of one rig at several settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Captures {
+    /// The controls, with the range the model reads as 0..1 and (once read) the range the
+    /// training captures cover.
+    pub controls: Vec<ControlSpec>,
+    pub captures: Vec<Capture>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    controls: Vec<ManifestControl>,
+    #[serde(default)]
+    capture: Vec<BTreeMap<String, toml::Value>>,
+    #[serde(default)]
+    folders: Vec<PathBuf>,
+    pattern: Option<String>,
+    #[serde(default)]
+    validation: Vec<BTreeMap<String, f64>>,
+    #[serde(default)]
+    test: Vec<BTreeMap<String, f64>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestControl {
+    name: String,
+    min: f64,
+    max: f64,
+}
+
+fn number(v: &toml::Value) -> Option<f64> {
+    v.as_float().or_else(|| v.as_integer().map(|i| i as f64))
+}
+
+impl Captures {
+    /// Read a manifest (TOML, see the module's documentation); relative paths are relative to
+    /// its folder. Errors name the manifest and what is wrong: an unknown or missing control,
+    /// a file that does not fit the pattern, a held-out setting no recording has, no
+    /// training recording left.
+    pub fn read(manifest: &Path) -> Result<Captures> {
+        let origin = manifest.display().to_string();
+        let fail = |why: String| Error::invalid("captures", format!("{origin}: {why}"));
+        let text = std::fs::read_to_string(manifest).map_err(|e| Error::Io { path: manifest.to_path_buf(), cause: e })?;
+        let m: Manifest = toml::from_str(&text).map_err(|e| fail(e.message().to_string()))?;
+        let base = manifest.parent().unwrap_or(Path::new(""));
+        let controls: Vec<ControlSpec> = m.controls.iter().map(|c| ControlSpec::new(c.name.clone(), c.min, c.max)).collect();
+        if controls.is_empty() {
+            return Err(fail("no controls (write e.g. controls = [{ name = \"treble\", min = 0, max = 10 }])".into()));
+        }
+        if let Some(p) = controls.iter().find_map(ControlSpec::problem) {
+            return Err(fail(p));
+        }
+        let names: Vec<&str> = controls.iter().map(|c| c.name.as_str()).collect();
+        if let Some((i, n)) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
+            return Err(fail(format!("control `{n}` is named twice (entry {})", i + 1)));
+        }
+        let values_of = |what: &str, map: &BTreeMap<String, f64>| -> Result<Vec<f64>> {
+            if let Some(k) = map.keys().find(|k| !names.contains(&k.as_str())) {
+                return Err(fail(format!("{what}: unknown control `{k}` (the controls: {})", names.join(", "))));
+            }
+            names.iter().map(|n| map.get(*n).copied().ok_or_else(|| fail(format!("{what}: no value for `{n}`")))).collect()
+        };
+        let mut captures = Vec::new();
+        for (i, entry) in m.capture.iter().enumerate() {
+            let what = format!("capture {}", i + 1);
+            let file = entry.get("file").and_then(toml::Value::as_str).ok_or_else(|| fail(format!("{what}: no `file`")))?;
+            let mut map = BTreeMap::new();
+            for (k, v) in entry.iter().filter(|(k, _)| k.as_str() != "file") {
+                map.insert(k.clone(), number(v).ok_or_else(|| fail(format!("{what} ({file}): `{k}` is not a number")))?);
+            }
+            captures.push(Capture { path: base.join(file), values: values_of(&format!("{what} ({file})"), &map)?, role: Role::Train });
+        }
+        match (&m.pattern, m.folders.is_empty()) {
+            (Some(pattern), false) => {
+                let pattern = NamePattern::new(pattern)?;
+                if pattern.names() != names.as_slice() {
+                    return Err(fail(format!("the pattern names {} but the controls are {} (same names, same order)", pattern.names().join(", "), names.join(", "))));
+                }
+                for folder in &m.folders {
+                    let dir = base.join(folder);
+                    let entries = std::fs::read_dir(&dir).map_err(|e| Error::Io { path: dir.clone(), cause: e })?;
+                    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav"))).collect();
+                    files.sort();
+                    for path in files {
+                        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+                        let values = pattern.values(stem).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+                        captures.push(Capture { path, values, role: Role::Train });
+                    }
+                }
+            }
+            (Some(_), true) => return Err(fail("a `pattern` needs `folders` to read the files from".into())),
+            (None, false) => return Err(fail("`folders` need a `pattern` that reads the values from the file names".into())),
+            (None, true) => {}
+        }
+        if captures.is_empty() {
+            return Err(fail("no recordings (list them as [[capture]], or give `folders` and a `pattern`)".into()));
+        }
+        for (list, role) in [(&m.validation, Role::Validation), (&m.test, Role::Test)] {
+            for setting in list {
+                let values = values_of(&format!("{role:?} setting"), setting)?;
+                let mut found = false;
+                for c in captures.iter_mut().filter(|c| same(&c.values, &values)) {
+                    c.role = role;
+                    found = true;
+                }
+                if !found {
+                    return Err(fail(format!("no recording at the {} setting {}", format!("{role:?}").to_lowercase(), describe(&names, &values))));
+                }
+            }
+        }
+        Captures::new(controls, captures).map_err(|e| fail(e.to_string()))
     }
+
+    /// Captures at `controls` (their trained range set from the training captures); without a
+    /// validation setting, the training setting nearest the middle of all is held out for it.
+    pub fn new(mut controls: Vec<ControlSpec>, mut captures: Vec<Capture>) -> Result<Captures> {
+        if let Some(c) = captures.iter().find(|c| c.values.len() != controls.len()) {
+            return Err(Error::invalid("captures", format!("{}: {} values for {} controls", c.path.display(), c.values.len(), controls.len())));
+        }
+        if !captures.iter().any(|c| c.role == Role::Validation) {
+            let centre: Vec<f64> = controls.iter().map(|c| (c.min + c.max) / 2.0).collect();
+            let distance = |v: &[f64]| v.iter().zip(&centre).zip(&controls).map(|((x, m), c)| ((x - m) / (c.max - c.min)).powi(2)).sum::<f64>();
+            let pick = captures.iter().filter(|c| c.role == Role::Train).min_by(|a, b| distance(&a.values).total_cmp(&distance(&b.values))).map(|c| c.values.clone());
+            if let Some(v) = pick {
+                captures.iter_mut().filter(|c| same(&c.values, &v)).for_each(|c| c.role = Role::Validation);
+            }
+        }
+        let train: Vec<&Capture> = captures.iter().filter(|c| c.role == Role::Train).collect();
+        if train.is_empty() {
+            return Err(Error::invalid("captures", "every setting is held out: none is left to train on"));
+        }
+        for (i, c) in controls.iter_mut().enumerate() {
+            c.trained_min = train.iter().map(|t| t.values[i]).fold(f64::INFINITY, f64::min);
+            c.trained_max = train.iter().map(|t| t.values[i]).fold(f64::NEG_INFINITY, f64::max);
+        }
+        Ok(Captures { controls, captures })
+    }
+
+    /// The captures of one role.
+    pub fn with_role(&self, role: Role) -> impl Iterator<Item = &Capture> {
+        self.captures.iter().filter(move |c| c.role == role)
+    }
+
+    /// The distinct settings of one role, in order of first appearance.
+    pub fn settings(&self, role: Role) -> Vec<Vec<f64>> {
+        let mut out: Vec<Vec<f64>> = Vec::new();
+        for c in self.with_role(role) {
+            if !out.iter().any(|v| same(v, &c.values)) {
+                out.push(c.values.clone());
+            }
+        }
+        out
+    }
+
+    /// `bass 2, treble 5`.
+    pub fn describe(&self, values: &[f64]) -> String {
+        describe(&self.controls.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), values)
+    }
+
+    /// `values` normalised as the model reads them.
+    pub fn normalised(&self, values: &[f64]) -> Vec<f32> {
+        self.controls.iter().zip(values).map(|(c, &v)| c.normalise(v)).collect()
+    }
+}
+
+fn same(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9)
+}
+
+fn describe(names: &[&str], values: &[f64]) -> String {
+    names.iter().zip(values).map(|(n, v)| format!("{n} {v}")).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -105,7 +305,45 @@ mod tests {
         assert!(err.contains("b10_x0") && err.contains("middle"), "{err}");
         assert!(p.values("jvm410h_gain5_b1_m2_t3").is_err(), "no `_take`");
         assert!(NamePattern::new("no controls").is_err() && NamePattern::new("b{bass}_{bass}").is_err() && NamePattern::new("b{bass").is_err());
-        let c = Control { name: "treble".into(), min: 0.0, max: 10.0 };
+        let c = ControlSpec::new("treble", 0.0, 10.0);
         assert_eq!((c.normalise(0.0), c.normalise(5.0), c.normalise(10.0)), (0.0, 0.5, 1.0));
+    }
+
+    #[test]
+    fn a_manifest_lists_or_patterns_its_captures_and_holds_whole_settings_out() {
+        let dir = std::env::temp_dir().join(format!("ampsim-captures-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("takes")).unwrap();
+        for f in ["amp_b2_t5_take1.wav", "amp_b2_t5_take2.wav", "amp_b5_t5_take1.wav", "amp_b8_t0_take1.wav", "notes.txt"] {
+            std::fs::write(dir.join("takes").join(f), b"").unwrap();
+        }
+        let write = |text: &str| {
+            let p = dir.join("captures.toml");
+            std::fs::write(&p, text).unwrap();
+            Captures::read(&p)
+        };
+        let controls = "controls = [{ name = \"bass\", min = 0, max = 10 }, { name = \"treble\", min = 0, max = 10 }]\n";
+        let c = write(&format!("{controls}folders = [\"takes\"]\npattern = \"amp_b{{bass}}_t{{treble}}_take*\"\ntest = [{{ bass = 8, treble = 0 }}]\n")).unwrap();
+        assert_eq!(c.captures.len(), 4, "the text file is not a recording");
+        assert_eq!(c.settings(Role::Test), vec![vec![8.0, 0.0]]);
+        // No validation setting given: the training setting nearest the middle.
+        assert_eq!(c.settings(Role::Validation), vec![vec![5.0, 5.0]]);
+        assert_eq!(c.settings(Role::Train), vec![vec![2.0, 5.0]]);
+        assert_eq!((c.controls[0].trained_min, c.controls[0].trained_max), (2.0, 2.0));
+        // Listed captures.
+        let c = write(&format!("{controls}validation = [{{ bass = 1, treble = 2 }}]\n[[capture]]\nfile = \"a.wav\"\nbass = 1\ntreble = 2\n[[capture]]\nfile = \"b.wav\"\nbass = 3.5\ntreble = 9\n")).unwrap();
+        assert_eq!(c.captures[1], Capture { path: dir.join("b.wav"), values: vec![3.5, 9.0], role: Role::Train });
+        // What is wrong is said.
+        for (text, needle) in [
+            (format!("{controls}[[capture]]\nfile = \"a.wav\"\nbass = 1\n"), "no value for `treble`"),
+            (format!("{controls}[[capture]]\nfile = \"a.wav\"\nbass = 1\ntreble = 1\nmiddle = 3\n"), "unknown control `middle`"),
+            (format!("{controls}folders = [\"takes\"]\npattern = \"amp_b{{bass}}_take*\"\n"), "the pattern names bass"),
+            (format!("{controls}folders = [\"takes\"]\npattern = \"amp_b{{bass}}_t{{treble}}_take*\"\ntest = [{{ bass = 7, treble = 7 }}]\n"), "no recording at the test setting bass 7, treble 7"),
+            (format!("{controls}[[capture]]\nfile = \"a.wav\"\nbass = 1\ntreble = 1\n"), "none is left to train on"),
+            ("controls = []\n".to_string(), "no controls"),
+        ] {
+            let err = write(&text).unwrap_err().to_string();
+            assert!(err.contains(needle) && err.contains("captures.toml"), "{needle}: {err}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
