@@ -44,6 +44,8 @@ impl Engine {
     ampsim train --data data/GuitarTraining.wav --model wavenet --preset standard --out runs/crunch\n  \
     ampsim train --data di.wav --data-amp amp.wav --model lstm --minutes 5 --out runs/lstm\n  \
     ampsim train --data data/GuitarTraining.wav --out runs/crunch --resume\n  \
+    ampsim train --captures knobs/captures.toml --model lstm --out runs/knobs\n  \
+    ampsim process --model runs/knobs/model.nam --set treble=7.5 --set bass=2 di.wav out.wav\n  \
     ampsim synth --reamp --out reamp_di.wav\n  \
     ampsim train --data my_reamp.wav --latency 128 --out runs/mine\n  \
     ampsim process --model runs/crunch/model.nam song_di.wav song_amp.wav\n  \
@@ -96,14 +98,31 @@ enum Command {
         /// With --reamp: your own DI recording (first channel) instead of the synthesised guitar.
         #[arg(long, requires = "reamp")]
         di: Option<PathBuf>,
+        /// Record the amp at many settings instead, for a model of its knobs: these controls
+        /// (comma-separated: gain, bass, middle, treble, master, sag) over a grid, into the
+        /// folder --out, with a manifest `captures.toml` for `train --captures`.
+        #[arg(long, value_delimiter = ',', conflicts_with = "reamp")]
+        knobs: Vec<String>,
+        /// With --knobs: values per control from 0 to 1 (3: 0, 0.5, 1).
+        #[arg(long, default_value_t = 3, requires = "knobs")]
+        grid: usize,
+        /// With --knobs: settings drawn at random (seeded), played with another guitar part,
+        /// held out for testing.
+        #[arg(long, default_value_t = 0, requires = "knobs")]
+        random: usize,
     },
     /// Train a model on a paired recording: aligns it, holds out validation and test blocks,
     /// trains with a progress bar (Ctrl-C stops and keeps the best checkpoint), writes
     /// model.safetensors, model.nam (LSTM, WaveNet), history.csv and summary.txt to --out.
     Train {
         /// Stereo WAV (left direct, right amp), or the DI file when --data-amp is given.
-        #[arg(long)]
-        data: PathBuf,
+        #[arg(long, required_unless_present = "captures")]
+        data: Option<PathBuf>,
+        /// Instead of --data: a manifest (TOML) of recordings of one rig at several settings of
+        /// its controls, for one model conditioned on them (LSTM, WaveNet); whole settings held
+        /// out as it says (see docs/conditioned-models.md).
+        #[arg(long, conflicts_with_all = ["data", "data_amp", "more_data"])]
+        captures: Option<PathBuf>,
         /// The amp recording as a separate mono file (same sample rate and length).
         #[arg(long)]
         data_amp: Option<PathBuf>,
@@ -228,6 +247,43 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Synth { out, seconds, seed, reamp: true, di, .. } => reamp_file(&out, seconds, seed, di.as_deref())?,
+        Command::Synth { out, seconds, seed, gain, bass, middle, treble, master, sag, latency_samples, knobs, grid, random, .. } if !knobs.is_empty() => {
+            use ampsim_core::data::captures::{synth_settings, synthesise, Role};
+            let t = Instant::now();
+            if grid == 0 || !(seconds > 0.0) {
+                bail!("--grid and --seconds must be positive");
+            }
+            let amp = AmpConfig { gain, bass, middle, treble, master, sag, latency_samples, seed, ..AmpConfig::default() };
+            let names: Vec<&str> = knobs.iter().map(|k| k.trim()).collect();
+            let settings = synth_settings(names.len(), grid, random, seed);
+            if settings.len() > 400 {
+                bail!("{} settings: choose fewer --knobs or a smaller --grid", settings.len());
+            }
+            let created = !out.exists();
+            let result = synthesise(&out, &names, &settings, &amp, seconds).and_then(|caps| {
+                ampsim_core::files::write_atomic(&out.join("captures.toml"), caps.manifest(&out).as_bytes())?;
+                Ok(caps)
+            });
+            let caps = match result {
+                Ok(c) => c,
+                Err(e) => {
+                    if created {
+                        let _ = std::fs::remove_dir_all(&out);
+                    }
+                    return Err(e.into());
+                }
+            };
+            println!(
+                "wrote {} recordings of {seconds} s into {} ({} training settings, validation at [{}], {} test settings) and {} in {:.1} s",
+                caps.captures.len(),
+                out.display(),
+                caps.settings(Role::Train).len(),
+                caps.settings(Role::Validation).iter().map(|v| caps.describe(v)).collect::<Vec<_>>().join("] ["),
+                caps.settings(Role::Test).len(),
+                out.join("captures.toml").display(),
+                t.elapsed().as_secs_f64()
+            );
+        }
         Command::Synth { out, seconds, seed, gain, bass, middle, treble, master, sag, latency_samples, .. } => {
             let t = Instant::now();
             let amp = AmpConfig { gain, bass, middle, treble, master, sag, latency_samples, seed, ..AmpConfig::default() };
@@ -270,11 +326,16 @@ fn run(cli: Cli) -> Result<()> {
                 None => println!("latency     : needs a direct and an amp channel (stereo file or --amp)"),
             }
         }
-        Command::Train { data, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency } => {
+        Command::Train { data, captures, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency } => {
             if !(minutes > 0.0) || epochs == 0 {
                 anyhow::bail!("--minutes and --epochs must be positive");
             }
-            train_cmd::run(train_cmd::TrainArgs { data, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency })?;
+            let data = match (data, &captures) {
+                (Some(d), _) => d,
+                (None, Some(c)) => c.clone(),
+                (None, None) => bail!("give --data or --captures"),
+            };
+            train_cmd::run(train_cmd::TrainArgs { data, captures: captures.is_some(), data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency })?;
         }
         Command::Process { model, input, output, block_samples, slim, engine, set, extrapolate } => {
             if block_samples == 0 {

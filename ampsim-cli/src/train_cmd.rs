@@ -57,7 +57,10 @@ impl LossKind {
 }
 
 pub struct TrainArgs {
+    /// The recording, or with `captures` the manifest.
     pub data: PathBuf,
+    /// `data` is a manifest of captures at several settings (a conditioned model).
+    pub captures: bool,
     pub data_amp: Option<PathBuf>,
     /// Further stereo recordings used whole for training (sequence models).
     pub more_data: Vec<PathBuf>,
@@ -108,7 +111,7 @@ fn run_control(budget_seconds: f64, checkpoint: &Path, resume: bool, stop: Arc<A
 /// is removed again.
 pub fn run(args: TrainArgs) -> Result<()> {
     let created = !args.out.exists();
-    let result = train(&args);
+    let result = if args.captures { train_captures(&args) } else { train(&args) };
     if result.is_err() && created {
         let _ = std::fs::remove_dir_all(&args.out);
     }
@@ -289,6 +292,84 @@ fn write_outputs(run: &Run<'_>, csv: &str, report: &ModelReport, stopped: &str, 
     files.extend(nam);
     files.push(&history_path);
     summary.push_str(&format!("files            : {}\n", files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
+    write_atomic(&args.out.join("summary.txt"), summary.as_bytes())?;
+    print!("{summary}");
+    Ok(())
+}
+
+/// `train --captures`: one model conditioned on the controls of a manifest's recordings,
+/// validated on a held-out setting and scored on each held-out test setting.
+fn train_captures(args: &TrainArgs) -> Result<()> {
+    use ampsim_core::data::captures::{Captures, Role};
+    if args.model == ModelKind::Mlp {
+        bail!("--captures trains an LSTM or a WaveNet conditioned on the controls; the dense network has no controls");
+    }
+    let manifest = Captures::read(&args.data)?;
+    let k = manifest.controls.len();
+    let names: Vec<String> = manifest.controls.iter().map(|c| c.name.clone()).collect();
+    println!("{}: {} recordings, {k} control(s): {}", args.data.display(), manifest.captures.len(), names.join(", "));
+    let (caps, warnings) = manifest.load(args.latency)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let c = &caps.captures;
+    let describe = |role: Role| c.settings(role).iter().map(|v| format!("[{}]", c.describe(v))).collect::<Vec<_>>().join(" ");
+    println!("aligned: every recording shifted by {} samples (one rig, one latency)", caps.lag_samples);
+    println!("training: {} settings, {:.1} s; validation {}; test {}", c.settings(Role::Train).len(), caps.seconds(Role::Train), describe(Role::Validation), if c.settings(Role::Test).is_empty() { "none held out".into() } else { describe(Role::Test) });
+    let device = Device::cuda_if_available();
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+    }
+    training::seed_everything(args.seed);
+    let mut vs = nn::VarStore::new(device);
+    let model: Box<dyn CausalModel> = match args.model {
+        ModelKind::Wavenet => Box::new(WaveNet::new(&vs.root(), &WaveNetConfig::preset(&args.preset)?.with_controls(k))?),
+        _ => Box::new(Lstm::new(&vs.root(), &LstmConfig { controls: k, ..LstmConfig::preset(&args.preset)? })?),
+    };
+    let (train_d, val_d) = (caps.data(Role::Train, device)?, caps.data(Role::Validation, device)?);
+    prepare_out_dir(&args.out)?;
+    let checkpoint = args.out.join("model.safetensors");
+    let budget = args.minutes * 60.0;
+    let (control, bar) = run_control(budget, &checkpoint, args.resume, stop);
+    let cfg = SeqFitConfig { max_epochs: args.epochs, max_seconds: Some(budget), loss: args.loss.config(), seed: args.seed, ..SeqFitConfig::for_model(&model) };
+    let history = fit_sequence(&model, &mut vs, &train_d, &val_d, &cfg, &control)?;
+    bar.finish_and_clear();
+    if history.epochs.is_empty() {
+        bail!("stopped before the first epoch finished; nothing was written");
+    }
+    let mut rows = Vec::new();
+    for values in c.settings(Role::Test) {
+        rows.push((c.describe(&values), training::validation_esr(&model, &caps.setting_data(&values, device)?)?));
+    }
+    let title = format!("{:?} {} with {k} control(s)", args.model, args.preset).to_lowercase();
+    let meta = NamMetadata { name: args.name.clone().or_else(|| Some(format!("ampsim {title}"))), validation_esr: Some(history.best_val_esr), controls: c.controls.clone(), ..Default::default() };
+    let nam_path = args.out.join("model.nam");
+    nam::write(&nam_path, &model, caps.sample_rate_hz, &meta)?;
+    let history_path = args.out.join("history.csv");
+    write_atomic(&history_path, history.to_csv().as_bytes())?;
+    let mut summary = String::new();
+    summary.push_str(&format!("model            : {title} ({} parameters)\n", ampsim_core::models::parameter_count(&vs)));
+    for s in &c.controls {
+        summary.push_str(&format!("control          : {} (reads {}..{} as 0..1; trained on {}..{})\n", s.name, s.min, s.max, s.trained_min, s.trained_max));
+    }
+    summary.push_str(&format!("training         : {:.0} s, {} epochs ({}); {} settings, {:.1} s of audio\n", history.seconds(), history.epochs.len(), history.stopped_because, c.settings(Role::Train).len(), caps.seconds(Role::Train)));
+    summary.push_str(&format!("validation ESR   : {:.4} (best; held-out setting {})\n", history.best_val_esr, describe(Role::Validation)));
+    for (setting, esr) in &rows {
+        summary.push_str(&format!("test ESR         : {esr:.4} at {setting} (held out; {})\n", verdict(*esr)));
+    }
+    if rows.is_empty() {
+        summary.push_str("test ESR         : no test setting held out (name some under `test` in the manifest)\n");
+    } else {
+        let mean = rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64;
+        summary.push_str(&format!("mean test ESR    : {mean:.4} over {} held-out settings ({})\n", rows.len(), verdict(mean)));
+    }
+    summary.push_str(&format!("alignment        : every recording shifted by {} samples\n", caps.lag_samples));
+    let mut files: Vec<PathBuf> = checkpoint_files(&checkpoint).into_iter().filter(|p| p.exists()).collect();
+    files.extend([nam_path, history_path]);
+    summary.push_str(&format!("files            : {}\n", files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
+    summary.push_str(&format!("play it          : ampsim process --model {} {} IN.wav OUT.wav\n", args.out.join("model.nam").display(), names.iter().map(|n| format!("--set {n}=…")).collect::<Vec<_>>().join(" ")));
     write_atomic(&args.out.join("summary.txt"), summary.as_bytes())?;
     print!("{summary}");
     Ok(())

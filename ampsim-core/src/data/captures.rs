@@ -284,6 +284,186 @@ impl Captures {
     }
 }
 
+/// The recordings of [`Captures`], loaded and aligned as one rig (one latency for all).
+pub struct LoadedCaptures {
+    pub captures: Captures,
+    /// One per capture, in order, aligned.
+    pub recordings: Vec<crate::Recording>,
+    /// The lag every recording was shifted by.
+    pub lag_samples: i64,
+    pub sample_rate_hz: u32,
+}
+
+impl Captures {
+    /// Load every recording (stereo: left DI, right amp), run the data checks (warnings
+    /// returned), and align all by one lag: `latency_samples` when given, else the smallest of
+    /// their estimates ([`crate::Recording::aligned_together`]). All must share a sample rate.
+    pub fn load(self, latency_samples: Option<i64>) -> Result<(LoadedCaptures, Vec<String>)> {
+        let raw = self.captures.iter().map(|c| crate::Recording::load(&c.path)).collect::<Result<Vec<_>>>()?;
+        let rate = raw[0].sample_rate_hz;
+        if let Some((c, r)) = self.captures.iter().zip(&raw).find(|(_, r)| r.sample_rate_hz != rate) {
+            return Err(Error::invalid("captures", format!("{}: {} Hz, but {} is {rate} Hz; one rig, one sample rate", c.path.display(), r.sample_rate_hz, self.captures[0].path.display())));
+        }
+        let mut warnings = Vec::new();
+        for r in &raw {
+            warnings.extend(crate::data::checks::check(r)?.into_iter().map(|w| format!("{}: {w}", r.name)));
+        }
+        let (recordings, lag_samples) = match latency_samples {
+            Some(lag) => (raw.iter().map(|r| r.aligned_by(lag)).collect::<Result<Vec<_>>>()?, lag),
+            None => {
+                let (aligned, lag, _) = crate::Recording::aligned_together(&raw)?;
+                (aligned, lag)
+            }
+        };
+        Ok((LoadedCaptures { captures: self, recordings, lag_samples, sample_rate_hz: rate }, warnings))
+    }
+}
+
+impl LoadedCaptures {
+    /// The recordings of one role as conditioned training data (each a piece with its
+    /// normalised control values beside the audio).
+    pub fn data(&self, role: Role, device: tch::Device) -> Result<crate::training::SeqData> {
+        self.data_where(|c| c.role == role, device)
+    }
+
+    /// The recordings at one setting.
+    pub fn setting_data(&self, values: &[f64], device: tch::Device) -> Result<crate::training::SeqData> {
+        self.data_where(|c| same(&c.values, values), device)
+    }
+
+    fn data_where(&self, keep: impl Fn(&Capture) -> bool, device: tch::Device) -> Result<crate::training::SeqData> {
+        let knobs: Vec<Vec<f32>> = self.captures.captures.iter().map(|c| self.captures.normalised(&c.values)).collect();
+        let takes: Vec<(&[f32], &[f32], &[f32])> = self
+            .captures
+            .captures
+            .iter()
+            .zip(&self.recordings)
+            .zip(&knobs)
+            .filter(|((c, _), _)| keep(c))
+            .map(|((_, r), k)| (r.direct.as_slice(), r.amp.as_slice(), k.as_slice()))
+            .collect();
+        crate::training::SeqData::from_conditioned_takes(&takes, device)
+    }
+
+    /// Seconds of audio in the recordings of one role.
+    pub fn seconds(&self, role: Role) -> f64 {
+        self.captures.captures.iter().zip(&self.recordings).filter(|(c, _)| c.role == role).map(|(_, r)| r.duration_seconds()).sum()
+    }
+}
+
+impl Captures {
+    /// The manifest (TOML) that [`Captures::read`] reads back: every capture listed with its
+    /// values (paths relative to `dir`, where the manifest goes), the held-out settings named.
+    pub fn manifest(&self, dir: &Path) -> String {
+        let mut t = String::from("# Recordings of one rig at several settings of its controls (ampsim train --captures).\ncontrols = [");
+        let specs: Vec<String> = self.controls.iter().map(|c| format!("{{ name = \"{}\", min = {:?}, max = {:?} }}", c.name, c.min, c.max)).collect();
+        t.push_str(&specs.join(", "));
+        t.push_str("]\n");
+        let setting = |v: &[f64]| format!("{{ {} }}", self.controls.iter().zip(v).map(|(c, x)| format!("{} = {x:?}", c.name)).collect::<Vec<_>>().join(", "));
+        for (key, role) in [("validation", Role::Validation), ("test", Role::Test)] {
+            let list: Vec<String> = self.settings(role).iter().map(|v| setting(v)).collect();
+            t.push_str(&format!("{key} = [{}]\n", list.join(", ")));
+        }
+        for c in &self.captures {
+            let file = c.path.strip_prefix(dir).unwrap_or(&c.path);
+            t.push_str(&format!("\n[[capture]]\nfile = {:?}\n", file.display().to_string()));
+            for (spec, v) in self.controls.iter().zip(&c.values) {
+                t.push_str(&format!("{} = {v:?}\n", spec.name));
+            }
+        }
+        t
+    }
+}
+
+/// The built-in amp's controls, by name (each 0..=1).
+pub const AMP_CONTROLS: [&str; 6] = ["gain", "bass", "middle", "treble", "master", "sag"];
+
+/// `cfg` with the built-in amp's control `name` at `value`.
+pub fn set_amp_control(cfg: &mut crate::data::amp::AmpConfig, name: &str, value: f64) -> Result<()> {
+    let slot = match name {
+        "gain" => &mut cfg.gain,
+        "bass" => &mut cfg.bass,
+        "middle" => &mut cfg.middle,
+        "treble" => &mut cfg.treble,
+        "master" => &mut cfg.master,
+        "sag" => &mut cfg.sag,
+        other => return Err(Error::invalid("knobs", format!("the built-in amp has no control `{other}` (it has {})", AMP_CONTROLS.join(", ")))),
+    };
+    if !(0.0..=1.0).contains(&value) {
+        return Err(Error::invalid("knobs", format!("{name} = {value}: the built-in amp's controls go from 0 to 1")));
+    }
+    *slot = value;
+    Ok(())
+}
+
+/// A setting of the built-in amp to record: its control values, what it is for, and the seed
+/// of the guitar part played through it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SynthSetting {
+    pub values: Vec<f64>,
+    pub role: Role,
+    pub seed: u64,
+}
+
+/// Settings of `knobs` controls: a grid of `grid` values per control from 0 to 1 (training; the
+/// middle one validates), and `random` settings drawn uniformly (seeded) to test on, played
+/// with another guitar part (`seed + 1`).
+pub fn synth_settings(knobs: usize, grid: usize, random: usize, seed: u64) -> Vec<SynthSetting> {
+    use rand::{Rng, SeedableRng};
+    let mut out = Vec::new();
+    let points = grid.max(1);
+    for i in 0..points.pow(knobs as u32) {
+        let values = (0..knobs).map(|k| if points == 1 { 0.5 } else { ((i / points.pow(k as u32)) % points) as f64 / (points - 1) as f64 }).collect();
+        out.push(SynthSetting { values, role: Role::Train, seed });
+    }
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed ^ 0x6b6e_6f62);
+    for _ in 0..random {
+        let values = (0..knobs).map(|_| (rng.random_range(0.0..1.0f64) * 1000.0).round() / 1000.0).collect();
+        out.push(SynthSetting { values, role: Role::Test, seed: seed + 1 });
+    }
+    out
+}
+
+/// Record the built-in guitar through the built-in amp at each of `settings` (the values of
+/// `knobs`, the other controls as in `base`), `seconds` each, into `dir` — one stereo WAV per
+/// setting, written atomically — and return them as [`Captures`]. One recorder gain for all
+/// (the loudest setting peaks at `base.output_peak_dbfs`), so the knobs' level changes stay.
+pub fn synthesise(dir: &Path, knobs: &[&str], settings: &[SynthSetting], base: &crate::data::amp::AmpConfig, seconds: f64) -> Result<Captures> {
+    use crate::data::synth::{guitar_di, GuitarConfig};
+    let guitar = GuitarConfig::default();
+    let configs = settings
+        .iter()
+        .map(|s| {
+            let mut cfg = base.clone();
+            for (name, &v) in knobs.iter().zip(&s.values) {
+                set_amp_control(&mut cfg, name, v)?;
+            }
+            Ok(cfg)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut seeds: Vec<u64> = settings.iter().map(|s| s.seed).collect();
+    seeds.dedup();
+    let mut dis = BTreeMap::new();
+    for &seed in &seeds {
+        dis.insert(seed, guitar_di(seconds, seed, &guitar)?);
+    }
+    let mut gain = f64::INFINITY;
+    for (s, cfg) in settings.iter().zip(&configs) {
+        gain = gain.min(crate::data::amp::recording_gain(&dis[&s.seed], cfg, guitar.sample_rate_hz)?);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::Io { path: dir.to_path_buf(), cause: e })?;
+    let mut captures = Vec::with_capacity(settings.len());
+    for (s, cfg) in settings.iter().zip(&configs) {
+        let name = knobs.iter().zip(&s.values).map(|(k, v)| format!("{k}{v:.3}")).collect::<Vec<_>>().join("_");
+        let path = dir.join(format!("builtin_{name}_seed{}.wav", s.seed));
+        let direct = dis[&s.seed].clone();
+        let amp = crate::data::amp::render(&direct, &crate::data::amp::AmpConfig { output_gain: Some(gain), ..cfg.clone() }, guitar.sample_rate_hz)?;
+        crate::Recording::new(path.display().to_string(), direct, amp, guitar.sample_rate_hz)?.save(&path)?;
+        captures.push(Capture { path, values: s.values.clone(), role: s.role });
+    }
+    Captures::new(knobs.iter().map(|k| ControlSpec::new(*k, 0.0, 1.0)).collect(), captures)
+}
+
 fn same(a: &[f64], b: &[f64]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9)
 }
@@ -344,6 +524,30 @@ mod tests {
             let err = write(&text).unwrap_err().to_string();
             assert!(err.contains(needle) && err.contains("captures.toml"), "{needle}: {err}");
         }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_built_in_amp_is_recorded_over_a_grid_and_its_manifest_reads_back() {
+        let dir = std::env::temp_dir().join(format!("ampsim-synth-set-{}", std::process::id()));
+        let settings = synth_settings(2, 2, 1, 5);
+        assert_eq!(settings.len(), 5);
+        let caps = synthesise(&dir, &["gain", "treble"], &settings, &crate::data::amp::AmpConfig::default(), 4.0).unwrap();
+        let manifest = dir.join("captures.toml");
+        std::fs::write(&manifest, caps.manifest(&dir)).unwrap();
+        let back = Captures::read(&manifest).unwrap();
+        assert_eq!(back, caps);
+        assert_eq!((back.settings(Role::Train).len(), back.settings(Role::Validation).len(), back.settings(Role::Test).len()), (3, 1, 1));
+        // One recorder gain: the low-gain setting is quieter than the high-gain one, and nothing clips.
+        let (loaded, _) = back.load(None).unwrap();
+        let rms = |values: &[f64]| {
+            let i = loaded.captures.captures.iter().position(|c| same(&c.values, values)).unwrap();
+            let a = &loaded.recordings[i].amp;
+            (a.iter().map(|v| (v * v) as f64).sum::<f64>() / a.len() as f64).sqrt()
+        };
+        assert!(rms(&[1.0, 0.0]) > 1.5 * rms(&[0.0, 0.0]), "gain 1 {} vs gain 0 {}", rms(&[1.0, 0.0]), rms(&[0.0, 0.0]));
+        assert!(loaded.recordings.iter().all(|r| r.amp.iter().all(|v| v.abs() < 0.99)));
+        assert!(set_amp_control(&mut crate::data::amp::AmpConfig::default(), "volume", 0.5).unwrap_err().to_string().contains("no control `volume`"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
