@@ -120,7 +120,7 @@ pub fn load(path: &Path, device: Device, slim: Option<f64>) -> Result<LoadedMode
 /// their order: one clear error for a missing, unknown or repeated control, or a value outside
 /// the trained range unless `extrapolate` (then a warning each).
 pub fn setting(model: &Path, controls: &[ControlSpec], set: &[(String, f64)], extrapolate: bool) -> Result<Vec<f32>> {
-    let (values, warnings) = ampsim_core::interop::nam::normalise_setting(controls, set, extrapolate).map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
+    let (values, warnings) = ampsim_core::interop::nam::normalise_setting(controls, set, extrapolate).map_err(|e| anyhow::anyhow!("{}: {}", model.display(), e.replace("ask for it explicitly", "give --extrapolate")))?;
     for w in warnings {
         eprintln!("warning: {}: {w}", model.display());
     }

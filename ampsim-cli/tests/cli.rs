@@ -441,3 +441,66 @@ fn process_plays_a_dense_checkpoint_lined_up_with_its_input() {
     assert!(worst < 1e-5, "max |difference| {worst}");
     std::fs::remove_dir_all(d).unwrap();
 }
+
+/// The built-in amp recorded at several knob settings, one conditioned model trained on them,
+/// played at any setting: the knobs move the sound, the engine plays what libtorch renders,
+/// and every misuse of a knob gets one clear error.
+#[test]
+fn knobs_are_recorded_trained_and_played_at_a_setting() {
+    use ampsim_core::data::audio::read_wav;
+    let d = tmpdir("knobs");
+    let set = d.join("set");
+    let out = ampsim().args(["synth", "--knobs", "gain,treble", "--grid", "2", "--random", "1", "--seconds", "4", "--out"]).arg(&set).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest = set.join("captures.toml");
+    assert_eq!(std::fs::read_dir(&set).unwrap().count(), 6, "five recordings and the manifest");
+    let run = d.join("run");
+    let out = ampsim().args(["train", "--captures", &s(&manifest), "--model", "lstm", "--preset", "nano", "--epochs", "2", "--out", &s(&run)]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("2 control(s): gain, treble") && text.contains("test ESR") && text.contains("held out"), "{text}");
+    let nam = run.join("model.nam");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&nam).unwrap()).unwrap();
+    assert_eq!(doc["controls"][1]["name"], "treble");
+    assert_eq!(doc["config"]["input_size"], 3);
+    // Played at two settings: the knobs move the sound; the engine plays what libtorch renders.
+    let di = set.join(std::fs::read_dir(&set).unwrap().flatten().map(|e| e.file_name()).find(|n| n.to_string_lossy().ends_with(".wav")).unwrap());
+    let play = |name: &str, extra: &[&str]| {
+        let o = d.join(name);
+        let out = ampsim().args(["process", "--model", &s(&nam), &s(&di), &s(&o)]).args(extra).output().unwrap();
+        assert!(out.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        (read_wav(&o).unwrap().channels.remove(0), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (low, _) = play("low.wav", &["--set", "gain=0.1", "--set", "treble=0.2"]);
+    let (high, _) = play("high.wav", &["--set", "treble=0.9", "--set", "gain=0.8"]);
+    let (torch, _) = play("torch.wav", &["--set", "gain=0.1", "--set", "treble=0.2", "--engine", "torch"]);
+    let moved = low.iter().zip(&high).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let engine_vs_torch = low.iter().zip(&torch).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(moved > 1e-3 && engine_vs_torch < 1e-5, "moved {moved}, engine vs libtorch {engine_vs_torch}");
+    let (_, warning) = play("far.wav", &["--set", "gain=0.5", "--set", "treble=1.3", "--extrapolate"]);
+    assert!(warning.contains("warning") && warning.contains("extrapolates"), "{warning}");
+    let base = vec!["process".to_string(), "--model".into(), s(&nam), s(&di), s(&d.join("x.wav"))];
+    let with = |extra: &[&str]| [base.clone(), extra.iter().map(|e| e.to_string()).collect()].concat();
+    fails_with(&with(&["--set", "gain=0.5"]), "no value for treble");
+    fails_with(&with(&["--set", "gain=0.5", "--set", "treble=0.5", "--set", "bass=1"]), "unknown control `bass`");
+    fails_with(&with(&["--set", "gain=0.5", "--set", "treble=1.3"]), "outside the range the model was trained on");
+    let out = ampsim().args(with(&["--set", "gain=loud", "--set", "treble=1"])).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("`loud` is not a number"));
+    assert!(!d.join("x.wav").exists());
+    // A model of one setting has no knobs; a conditioned file that does not name them is refused.
+    let plain = d.join("plain.nam");
+    nano_nam(&plain, "lstm", 44_100);
+    fails_with(&["process".into(), "--model".into(), s(&plain), s(&di), s(&d.join("x.wav")), "--set".into(), "gain=1".into()], "no controls");
+    let mut unnamed = doc.clone();
+    unnamed.as_object_mut().unwrap().remove("controls");
+    let unnamed_path = d.join("unnamed.nam");
+    std::fs::write(&unnamed_path, unnamed.to_string()).unwrap();
+    fails_with(&["process".into(), "--model".into(), s(&unnamed_path), s(&di), s(&d.join("x.wav"))], "the file names none");
+    // A manifest that does not fit its recordings: one error, no output folder left behind.
+    let bad = d.join("bad.toml");
+    std::fs::write(&bad, format!("controls = [{{ name = \"gain\", min = 0, max = 1 }}]\n[[capture]]\nfile = {:?}\ngain = 0.5\ntreble = 1\n", s(&di))).unwrap();
+    fails_with(&["train".into(), "--captures".into(), s(&bad), "--out".into(), s(&d.join("badrun"))], "unknown control `treble`");
+    assert!(!d.join("badrun").exists());
+    fails_with(&["train".into(), "--captures".into(), s(&manifest), "--model".into(), "mlp".into(), "--out".into(), s(&d.join("mlprun"))], "no controls");
+    std::fs::remove_dir_all(d).unwrap();
+}

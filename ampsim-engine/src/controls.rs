@@ -167,7 +167,7 @@ pub fn normalise_setting(specs: &[ControlSpec], setting: &[(String, f64)], extra
         if !s.trained_on(v) {
             let what = format!("{} = {v} is outside the range the model was trained on ({}..{})", s.name, s.trained_min, s.trained_max);
             if !extrapolate {
-                return Err(format!("{what}; allow it explicitly to extrapolate"));
+                return Err(format!("{what}; ask for it explicitly to let the model extrapolate"));
             }
             warnings.push(format!("{what}: the model extrapolates"));
         }
