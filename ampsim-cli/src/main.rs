@@ -260,7 +260,7 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("{} settings: choose fewer --knobs or a smaller --grid", settings.len());
             }
             let created = !out.exists();
-            let result = synthesise(&out, &names, &settings, &amp, seconds).and_then(|caps| {
+            let result = synthesise(&out, &names, &settings, &amp, seconds).and_then(|(caps, _)| {
                 ampsim_core::files::write_atomic(&out.join("captures.toml"), caps.manifest(&out).as_bytes())?;
                 Ok(caps)
             });

@@ -427,8 +427,9 @@ pub fn synth_settings(knobs: usize, grid: usize, random: usize, seed: u64) -> Ve
 /// Record the built-in guitar through the built-in amp at each of `settings` (the values of
 /// `knobs`, the other controls as in `base`), `seconds` each, into `dir` — one stereo WAV per
 /// setting, written atomically — and return them as [`Captures`]. One recorder gain for all
-/// (the loudest setting peaks at `base.output_peak_dbfs`), so the knobs' level changes stay.
-pub fn synthesise(dir: &Path, knobs: &[&str], settings: &[SynthSetting], base: &crate::data::amp::AmpConfig, seconds: f64) -> Result<Captures> {
+/// (the loudest setting peaks at `base.output_peak_dbfs`), so the knobs' level changes stay;
+/// that gain is returned too, to record more settings alike ([`record_setting`]).
+pub fn synthesise(dir: &Path, knobs: &[&str], settings: &[SynthSetting], base: &crate::data::amp::AmpConfig, seconds: f64) -> Result<(Captures, f64)> {
     use crate::data::synth::{guitar_di, GuitarConfig};
     let guitar = GuitarConfig::default();
     let configs = settings
@@ -461,7 +462,18 @@ pub fn synthesise(dir: &Path, knobs: &[&str], settings: &[SynthSetting], base: &
         crate::Recording::new(path.display().to_string(), direct, amp, guitar.sample_rate_hz)?.save(&path)?;
         captures.push(Capture { path, values: s.values.clone(), role: s.role });
     }
-    Captures::new(knobs.iter().map(|k| ControlSpec::new(*k, 0.0, 1.0)).collect(), captures)
+    Ok((Captures::new(knobs.iter().map(|k| ControlSpec::new(*k, 0.0, 1.0)).collect(), captures)?, gain))
+}
+
+/// The built-in amp's output for `direct` with `knobs` at `values` (the rest as in `base`),
+/// recorded at `recorder_gain` ([`synthesise`]'s), without latency: what a model at that
+/// setting should play.
+pub fn record_setting(direct: &[f32], knobs: &[&str], values: &[f64], base: &crate::data::amp::AmpConfig, recorder_gain: f64, sample_rate_hz: u32) -> Result<Vec<f32>> {
+    let mut cfg = crate::data::amp::AmpConfig { output_gain: Some(recorder_gain), latency_samples: 0, ..base.clone() };
+    for (k, &v) in knobs.iter().zip(values) {
+        set_amp_control(&mut cfg, k, v)?;
+    }
+    crate::data::amp::render(direct, &cfg, sample_rate_hz)
 }
 
 fn same(a: &[f64], b: &[f64]) -> bool {
@@ -532,7 +544,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ampsim-synth-set-{}", std::process::id()));
         let settings = synth_settings(2, 2, 1, 5);
         assert_eq!(settings.len(), 5);
-        let caps = synthesise(&dir, &["gain", "treble"], &settings, &crate::data::amp::AmpConfig::default(), 4.0).unwrap();
+        let (caps, _) = synthesise(&dir, &["gain", "treble"], &settings, &crate::data::amp::AmpConfig::default(), 4.0).unwrap();
         let manifest = dir.join("captures.toml");
         std::fs::write(&manifest, caps.manifest(&dir)).unwrap();
         let back = Captures::read(&manifest).unwrap();
