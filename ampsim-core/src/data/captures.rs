@@ -465,15 +465,41 @@ pub fn synthesise(dir: &Path, knobs: &[&str], settings: &[SynthSetting], base: &
     Ok((Captures::new(knobs.iter().map(|k| ControlSpec::new(*k, 0.0, 1.0)).collect(), captures)?, gain))
 }
 
-/// The built-in amp's output for `direct` with `knobs` at `values` (the rest as in `base`),
-/// recorded at `recorder_gain` ([`synthesise`]'s), without latency: what a model at that
-/// setting should play.
-pub fn record_setting(direct: &[f32], knobs: &[&str], values: &[f64], base: &crate::data::amp::AmpConfig, recorder_gain: f64, sample_rate_hz: u32) -> Result<Vec<f32>> {
-    let mut cfg = crate::data::amp::AmpConfig { output_gain: Some(recorder_gain), latency_samples: 0, ..base.clone() };
+/// The built-in amp recorded playing `direct` with `knobs` at `values` (the rest as in
+/// `base`), at `recorder_gain` ([`synthesise`]'s), and aligned by `lag_samples` as the
+/// captures were ([`LoadedCaptures::lag_samples`]): what a model trained on them should play
+/// at that setting.
+pub fn record_setting(direct: &[f32], knobs: &[&str], values: &[f64], base: &crate::data::amp::AmpConfig, recorder_gain: f64, lag_samples: i64, sample_rate_hz: u32) -> Result<crate::Recording> {
+    let mut cfg = crate::data::amp::AmpConfig { output_gain: Some(recorder_gain), ..base.clone() };
     for (k, &v) in knobs.iter().zip(values) {
         set_amp_control(&mut cfg, k, v)?;
     }
-    crate::data::amp::render(direct, &cfg, sample_rate_hz)
+    let amp = crate::data::amp::render(direct, &cfg, sample_rate_hz)?;
+    crate::Recording::new(format!("the built-in amp at {}", describe(knobs, values)), direct.to_vec(), amp, sample_rate_hz)?.aligned_by(lag_samples)
+}
+
+impl LoadedCaptures {
+    /// The recordings at `values`, told they were made at `told` instead (what a model plays
+    /// when its knobs are set elsewhere: e.g. at the nearest training setting).
+    pub fn setting_data_told(&self, values: &[f64], told: &[f64], device: tch::Device) -> Result<crate::training::SeqData> {
+        let knobs = self.captures.normalised(told);
+        let takes: Vec<(&[f32], &[f32], &[f32])> = self
+            .captures
+            .captures
+            .iter()
+            .zip(&self.recordings)
+            .filter(|(c, _)| same(&c.values, values))
+            .map(|(_, r)| (r.direct.as_slice(), r.amp.as_slice(), knobs.as_slice()))
+            .collect();
+        crate::training::SeqData::from_conditioned_takes(&takes, device)
+    }
+
+    /// The training setting nearest to `values` (each control's range counted as 1).
+    pub fn nearest_training_setting(&self, values: &[f64]) -> Option<Vec<f64>> {
+        let c = &self.captures;
+        let d = |v: &[f64]| v.iter().zip(values).zip(&c.controls).map(|((a, b), s)| ((a - b) / (s.max - s.min)).powi(2)).sum::<f64>();
+        c.settings(Role::Train).into_iter().min_by(|a, b| d(a).total_cmp(&d(b)))
+    }
 }
 
 fn same(a: &[f64], b: &[f64]) -> bool {
