@@ -103,11 +103,12 @@ enum Command {
         /// folder --out, with a manifest `captures.toml` for `train --captures`.
         #[arg(long, value_delimiter = ',', conflicts_with = "reamp")]
         knobs: Vec<String>,
-        /// With --knobs: values per control from 0 to 1 (3: 0, 0.5, 1).
+        /// With --knobs: values per control from 0 to 1 (3: 0, 0.5, 1); each setting plays its
+        /// own part of the built-in guitar.
         #[arg(long, default_value_t = 3, requires = "knobs")]
         grid: usize,
-        /// With --knobs: settings drawn at random (seeded), played with another guitar part,
-        /// held out for testing.
+        /// With --knobs: settings drawn at random (seeded), played with a guitar part no
+        /// training setting plays, held out for testing.
         #[arg(long, default_value_t = 0, requires = "knobs")]
         random: usize,
     },

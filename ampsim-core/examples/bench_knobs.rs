@@ -1,22 +1,24 @@
-//! One model of the whole amp: train a conditioned LSTM or WaveNet on the real JVM410H at its
-//! tone settings (`../shared/data/real/jvm410h*`, knobs read from the file names), hold whole
-//! settings out, and print the ESR on each held-out setting.
+//! One model of the whole amp on the real JVM410H at its tone settings
+//! (`../shared/data/real/jvm410h*`, knobs read from the file names), whole settings held out;
+//! and the "no knobs" baseline it must beat.
 //!
-//!     cargo run --release -p ampsim-core --example bench_knobs -- [lstm|wavenet] [preset] [seconds]
+//!     cargo run --release -p ampsim-core --example bench_knobs -- lstm|wavenet [preset] [seconds]
+//!     cargo run --release -p ampsim-core --example bench_knobs -- baseline [preset] [seconds]
 //!
+//! `lstm`/`wavenet`: one conditioned model trained for `seconds` on every training setting; the
+//! ESR at each held-out setting, and with its knobs at the nearest training setting instead.
+//! `baseline`: for each held-out setting, a WaveNet of one setting trained for `seconds` on the
+//! recordings of the nearest training setting (a snapshot, what a player without a model of
+//! the knobs would use) and scored at the held-out setting.
 //! Held out: validation `b8_m5_t5`; test `b4_m5_t5`, `b5_m6_t5`, `b5_m5_t4` (interior settings of
 //! the three sweeps). Every other file trains. Knobs: THREADS (default 2), SEED.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use ampsim_core::data::captures::{ControlSpec, NamePattern};
+use ampsim_core::data::captures::{Captures, Role};
 use ampsim_core::models::{CausalModel, Lstm, LstmConfig, WaveNet, WaveNetConfig};
 use ampsim_core::tch::{nn, Device};
 use ampsim_core::training::{fit_sequence, validation_esr, RunControl, SeqData, SeqFitConfig};
-use ampsim_core::Recording;
-
-const VALIDATION: &[&str] = &["b8_m5_t5"];
-const TEST: &[&str] = &["b4_m5_t5", "b5_m6_t5", "b5_m5_t4"];
 
 fn main() -> ampsim_core::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,74 +29,67 @@ fn main() -> ampsim_core::Result<()> {
     let seed: u64 = std::env::var("SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     ampsim_core::tch::set_num_threads(threads);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/real");
-    let mut files: Vec<PathBuf> = ["jvm410h", "jvm410h-settings"]
-        .iter()
-        .flat_map(|d| std::fs::read_dir(root.join(d)).into_iter().flatten().flatten().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
+    if !root.join("jvm410h-settings").is_dir() {
         println!("skipping: no recordings under {}", root.display());
         return Ok(());
     }
-    let pattern = NamePattern::new("jvm410h_gain5_b{bass}_m{middle}_t{treble}_take*")?;
-    let controls: Vec<ControlSpec> = pattern.names().iter().map(|n| ControlSpec::new(n.clone(), 0.0, 10.0)).collect();
-    let raw = files.iter().map(Recording::load).collect::<ampsim_core::Result<Vec<_>>>()?;
-    // One rig, one latency: every take shifted by the smallest of their estimates.
-    let (takes, lag, _) = Recording::aligned_together(&raw)?;
-    println!("{} takes, {} settings; every take shifted by {lag} samples", takes.len(), {
-        let mut s: Vec<String> = files.iter().map(|f| setting(f)).collect();
-        s.dedup();
-        s.len()
-    });
-    // (setting, normalised values, take)
-    let mut sets: [Vec<(String, Vec<f32>, Recording)>; 3] = Default::default();
-    for (f, take) in files.iter().zip(takes) {
-        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-        let values: Vec<f32> = pattern.values(stem)?.iter().zip(&controls).map(|(v, c)| c.normalise(*v)).collect();
-        let s = setting(f);
-        let which = if VALIDATION.contains(&s.as_str()) { 1 } else if TEST.contains(&s.as_str()) { 2 } else { 0 };
-        sets[which].push((s, values, take));
+    let manifest = std::env::temp_dir().join(format!("ampsim-jvm410h-{}.toml", std::process::id()));
+    std::fs::write(
+        &manifest,
+        format!(
+            "controls = [{{ name = \"bass\", min = 0, max = 10 }}, {{ name = \"middle\", min = 0, max = 10 }}, {{ name = \"treble\", min = 0, max = 10 }}]\n\
+             folders = [{:?}, {:?}]\npattern = \"jvm410h_gain5_b{{bass}}_m{{middle}}_t{{treble}}_take*\"\n\
+             validation = [{{ bass = 8, middle = 5, treble = 5 }}]\n\
+             test = [{{ bass = 4, middle = 5, treble = 5 }}, {{ bass = 5, middle = 6, treble = 5 }}, {{ bass = 5, middle = 5, treble = 4 }}]\n",
+            root.join("jvm410h").display().to_string(),
+            root.join("jvm410h-settings").display().to_string()
+        ),
+    )
+    .map_err(|e| ampsim_core::Error::Io { path: manifest.clone(), cause: e })?;
+    let (caps, _) = Captures::read(&manifest)?.load(None)?;
+    let _ = std::fs::remove_file(&manifest);
+    let c = &caps.captures;
+    println!("{} recordings, {} training settings ({:.0} s); every take shifted by {} samples", caps.recordings.len(), c.settings(Role::Train).len(), caps.seconds(Role::Train), caps.lag_samples);
+    let mut sum = 0.0;
+    let tests = c.settings(Role::Test);
+    if kind == "baseline" {
+        for values in &tests {
+            let near = caps.nearest_training_setting(values).expect("a training setting");
+            // The snapshot's own recordings, without the knob inputs.
+            let plain: Vec<(Vec<f32>, Vec<f32>)> = c.captures.iter().zip(&caps.recordings).filter(|(k, _)| k.values == near).map(|(_, r)| (r.direct.clone(), r.amp.clone())).collect();
+            let takes: Vec<(&[f32], &[f32])> = plain.iter().map(|(d, a)| (d.as_slice(), a.as_slice())).collect();
+            let train = SeqData::from_takes(&takes, Device::Cpu)?;
+            ampsim_core::tch::manual_seed(seed as i64);
+            let mut vs = nn::VarStore::new(Device::Cpu);
+            let model = WaveNet::new(&vs.root(), &WaveNetConfig::preset(&preset)?)?;
+            let cfg = SeqFitConfig { max_seconds: Some(seconds), seed, patience: 100_000, ..SeqFitConfig::for_model(&model) };
+            let history = fit_sequence(&model, &mut vs, &train, &train, &cfg, &RunControl::quiet())?;
+            let target: Vec<(Vec<f32>, Vec<f32>)> = c.captures.iter().zip(&caps.recordings).filter(|(k, _)| &k.values == values).map(|(_, r)| (r.direct.clone(), r.amp.clone())).collect();
+            let takes: Vec<(&[f32], &[f32])> = target.iter().map(|(d, a)| (d.as_slice(), a.as_slice())).collect();
+            let esr = validation_esr(&model, &SeqData::from_takes(&takes, Device::Cpu)?)?;
+            println!("held-out {}: ESR {esr:.4} from a WaveNet {preset} of {} ({} epochs, {:.0} s, {} take(s))", c.describe(values), c.describe(&near), history.epochs.len(), history.seconds(), plain.len());
+            sum += esr;
+        }
+        println!("no-knobs baseline: held-out mean ESR {:.4} over {} settings", sum / tests.len() as f64, tests.len());
+        return Ok(());
     }
-    let data = |set: &[(String, Vec<f32>, Recording)]| {
-        let takes: Vec<(&[f32], &[f32], &[f32])> = set.iter().map(|(_, v, r)| (r.direct.as_slice(), r.amp.as_slice(), v.as_slice())).collect();
-        SeqData::from_conditioned_takes(&takes, Device::Cpu)
-    };
-    let (train, validation) = (data(&sets[0])?, data(&sets[1])?);
-    println!("training {} takes ({:.0} s); validation {VALIDATION:?}; test {TEST:?}", sets[0].len(), train.len() as f64 / 44_100.0);
     ampsim_core::tch::manual_seed(seed as i64);
     let mut vs = nn::VarStore::new(Device::Cpu);
-    let k = controls.len();
+    let k = c.controls.len();
     let model: Box<dyn CausalModel> = match kind.as_str() {
         "wavenet" => Box::new(WaveNet::new(&vs.root(), &WaveNetConfig::preset(&preset)?.with_controls(k))?),
         _ => Box::new(Lstm::new(&vs.root(), &LstmConfig { controls: k, ..LstmConfig::preset(&preset)? })?),
     };
     let cfg = SeqFitConfig { max_seconds: Some(seconds), seed, patience: 100_000, ..SeqFitConfig::for_model(&model) };
-    let history = fit_sequence(&model, &mut vs, &train, &validation, &cfg, &RunControl::default())?;
+    let history = fit_sequence(&model, &mut vs, &caps.data(Role::Train, Device::Cpu)?, &caps.data(Role::Validation, Device::Cpu)?, &cfg, &RunControl::quiet())?;
     println!("{kind} {preset} with {k} controls: {} epochs in {:.0} s, best validation ESR {:.4}", history.epochs.len(), history.seconds(), history.best_val_esr);
-    let mut sum = 0.0;
-    for (s, v, r) in &sets[2] {
-        let esr = validation_esr(&model, &SeqData::from_conditioned_takes(&[(&r.direct, &r.amp, v)], Device::Cpu)?)?;
-        // The same take with the knobs of the nearest training setting: how much the knobs say.
-        let nearest = sets[0].iter().min_by(|a, b| distance(&a.1, v).total_cmp(&distance(&b.1, v))).map(|(n, w, _)| (n.clone(), w.clone()));
-        let at_nearest = match &nearest {
-            Some((n, w)) => format!("; at {n}'s knobs {:.4}", validation_esr(&model, &SeqData::from_conditioned_takes(&[(&r.direct, &r.amp, w)], Device::Cpu)?)?),
-            None => String::new(),
-        };
-        println!("held-out {s}: ESR {esr:.4}{at_nearest}");
+    for values in &tests {
+        let esr = validation_esr(&model, &caps.setting_data(values, Device::Cpu)?)?;
+        let near = caps.nearest_training_setting(values).expect("a training setting");
+        let at_near = validation_esr(&model, &caps.setting_data_told(values, &near, Device::Cpu)?)?;
+        println!("held-out {}: ESR {esr:.4}; with the knobs at {} {at_near:.4}", c.describe(values), c.describe(&near));
         sum += esr;
     }
-    println!("held-out mean ESR {:.4} over {} settings", sum / sets[2].len() as f64, sets[2].len());
+    println!("held-out mean ESR {:.4} over {} settings", sum / tests.len() as f64, tests.len());
     Ok(())
-}
-
-fn distance(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum()
-}
-
-/// `b5_m5_t4` from `…_b5_m5_t4_take9.wav`.
-fn setting(f: &Path) -> String {
-    let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-    let s = stem.trim_start_matches("jvm410h_gain5_");
-    s.rsplit_once("_take").map_or(s, |(a, _)| a).to_string()
 }

@@ -406,20 +406,21 @@ pub struct SynthSetting {
 }
 
 /// Settings of `knobs` controls: a grid of `grid` values per control from 0 to 1 (training; the
-/// middle one validates), and `random` settings drawn uniformly (seeded) to test on, played
-/// with another guitar part (`seed + 1`).
+/// middle one validates), each played with its own guitar part (seeds `seed + 1`, `seed + 2`,
+/// …), and `random` settings drawn uniformly (seeded) to test on, all played with one more
+/// part (`seed`) that no training setting plays.
 pub fn synth_settings(knobs: usize, grid: usize, random: usize, seed: u64) -> Vec<SynthSetting> {
     use rand::{Rng, SeedableRng};
     let mut out = Vec::new();
     let points = grid.max(1);
     for i in 0..points.pow(knobs as u32) {
         let values = (0..knobs).map(|k| if points == 1 { 0.5 } else { ((i / points.pow(k as u32)) % points) as f64 / (points - 1) as f64 }).collect();
-        out.push(SynthSetting { values, role: Role::Train, seed });
+        out.push(SynthSetting { values, role: Role::Train, seed: seed + 1 + i as u64 });
     }
     let mut rng = rand_pcg::Pcg64::seed_from_u64(seed ^ 0x6b6e_6f62);
     for _ in 0..random {
         let values = (0..knobs).map(|_| (rng.random_range(0.0..1.0f64) * 1000.0).round() / 1000.0).collect();
-        out.push(SynthSetting { values, role: Role::Test, seed: seed + 1 });
+        out.push(SynthSetting { values, role: Role::Test, seed });
     }
     out
 }
@@ -443,6 +444,7 @@ pub fn synthesise(dir: &Path, knobs: &[&str], settings: &[SynthSetting], base: &
         })
         .collect::<Result<Vec<_>>>()?;
     let mut seeds: Vec<u64> = settings.iter().map(|s| s.seed).collect();
+    seeds.sort_unstable();
     seeds.dedup();
     let mut dis = BTreeMap::new();
     for &seed in &seeds {
