@@ -144,12 +144,7 @@ fn train(args: &TrainArgs) -> Result<()> {
     }
     let (rec, more, latency) = align_takes(args, raw, extra)?;
     let device = Device::cuda_if_available();
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // Ctrl-C: finish the current step, keep the best checkpoint, write everything.
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
-    }
+    let stop = stop_on_ctrl_c();
     training::seed_everything(args.seed);
     let mut vs = nn::VarStore::new(device);
     let run = Run { args, rec: &rec, more: &more, latency: &latency };
@@ -164,6 +159,15 @@ fn train(args: &TrainArgs) -> Result<()> {
         }
         ModelKind::Mlp => train_mlp(&run, &vs, stop, device),
     }
+}
+
+/// A flag Ctrl-C sets: training finishes the current step, keeps the best checkpoint and
+/// writes everything.
+fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    stop
 }
 
 /// What one training run works on: the arguments, the aligned recordings and their latency.
@@ -317,11 +321,7 @@ fn train_captures(args: &TrainArgs) -> Result<()> {
     println!("aligned: every recording shifted by {} samples (one rig, one latency)", caps.lag_samples);
     println!("training: {} settings, {:.1} s; validation {}; test {}", c.settings(Role::Train).len(), caps.seconds(Role::Train), describe(Role::Validation), if c.settings(Role::Test).is_empty() { "none held out".into() } else { describe(Role::Test) });
     let device = Device::cuda_if_available();
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
-    }
+    let stop = stop_on_ctrl_c();
     training::seed_everything(args.seed);
     let mut vs = nn::VarStore::new(device);
     let model: Box<dyn CausalModel> = match args.model {
