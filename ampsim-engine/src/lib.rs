@@ -12,7 +12,9 @@
 //!
 //! What it plays: NAM's WaveNet (A1 presets and A2: per-layer kernels, gating, LeakyReLU and
 //! the other activations, head kernels), LSTMs of any size, `SlimmableContainer`s of them
-//! (the Slim value switchable while playing), all from `.nam` files of versions 0.5 to 0.7;
+//! (the Slim value switchable while playing), LSTMs and WaveNets conditioned on an amp's knobs
+//! ([`Renderer::set_controls`], named in the file: [`ControlSpec`]), all from `.nam` files of
+//! versions 0.5 to 0.7;
 //! and the dense network of "Guitar Amp Simulation with Tensorflow and Keras" from ampsim's
 //! checkpoints ([`models::dense::from_safetensors`]), which answers `latency_samples()` late.
 //!
