@@ -15,10 +15,17 @@
 
 use std::path::Path;
 
-use ampsim_core::data::captures::{Captures, Role};
+use ampsim_core::data::captures::{Captures, LoadedCaptures, Role};
 use ampsim_core::models::{CausalModel, Lstm, LstmConfig, WaveNet, WaveNetConfig};
 use ampsim_core::tch::{nn, Device};
 use ampsim_core::training::{fit_sequence, validation_esr, RunControl, SeqData, SeqFitConfig};
+
+/// The recordings at one setting without their knob values (for a model of that setting
+/// alone), and how many there are.
+fn plain_data(caps: &LoadedCaptures, values: &[f64]) -> ampsim_core::Result<(SeqData, usize)> {
+    let takes: Vec<(&[f32], &[f32])> = caps.captures.captures.iter().zip(&caps.recordings).filter(|(c, _)| c.values == values).map(|(_, r)| (r.direct.as_slice(), r.amp.as_slice())).collect();
+    Ok((SeqData::from_takes(&takes, Device::Cpu)?, takes.len()))
+}
 
 fn main() -> ampsim_core::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,21 +40,8 @@ fn main() -> ampsim_core::Result<()> {
         println!("skipping: no recordings under {}", root.display());
         return Ok(());
     }
-    let manifest = std::env::temp_dir().join(format!("ampsim-jvm410h-{}.toml", std::process::id()));
-    std::fs::write(
-        &manifest,
-        format!(
-            "controls = [{{ name = \"bass\", min = 0, max = 10 }}, {{ name = \"middle\", min = 0, max = 10 }}, {{ name = \"treble\", min = 0, max = 10 }}]\n\
-             folders = [{:?}, {:?}]\npattern = \"jvm410h_gain5_b{{bass}}_m{{middle}}_t{{treble}}_take*\"\n\
-             validation = [{{ bass = 8, middle = 5, treble = 5 }}]\n\
-             test = [{{ bass = 4, middle = 5, treble = 5 }}, {{ bass = 5, middle = 6, treble = 5 }}, {{ bass = 5, middle = 5, treble = 4 }}]\n",
-            root.join("jvm410h").display().to_string(),
-            root.join("jvm410h-settings").display().to_string()
-        ),
-    )
-    .map_err(|e| ampsim_core::Error::Io { path: manifest.clone(), cause: e })?;
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/jvm410h_captures.toml");
     let (caps, _) = Captures::read(&manifest)?.load(None)?;
-    let _ = std::fs::remove_file(&manifest);
     let c = &caps.captures;
     println!("{} recordings, {} training settings ({:.0} s); every take shifted by {} samples", caps.recordings.len(), c.settings(Role::Train).len(), caps.seconds(Role::Train), caps.lag_samples);
     let mut sum = 0.0;
@@ -56,18 +50,14 @@ fn main() -> ampsim_core::Result<()> {
         for values in &tests {
             let near = caps.nearest_training_setting(values).expect("a training setting");
             // The snapshot's own recordings, without the knob inputs.
-            let plain: Vec<(Vec<f32>, Vec<f32>)> = c.captures.iter().zip(&caps.recordings).filter(|(k, _)| k.values == near).map(|(_, r)| (r.direct.clone(), r.amp.clone())).collect();
-            let takes: Vec<(&[f32], &[f32])> = plain.iter().map(|(d, a)| (d.as_slice(), a.as_slice())).collect();
-            let train = SeqData::from_takes(&takes, Device::Cpu)?;
+            let (train, takes) = plain_data(&caps, &near)?;
             ampsim_core::tch::manual_seed(seed as i64);
             let mut vs = nn::VarStore::new(Device::Cpu);
             let model = WaveNet::new(&vs.root(), &WaveNetConfig::preset(&preset)?)?;
             let cfg = SeqFitConfig { max_seconds: Some(seconds), seed, patience: 100_000, ..SeqFitConfig::for_model(&model) };
             let history = fit_sequence(&model, &mut vs, &train, &train, &cfg, &RunControl::quiet())?;
-            let target: Vec<(Vec<f32>, Vec<f32>)> = c.captures.iter().zip(&caps.recordings).filter(|(k, _)| &k.values == values).map(|(_, r)| (r.direct.clone(), r.amp.clone())).collect();
-            let takes: Vec<(&[f32], &[f32])> = target.iter().map(|(d, a)| (d.as_slice(), a.as_slice())).collect();
-            let esr = validation_esr(&model, &SeqData::from_takes(&takes, Device::Cpu)?)?;
-            println!("held-out {}: ESR {esr:.4} from a WaveNet {preset} of {} ({} epochs, {:.0} s, {} take(s))", c.describe(values), c.describe(&near), history.epochs.len(), history.seconds(), plain.len());
+            let esr = validation_esr(&model, &plain_data(&caps, values)?.0)?;
+            println!("held-out {}: ESR {esr:.4} from a WaveNet {preset} of {} ({} epochs, {:.0} s, {takes} take(s))", c.describe(values), c.describe(&near), history.epochs.len(), history.seconds());
             sum += esr;
         }
         println!("no-knobs baseline: held-out mean ESR {:.4} over {} settings", sum / tests.len() as f64, tests.len());

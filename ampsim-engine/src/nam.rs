@@ -222,16 +222,21 @@ fn unsupported(name: &str) -> String {
 /// How many weights an architecture's `config` needs.
 pub fn weight_count(architecture: &str, config: &Value) -> Result<usize, String> {
     match architecture {
-        "WaveNet" => {
-            let (main, _) = split_condition(config);
-            match slimmable::split_config(&main)? {
-                Some((full, _)) => Ok(WaveNetConfig::from_nam(&full)?.nam_weight_count()),
-                None => Ok(WaveNetConfig::from_nam(&main)?.nam_weight_count()),
-            }
-        }
+        "WaveNet" => Ok(own_wavenet(config)?.0.nam_weight_count()),
         "LSTM" => Ok(LstmShape::from_nam(config)?.nam_weight_count()),
         other => Err(unsupported(other)),
     }
+}
+
+/// A WaveNet `config`'s own network (a slimmable one at full size, without its condition
+/// network) and whether another WaveNet conditions it (NAM's `condition_dsp`).
+fn own_wavenet(config: &Value) -> Result<(WaveNetConfig, bool), String> {
+    let (main, condition) = split_condition(config);
+    let cfg = match slimmable::split_config(&main)? {
+        Some((full, _)) => WaveNetConfig::from_nam(&full)?,
+        None => WaveNetConfig::from_nam(&main)?,
+    };
+    Ok((cfg, condition.is_some()))
 }
 
 /// How many control values a model's `config` reads beside the audio: an LSTM's inputs after
@@ -239,17 +244,10 @@ pub fn weight_count(architecture: &str, config: &Value) -> Result<usize, String>
 /// it: NAM's `condition_dsp`).
 pub fn control_inputs(architecture: &str, config: &Value) -> Result<usize, String> {
     match architecture {
-        "WaveNet" => {
-            let (main, condition) = split_condition(config);
-            if condition.is_some() {
-                return Ok(0);
-            }
-            let cfg = match slimmable::split_config(&main)? {
-                Some((full, _)) => WaveNetConfig::from_nam(&full)?,
-                None => WaveNetConfig::from_nam(&main)?,
-            };
-            Ok(cfg.layers.first().map_or(1, |a| a.condition_size).saturating_sub(1))
-        }
+        "WaveNet" => match own_wavenet(config)? {
+            (_, true) => Ok(0),
+            (cfg, false) => Ok(cfg.layers.first().map_or(1, |a| a.condition_size).saturating_sub(1)),
+        },
         "LSTM" => Ok(LstmShape::from_nam(config)?.controls),
         other => Err(unsupported(other)),
     }

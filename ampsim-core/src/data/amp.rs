@@ -246,39 +246,34 @@ impl ReferenceAmp {
 /// by `output_gain`), add the noise floor, then delay by `latency_samples` (the output keeps
 /// the input length).
 pub fn render(direct: &[f32], cfg: &AmpConfig, sample_rate_hz: u32) -> Result<Vec<f32>> {
-    let wet = play(direct, cfg, sample_rate_hz)?;
-    let scale = cfg.output_gain.unwrap_or_else(|| level_gain(&wet, cfg.output_peak_dbfs));
+    Ok(record(&play(direct, cfg, sample_rate_hz)?, cfg))
+}
+
+/// The amp's output before it is recorded (no level, noise or latency): what [`record`] takes.
+pub fn play(direct: &[f32], cfg: &AmpConfig, sample_rate_hz: u32) -> Result<Vec<f64>> {
+    let mut amp = ReferenceAmp::new(cfg, sample_rate_hz)?;
+    Ok(direct.iter().map(|&x| amp.process(x as f64)).collect())
+}
+
+/// Record the amp's output `wet` as [`render`] does: level, noise floor, latency.
+pub fn record(wet: &[f64], cfg: &AmpConfig) -> Vec<f32> {
+    let scale = cfg.output_gain.unwrap_or_else(|| level_gain(wet, cfg.output_peak_dbfs));
     let mut rng = Pcg64::seed_from_u64(cfg.seed);
     let noise_rms = 10f64.powf(cfg.noise_floor_dbfs / 20.0);
     // Uniform noise in [-a, a] has RMS a / sqrt(3).
     let noise_a = noise_rms * 3f64.sqrt();
     let mut latency = Delay::new(cfg.latency_samples);
-    Ok(wet
-        .iter()
-        .map(|&v| latency.run(v * scale + rng.random_range(-noise_a..noise_a)) as f32)
-        .collect())
+    wet.iter().map(|&v| latency.run(v * scale + rng.random_range(-noise_a..noise_a)) as f32).collect()
 }
 
-/// The amp's output before it is recorded (no level, noise or latency).
-fn play(direct: &[f32], cfg: &AmpConfig, sample_rate_hz: u32) -> Result<Vec<f64>> {
-    let mut amp = ReferenceAmp::new(cfg, sample_rate_hz)?;
-    Ok(direct.iter().map(|&x| amp.process(x as f64)).collect())
-}
-
-fn level_gain(wet: &[f64], peak_dbfs: f64) -> f64 {
+/// The gain that brings the amp's output `wet` to a peak of `peak_dbfs` (0 for silence).
+pub fn level_gain(wet: &[f64], peak_dbfs: f64) -> f64 {
     let peak = wet.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     if peak > 0.0 {
         10f64.powf(peak_dbfs / 20.0) / peak
     } else {
         0.0
     }
-}
-
-/// The gain [`render`] applies to bring `direct` through the amp at `cfg` to
-/// `cfg.output_peak_dbfs`: give it as `output_gain` to record other settings at the same level
-/// setting of the recorder.
-pub fn recording_gain(direct: &[f32], cfg: &AmpConfig, sample_rate_hz: u32) -> Result<f64> {
-    Ok(level_gain(&play(direct, cfg, sample_rate_hz)?, cfg.output_peak_dbfs))
 }
 
 #[cfg(test)]

@@ -240,8 +240,8 @@ impl Captures {
         }
         if !captures.iter().any(|c| c.role == Role::Validation) {
             let centre: Vec<f64> = controls.iter().map(|c| (c.min + c.max) / 2.0).collect();
-            let distance = |v: &[f64]| v.iter().zip(&centre).zip(&controls).map(|((x, m), c)| ((x - m) / (c.max - c.min)).powi(2)).sum::<f64>();
-            let pick = captures.iter().filter(|c| c.role == Role::Train).min_by(|a, b| distance(&a.values).total_cmp(&distance(&b.values))).map(|c| c.values.clone());
+            let from_centre = |v: &[f64]| distance(&controls, v, &centre);
+            let pick = captures.iter().filter(|c| c.role == Role::Train).min_by(|a, b| from_centre(&a.values).total_cmp(&from_centre(&b.values))).map(|c| c.values.clone());
             if let Some(v) = pick {
                 captures.iter_mut().filter(|c| same(&c.values, &v)).for_each(|c| c.role = Role::Validation);
             }
@@ -323,26 +323,38 @@ impl LoadedCaptures {
     /// The recordings of one role as conditioned training data (each a piece with its
     /// normalised control values beside the audio).
     pub fn data(&self, role: Role, device: tch::Device) -> Result<crate::training::SeqData> {
-        self.data_where(|c| c.role == role, device)
+        self.data_where(|c| c.role == role, None, device)
     }
 
     /// The recordings at one setting.
     pub fn setting_data(&self, values: &[f64], device: tch::Device) -> Result<crate::training::SeqData> {
-        self.data_where(|c| same(&c.values, values), device)
+        self.data_where(|c| same(&c.values, values), None, device)
     }
 
-    fn data_where(&self, keep: impl Fn(&Capture) -> bool, device: tch::Device) -> Result<crate::training::SeqData> {
-        let knobs: Vec<Vec<f32>> = self.captures.captures.iter().map(|c| self.captures.normalised(&c.values)).collect();
-        let takes: Vec<(&[f32], &[f32], &[f32])> = self
+    /// The recordings at `values`, told they were made at `told` instead (what a model plays
+    /// when its knobs are set elsewhere: e.g. at the nearest training setting).
+    pub fn setting_data_told(&self, values: &[f64], told: &[f64], device: tch::Device) -> Result<crate::training::SeqData> {
+        self.data_where(|c| same(&c.values, values), Some(told), device)
+    }
+
+    /// The recordings `keep` picks, each with its own control values or all with `told`.
+    fn data_where(&self, keep: impl Fn(&Capture) -> bool, told: Option<&[f64]>, device: tch::Device) -> Result<crate::training::SeqData> {
+        let kept: Vec<(&crate::Recording, Vec<f32>)> = self
             .captures
             .captures
             .iter()
             .zip(&self.recordings)
-            .zip(&knobs)
-            .filter(|((c, _), _)| keep(c))
-            .map(|((_, r), k)| (r.direct.as_slice(), r.amp.as_slice(), k.as_slice()))
+            .filter(|(c, _)| keep(c))
+            .map(|(c, r)| (r, self.captures.normalised(told.unwrap_or(&c.values))))
             .collect();
+        let takes: Vec<(&[f32], &[f32], &[f32])> = kept.iter().map(|(r, k)| (r.direct.as_slice(), r.amp.as_slice(), k.as_slice())).collect();
         crate::training::SeqData::from_conditioned_takes(&takes, device)
+    }
+
+    /// The training setting nearest to `values` (each control's range counted as 1).
+    pub fn nearest_training_setting(&self, values: &[f64]) -> Option<Vec<f64>> {
+        let c = &self.captures;
+        c.settings(Role::Train).into_iter().min_by(|a, b| distance(&c.controls, a, values).total_cmp(&distance(&c.controls, b, values)))
     }
 
     /// Seconds of audio in the recordings of one role.
@@ -396,6 +408,15 @@ pub fn set_amp_control(cfg: &mut crate::data::amp::AmpConfig, name: &str, value:
     Ok(())
 }
 
+/// `base` with `knobs` at `values`.
+fn amp_at(base: &crate::data::amp::AmpConfig, knobs: &[&str], values: &[f64]) -> Result<crate::data::amp::AmpConfig> {
+    let mut cfg = base.clone();
+    for (k, &v) in knobs.iter().zip(values) {
+        set_amp_control(&mut cfg, k, v)?;
+    }
+    Ok(cfg)
+}
+
 /// A setting of the built-in amp to record: its control values, what it is for, and the seed
 /// of the guitar part played through it.
 #[derive(Clone, Debug, PartialEq)]
@@ -432,36 +453,24 @@ pub fn synth_settings(knobs: usize, grid: usize, random: usize, seed: u64) -> Ve
 /// that gain is returned too, to record more settings alike ([`record_setting`]).
 pub fn synthesise(dir: &Path, knobs: &[&str], settings: &[SynthSetting], base: &crate::data::amp::AmpConfig, seconds: f64) -> Result<(Captures, f64)> {
     use crate::data::synth::{guitar_di, GuitarConfig};
+    use crate::data::amp::{level_gain, play, record, AmpConfig};
     let guitar = GuitarConfig::default();
-    let configs = settings
-        .iter()
-        .map(|s| {
-            let mut cfg = base.clone();
-            for (name, &v) in knobs.iter().zip(&s.values) {
-                set_amp_control(&mut cfg, name, v)?;
-            }
-            Ok(cfg)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut seeds: Vec<u64> = settings.iter().map(|s| s.seed).collect();
-    seeds.sort_unstable();
-    seeds.dedup();
+    let configs = settings.iter().map(|s| amp_at(base, knobs, &s.values)).collect::<Result<Vec<_>>>()?;
     let mut dis = BTreeMap::new();
-    for &seed in &seeds {
-        dis.insert(seed, guitar_di(seconds, seed, &guitar)?);
+    for s in settings {
+        if !dis.contains_key(&s.seed) {
+            dis.insert(s.seed, guitar_di(seconds, s.seed, &guitar)?);
+        }
     }
-    let mut gain = f64::INFINITY;
-    for (s, cfg) in settings.iter().zip(&configs) {
-        gain = gain.min(crate::data::amp::recording_gain(&dis[&s.seed], cfg, guitar.sample_rate_hz)?);
-    }
+    let wets = settings.iter().zip(&configs).map(|(s, cfg)| play(&dis[&s.seed], cfg, guitar.sample_rate_hz)).collect::<Result<Vec<_>>>()?;
+    let gain = wets.iter().map(|w| level_gain(w, base.output_peak_dbfs)).fold(f64::INFINITY, f64::min);
     std::fs::create_dir_all(dir).map_err(|e| Error::Io { path: dir.to_path_buf(), cause: e })?;
     let mut captures = Vec::with_capacity(settings.len());
-    for (s, cfg) in settings.iter().zip(&configs) {
+    for ((s, cfg), wet) in settings.iter().zip(&configs).zip(&wets) {
         let name = knobs.iter().zip(&s.values).map(|(k, v)| format!("{k}{v:.3}")).collect::<Vec<_>>().join("_");
         let path = dir.join(format!("builtin_{name}_seed{}.wav", s.seed));
-        let direct = dis[&s.seed].clone();
-        let amp = crate::data::amp::render(&direct, &crate::data::amp::AmpConfig { output_gain: Some(gain), ..cfg.clone() }, guitar.sample_rate_hz)?;
-        crate::Recording::new(path.display().to_string(), direct, amp, guitar.sample_rate_hz)?.save(&path)?;
+        let amp = record(wet, &AmpConfig { output_gain: Some(gain), ..cfg.clone() });
+        crate::Recording::new(path.display().to_string(), dis[&s.seed].clone(), amp, guitar.sample_rate_hz)?.save(&path)?;
         captures.push(Capture { path, values: s.values.clone(), role: s.role });
     }
     Ok((Captures::new(knobs.iter().map(|k| ControlSpec::new(*k, 0.0, 1.0)).collect(), captures)?, gain))
@@ -472,36 +481,14 @@ pub fn synthesise(dir: &Path, knobs: &[&str], settings: &[SynthSetting], base: &
 /// captures were ([`LoadedCaptures::lag_samples`]): what a model trained on them should play
 /// at that setting.
 pub fn record_setting(direct: &[f32], knobs: &[&str], values: &[f64], base: &crate::data::amp::AmpConfig, recorder_gain: f64, lag_samples: i64, sample_rate_hz: u32) -> Result<crate::Recording> {
-    let mut cfg = crate::data::amp::AmpConfig { output_gain: Some(recorder_gain), ..base.clone() };
-    for (k, &v) in knobs.iter().zip(values) {
-        set_amp_control(&mut cfg, k, v)?;
-    }
+    let cfg = crate::data::amp::AmpConfig { output_gain: Some(recorder_gain), ..amp_at(base, knobs, values)? };
     let amp = crate::data::amp::render(direct, &cfg, sample_rate_hz)?;
     crate::Recording::new(format!("the built-in amp at {}", describe(knobs, values)), direct.to_vec(), amp, sample_rate_hz)?.aligned_by(lag_samples)
 }
 
-impl LoadedCaptures {
-    /// The recordings at `values`, told they were made at `told` instead (what a model plays
-    /// when its knobs are set elsewhere: e.g. at the nearest training setting).
-    pub fn setting_data_told(&self, values: &[f64], told: &[f64], device: tch::Device) -> Result<crate::training::SeqData> {
-        let knobs = self.captures.normalised(told);
-        let takes: Vec<(&[f32], &[f32], &[f32])> = self
-            .captures
-            .captures
-            .iter()
-            .zip(&self.recordings)
-            .filter(|(c, _)| same(&c.values, values))
-            .map(|(_, r)| (r.direct.as_slice(), r.amp.as_slice(), knobs.as_slice()))
-            .collect();
-        crate::training::SeqData::from_conditioned_takes(&takes, device)
-    }
-
-    /// The training setting nearest to `values` (each control's range counted as 1).
-    pub fn nearest_training_setting(&self, values: &[f64]) -> Option<Vec<f64>> {
-        let c = &self.captures;
-        let d = |v: &[f64]| v.iter().zip(values).zip(&c.controls).map(|((a, b), s)| ((a - b) / (s.max - s.min)).powi(2)).sum::<f64>();
-        c.settings(Role::Train).into_iter().min_by(|a, b| d(a).total_cmp(&d(b)))
-    }
+/// The squared distance of two settings, each control's range counted as 1.
+fn distance(controls: &[ControlSpec], a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).zip(controls).map(|((x, y), c)| ((x - y) / (c.max - c.min)).powi(2)).sum()
 }
 
 fn same(a: &[f64], b: &[f64]) -> bool {
