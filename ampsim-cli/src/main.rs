@@ -107,8 +107,9 @@ enum Command {
         /// own part of the built-in guitar.
         #[arg(long, default_value_t = 3, requires = "knobs")]
         grid: usize,
-        /// With --knobs: settings drawn at random (seeded), played with a guitar part no
-        /// training setting plays, held out for testing.
+        /// With --knobs: settings drawn at random (seeded; a Latin hypercube, so each control's
+        /// range is covered), played with a guitar part no training setting plays, held out
+        /// for testing.
         #[arg(long, default_value_t = 0, requires = "knobs")]
         random: usize,
     },
@@ -391,6 +392,12 @@ fn export(models: &[PathBuf], nam: &Path, mut meta: NamMetadata) -> Result<()> {
         println!("wrote {} ({} {NAM_VERSION}, {} weights, {rate} Hz)", nam.display(), one.model.nam_architecture(), one.file.weight_count());
         return Ok(());
     }
+    let names = |l: &model_file::LoadedModel| l.file.controls.iter().map(|c| format!("{} {}..{}", c.name, c.min, c.max)).collect::<Vec<_>>().join(", ");
+    if let Some((path, other)) = models.iter().zip(&loaded).find(|(_, l)| names(l) != names(&loaded[0])) {
+        let say = |l: &model_file::LoadedModel| if l.file.controls.is_empty() { "no controls".to_string() } else { format!("controls {}", names(l)) };
+        bail!("{}: {}, but {} has {}; every size of a container reads the same controls", path.display(), say(other), models[0].display(), say(&loaded[0]));
+    }
+    meta.controls = loaded[0].file.controls.clone();
     let all: Vec<&dyn CausalModel> = loaded.iter().map(|l| &*l.model).collect();
     nam::write_container(nam, &all, rate, &meta)?;
     let mut counts: Vec<usize> = loaded.iter().map(|l| l.file.weight_count()).collect();

@@ -428,9 +428,12 @@ pub struct SynthSetting {
 
 /// Settings of `knobs` controls: a grid of `grid` values per control from 0 to 1 (training; the
 /// middle one validates), each played with its own guitar part (seeds `seed + 1`, `seed + 2`,
-/// …), and `random` settings drawn uniformly (seeded) to test on, all played with one more
-/// part (`seed`) that no training setting plays.
+/// …), and `random` settings to test on, all played with one more part (`seed`) that no
+/// training setting plays. The test settings are a Latin hypercube (seeded): each control's
+/// range cut into `random` equal strata, one setting in each stratum of every control, so
+/// they spread over the whole range of each knob.
 pub fn synth_settings(knobs: usize, grid: usize, random: usize, seed: u64) -> Vec<SynthSetting> {
+    use rand::seq::SliceRandom;
     use rand::{Rng, SeedableRng};
     let mut out = Vec::new();
     let points = grid.max(1);
@@ -439,8 +442,15 @@ pub fn synth_settings(knobs: usize, grid: usize, random: usize, seed: u64) -> Ve
         out.push(SynthSetting { values, role: Role::Train, seed: seed + 1 + i as u64 });
     }
     let mut rng = rand_pcg::Pcg64::seed_from_u64(seed ^ 0x6b6e_6f62);
-    for _ in 0..random {
-        let values = (0..knobs).map(|_| (rng.random_range(0.0..1.0f64) * 1000.0).round() / 1000.0).collect();
+    let strata: Vec<Vec<usize>> = (0..knobs)
+        .map(|_| {
+            let mut order: Vec<usize> = (0..random).collect();
+            order.shuffle(&mut rng);
+            order
+        })
+        .collect();
+    for j in 0..random {
+        let values = strata.iter().map(|order| (((order[j] as f64 + rng.random_range(0.0..1.0f64)) / random as f64) * 1000.0).floor() / 1000.0).collect();
         out.push(SynthSetting { values, role: Role::Test, seed });
     }
     out
@@ -552,6 +562,20 @@ mod tests {
             assert!(err.contains(needle) && err.contains("captures.toml"), "{needle}: {err}");
         }
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn test_settings_spread_over_every_control() {
+        let settings = synth_settings(3, 3, 5, 2019);
+        let tests: Vec<&SynthSetting> = settings.iter().filter(|s| s.role == Role::Test).collect();
+        assert_eq!((settings.len(), tests.len()), (27 + 5, 5));
+        for k in 0..3 {
+            let mut strata: Vec<usize> = tests.iter().map(|s| (s.values[k] * 5.0) as usize).collect();
+            strata.sort();
+            assert_eq!(strata, vec![0, 1, 2, 3, 4], "control {k}: {:?}", tests.iter().map(|s| s.values[k]).collect::<Vec<_>>());
+        }
+        assert!(tests.iter().all(|s| s.seed == 2019) && settings[..27].iter().all(|s| s.seed > 2019));
+        assert_ne!(synth_settings(3, 3, 5, 7)[27..], settings[27..], "the seed draws the settings");
     }
 
     #[test]
