@@ -243,9 +243,9 @@ mod tests {
         }
     }
 
-    /// Conditioned models (two controls beside the audio): blocks equal the whole signal, the
-    /// controls change the output, the `.nam` weights round-trip, and the engine plays a
-    /// conditioned LSTM as libtorch does.
+    /// Conditioned models (two controls beside the audio: LSTM, WaveNet A1 with and without
+    /// FiLM, A2): blocks equal the whole signal, the controls change the output, the `.nam`
+    /// weights round-trip, and the engine plays each as libtorch does.
     #[test]
     fn conditioned_models_stream_read_their_controls_and_round_trip() {
         tch::manual_seed(5);
@@ -257,9 +257,10 @@ mod tests {
         let models: Vec<Box<dyn CausalModel>> = vec![
             Box::new(Lstm::new(&(&vs.root() / "lstm"), &LstmConfig { controls: 2, ..LstmConfig::preset("nano").unwrap() }).unwrap()),
             Box::new(WaveNet::new(&(&vs.root() / "wavenet"), &WaveNetConfig::preset("nano").unwrap().with_controls(2)).unwrap()),
+            Box::new(WaveNet::new(&(&vs.root() / "film"), &WaveNetConfig::preset("nano").unwrap().with_controls_film(2)).unwrap()),
+            Box::new(WaveNet::new(&(&vs.root() / "a2"), &WaveNetConfig::preset("a2-nano").unwrap().with_controls(2)).unwrap()),
         ];
-        for m in &models {
-            let what = m.nam_architecture();
+        for (m, what) in models.iter().zip(["LSTM", "WaveNet", "WaveNet with FiLM", "WaveNet A2"]) {
             assert_eq!(m.control_count(), 2, "{what}");
             let whole = tch::no_grad(|| m.process(&x));
             assert_eq!(whole.size(), vec![n], "{what}");
@@ -273,9 +274,9 @@ mod tests {
             m.write_nam_weights(&mut out).unwrap();
             let weights = out.into_vec();
             let config = m.nam_config().unwrap();
-            assert_eq!(ampsim_engine::nam::weight_count(what, &config).unwrap(), weights.len(), "{what}");
+            assert_eq!(ampsim_engine::nam::weight_count(m.nam_architecture(), &config).unwrap(), weights.len(), "{what}");
             let vs2 = nn::VarStore::new(Device::Cpu);
-            let copy = (architecture(what).unwrap().from_nam)(&config, &weights, &vs2.root()).unwrap();
+            let copy = (architecture(m.nam_architecture()).unwrap().from_nam)(&config, &weights, &vs2.root()).unwrap();
             assert_eq!(copy.control_count(), 2, "{what}");
             let mut reader = NamWeights::new(&weights);
             tch::no_grad(|| copy.read_nam_weights(&mut reader)).unwrap();
@@ -284,14 +285,14 @@ mod tests {
         }
         // The engine, its controls set before playing, renders what libtorch renders.
         let input = Vec::<f32>::try_from(audio.view([-1])).unwrap();
-        for m in &models {
+        for (m, what) in models.iter().zip(["LSTM", "WaveNet", "WaveNet with FiLM", "WaveNet A2"]) {
             let mut engine = crate::interop::render::engine_renderer(&**m, 48_000).unwrap();
-            assert!(engine.set_controls(&[0.2, 0.9]), "{}", m.nam_architecture());
+            assert!(engine.set_controls(&[0.2, 0.9]), "{what}");
             let mut played = vec![0.0; input.len()];
             engine.process(&input, &mut played);
             let want = Vec::<f32>::try_from(tch::no_grad(|| m.process(&x))).unwrap();
             let diff = played.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-            assert!(diff < 1e-5, "{}: engine vs libtorch: {diff}", m.nam_architecture());
+            assert!(diff < 1e-5, "{what}: engine vs libtorch: {diff}");
         }
     }
 

@@ -17,7 +17,10 @@
 //!
 //! Conditioned on K controls (an amp's knobs), every layer's input mixer reads the audio and the
 //! K control values (`condition_size` 1 + K, as NAM's layer arrays allow); the input is then
-//! `[batch, time, 1 + K]` and the first rechannel still reads the audio alone.
+//! `[batch, time, 1 + K]` and the first rechannel still reads the audio alone. Optionally
+//! ([`WaveNetConfig::with_controls_film`]) each layer's activation is also FiLMed by them:
+//! `a · scale + shift`, scale and shift a 1×1 (with bias) of the condition — NAM's A2
+//! `activation_post_film`, the one A2 layer option ampsim trains.
 //!
 //! Output sample t depends on input samples t − (receptive_field − 1) ..= t only.
 
@@ -36,6 +39,16 @@ struct Layer {
     conv: nn::Conv1D,
     mixer: nn::Conv1D,
     one_by_one: nn::Conv1D,
+    /// The activation's FiLM: a 1×1 from the condition to a scale and a shift per channel.
+    film: Option<nn::Conv1D>,
+}
+
+/// Layer options ampsim trains: A1's, or A1's with a shifting, ungrouped FiLM after the
+/// activation.
+fn trainable(o: &ampsim_engine::layout::a2::LayerOptions) -> bool {
+    use ampsim_engine::layout::a2::{Film, Films, LayerOptions};
+    let film = Films { activation_post: Some(Film { shift: true, groups: 1 }), ..Films::default() };
+    o.is_a1() || *o == LayerOptions { films: film, ..LayerOptions::default() }
 }
 
 #[derive(Debug)]
@@ -52,6 +65,18 @@ fn conv(vs: nn::Path, i: usize, o: usize, k: usize, dilation: usize, bias: bool)
     nn::conv1d(vs, i as i64, o as i64, k as i64, cfg)
 }
 
+/// A FiLM's 1×1 from `cond` channels to a scale and a shift for `dim` channels, starting near
+/// the identity: PyTorch's initialisation of the weights, biases 1 (scales) and 0 (shifts).
+fn film(vs: nn::Path, cond: usize, dim: usize) -> nn::Conv1D {
+    let c = conv(vs, cond, 2 * dim, 1, 1, true);
+    tch::no_grad(|| {
+        let b = c.bs.as_ref().expect("a FiLM has a bias");
+        let _ = b.narrow(0, 0, dim as i64).fill_(1.0);
+        let _ = b.narrow(0, dim as i64, dim as i64).zero_();
+    });
+    c
+}
+
 /// The WaveNet amp model.
 #[derive(Debug)]
 pub struct WaveNet {
@@ -62,10 +87,10 @@ pub struct WaveNet {
 impl WaveNet {
     pub fn new(vs: &nn::Path, config: &WaveNetConfig) -> Result<WaveNet> {
         config.validate()?;
-        if let Some(i) = config.layers.iter().position(|a| !a.options.is_a1()) {
+        if let Some(i) = config.layers.iter().position(|a| !trainable(&a.options)) {
             return Err(Error::invalid(
                 "layers",
-                format!("array {i}: A2's extra layer options (FiLM, bottleneck, groups, head 1×1, per-layer gating) are not supported for training; ampsim-engine plays such files"),
+                format!("array {i}: A2's extra layer options (FiLM other than after the activation, bottleneck, groups, head 1×1, per-layer gating) are not supported for training; ampsim-engine plays such files"),
             ));
         }
         let cond = config.layers[0].condition_size;
@@ -91,6 +116,7 @@ impl WaveNet {
                                 conv: conv(&lp / "conv", a.channels, a.conv_channels(), k, d, true),
                                 mixer: conv(&lp / "mixer", a.condition_size, a.conv_channels(), 1, 1, false),
                                 one_by_one: conv(&lp / "1x1", a.channels, a.channels, 1, 1, true),
+                                film: a.options.films.activation_post.map(|_| film(&lp / "film", a.condition_size, a.channels)),
                             }
                         })
                         .collect(),
@@ -112,7 +138,8 @@ impl WaveNet {
 
     /// The tensors in NAM's weight order — per layer array: rechannel (no bias); per layer the
     /// dilated convolution (weights then bias), the input mixer (no bias), the 1×1 (weights then
-    /// bias); then the array's head (weights, bias if any). `head_scale` follows them in a file.
+    /// bias), then its FiLM if any (weights then bias, as NAM's A2 layers); then the array's head
+    /// (weights, bias if any). `head_scale` follows them in a file.
     fn nam_tensors(&self) -> Vec<&Tensor> {
         fn conv(c: &nn::Conv1D) -> impl Iterator<Item = &Tensor> {
             std::iter::once(&c.ws).chain(c.bs.as_ref())
@@ -122,6 +149,7 @@ impl WaveNet {
             out.extend(conv(&array.rechannel));
             for layer in &array.layers {
                 out.extend(conv(&layer.conv).chain(conv(&layer.mixer)).chain(conv(&layer.one_by_one)));
+                out.extend(layer.film.iter().flat_map(conv));
             }
             out.extend(conv(&array.head));
         }
@@ -159,6 +187,14 @@ impl WaveNet {
                     cfg.activation.apply(&z.narrow(1, 0, c)) * z.narrow(1, c, c).sigmoid()
                 } else {
                     cfg.activation.apply(&z)
+                };
+                let a = match &layer.film {
+                    Some(f) => {
+                        let c = cfg.channels as i64;
+                        let ss = last(&f.forward(&cond), len);
+                        a * ss.narrow(1, 0, c) + ss.narrow(1, c, c)
+                    }
+                    None => a,
                 };
                 h = last(&h, len) + layer.one_by_one.forward(&a);
                 acc = Some(match acc {

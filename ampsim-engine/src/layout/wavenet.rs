@@ -175,6 +175,16 @@ impl WaveNetConfig {
         self
     }
 
+    /// The same network conditioned on `controls` values through FiLM as well: the input
+    /// mixers read the audio and the controls as [`WaveNetConfig::with_controls`], and each
+    /// layer's activation is then scaled and shifted per channel by a 1×1 of them (NAM's
+    /// `activation_post_film`).
+    pub fn with_controls_film(self, controls: usize) -> WaveNetConfig {
+        let mut c = self.with_controls(controls);
+        c.layers.iter_mut().for_each(|a| a.options.films.activation_post = Some(Film { shift: true, groups: 1 }));
+        c
+    }
+
     /// Input samples that one output sample sees.
     pub fn receptive_field(&self) -> usize {
         let per_array = |a: &LayerArrayConfig| a.dilations.iter().zip(&a.kernel_sizes).map(|(d, k)| d * (k - 1)).sum::<usize>() + a.head_kernel_size - 1;
