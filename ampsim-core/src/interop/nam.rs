@@ -262,4 +262,42 @@ mod tests {
         let e = NamFile::parse("{ not json", "x.nam").unwrap_err().to_string();
         assert!(e.contains("invalid JSON"), "{e}");
     }
+
+    /// A container of two sizes of a model conditioned on two knobs: every size takes the
+    /// knobs, so the Slim value picks a size and the knobs keep their meaning; a container whose
+    /// sizes read different controls is refused on load.
+    #[test]
+    fn a_container_of_conditioned_models_plays_every_size_at_the_knobs() {
+        use ampsim_engine::ControlSpec;
+        tch::manual_seed(11);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let big = WaveNet::new(&(&vs.root() / "big"), &WaveNetConfig::preset("feather").unwrap().with_controls(2)).unwrap();
+        let small = WaveNet::new(&(&vs.root() / "small"), &WaveNetConfig::preset("nano").unwrap().with_controls_film(2)).unwrap();
+        let controls = vec![ControlSpec::new("gain", 0.0, 10.0), ControlSpec::new("treble", 0.0, 10.0)];
+        let dir = crate::test_util::tmpdir("nam", "conditioned_container");
+        let path = dir.join("pack.nam");
+        write_container(&path, &[&big, &small], 48_000, &NamMetadata { controls: controls.clone(), ..Default::default() }).unwrap();
+        let file = NamFile::read(&path).unwrap();
+        assert_eq!(file.controls, controls);
+        let x = signal(6000);
+        let at = |v: [f32; 2]| tch::Tensor::from_slice(&x.iter().flat_map(|&s| [s, v[0], v[1]]).collect::<Vec<f32>>()).view([x.len() as i64, 3]);
+        let mut amp = file.renderer().unwrap();
+        for (slim, model) in [(1.0, &big), (0.3, &small)] {
+            assert!(amp.set_slim(slim));
+            amp.reset();
+            assert!(amp.set_controls(&[0.2, 0.9]), "slim {slim}");
+            let mut played = vec![0.0; x.len()];
+            amp.process(&x, &mut played);
+            let want = Vec::<f32>::try_from(tch::no_grad(|| model.process(&at([0.2, 0.9])))).unwrap();
+            let d = crate::evaluation::compare::max_abs_difference(&played, &want).unwrap();
+            assert!(d < 1e-5, "slim {slim}: engine vs libtorch {d}");
+        }
+        // One size reads no controls: refused, saying which.
+        let plain = WaveNet::new(&(&vs.root() / "plain"), &WaveNetConfig::preset("nano").unwrap()).unwrap();
+        let mut doc = export_container(&[&big, &small], 48_000, &NamMetadata { controls: controls.clone(), ..Default::default() }).unwrap();
+        doc["config"]["submodels"][0]["model"] = export(&plain, 48_000, &NamMetadata::default()).unwrap();
+        let e = NamFile::parse(&doc.to_string(), "pack.nam").unwrap_err().to_string();
+        assert!(e.contains("pack.nam") && e.contains("no controls") && e.contains("same controls"), "{e}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

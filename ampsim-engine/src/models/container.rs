@@ -1,6 +1,7 @@
 //! NAM's `SlimmableContainer`: one capture at several sizes, and a "Slim" value from 0 to 1
 //! that picks one, as NAM's plugin does. Every size is built when the file loads, so changing
-//! the value while playing allocates nothing.
+//! the value while playing allocates nothing. The sizes of a conditioned model share its
+//! controls: each takes every setting.
 
 use crate::Renderer;
 
@@ -54,5 +55,9 @@ impl Renderer for Container {
     fn set_slim(&mut self, slim: f64) -> bool {
         Container::set_slim(self, slim);
         true
+    }
+    /// Every size takes the values, so a size picked later plays at them from its first block.
+    fn set_controls(&mut self, values: &[f32]) -> bool {
+        self.sizes.iter_mut().fold(false, |any, (_, m)| m.set_controls(values) | any)
     }
 }
