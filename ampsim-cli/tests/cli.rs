@@ -502,5 +502,30 @@ fn knobs_are_recorded_trained_and_played_at_a_setting() {
     fails_with(&["train".into(), "--captures".into(), s(&bad), "--out".into(), s(&d.join("badrun"))], "unknown control `treble`");
     assert!(!d.join("badrun").exists());
     fails_with(&["train".into(), "--captures".into(), s(&manifest), "--model".into(), "mlp".into(), "--out".into(), s(&d.join("mlprun"))], "no controls");
+    // A WaveNet reads the knobs in its mixers and through FiLM (NAM's A2 key), and plays as libtorch renders it.
+    let wn = d.join("wn");
+    let out = ampsim().args(["train", "--captures", &s(&manifest), "--model", "wavenet", "--preset", "nano", "--epochs", "1", "--out", &s(&wn)]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let wn_nam = wn.join("model.nam");
+    let wn_doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&wn_nam).unwrap()).unwrap();
+    assert_eq!((wn_doc["config"]["layers"][0]["condition_size"].as_u64(), wn_doc["config"]["layers"][0]["activation_post_film"]["active"].as_bool()), (Some(3), Some(true)));
+    let at = |model: &std::path::Path, name: &str, extra: &[&str]| {
+        let o = d.join(name);
+        let out = ampsim().args(["process", "--model", &s(model), &s(&di), &s(&o), "--set", "gain=0.3", "--set", "treble=0.6"]).args(extra).output().unwrap();
+        assert!(out.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        read_wav(&o).unwrap().channels.remove(0)
+    };
+    let (native, torch) = (at(&wn_nam, "wn.wav", &[]), at(&wn_nam, "wn_torch.wav", &["--engine", "torch"]));
+    let engine_vs_torch = native.iter().zip(&torch).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(engine_vs_torch < 1e-5, "FiLM WaveNet: engine vs libtorch {engine_vs_torch}");
+    // Both sizes in one container keep the knobs; a size without them is refused.
+    let pack = d.join("pack.nam");
+    let out = ampsim().args(["export", "--model", &s(&nam), "--model", &s(&wn_nam), "--nam", &s(&pack)]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let weights = |doc: &serde_json::Value| doc["weights"].as_array().unwrap().len();
+    let larger = if weights(&wn_doc) > weights(&doc) { &wn_nam } else { &nam };
+    assert_eq!(at(&pack, "pack.wav", &[]), at(larger, "larger.wav", &[]), "the larger size plays at the knobs");
+    fails_with(&["export".into(), "--model".into(), s(&nam), "--model".into(), s(&plain), "--nam".into(), s(&d.join("mixed.nam"))], "every size of a container reads the same controls");
+    assert!(!d.join("mixed.nam").exists());
     std::fs::remove_dir_all(d).unwrap();
 }

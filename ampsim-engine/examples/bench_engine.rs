@@ -53,6 +53,13 @@ fn main() {
         *w.last_mut().expect("weights") = cfg.head_scale as f32;
         models.push((format!("WaveNet {preset}"), Box::new(WaveNet::new(&cfg, &w).expect("model")), nam_cpp));
     }
+    // Models of the whole amp: the knobs set once, as `ampsim process --set` does.
+    let cfg = WaveNetConfig::preset("standard").expect("preset").with_controls_film(2);
+    let mut w = weights(cfg.nam_weight_count(), 7, 0.2);
+    *w.last_mut().expect("weights") = cfg.head_scale as f32;
+    let mut knobs: Box<dyn Renderer> = Box::new(WaveNet::new(&cfg, &w).expect("model"));
+    knobs.set_controls(&[0.3, 0.7]);
+    models.push(("WaveNet standard + 2 knobs (FiLM)".into(), knobs, ""));
     let a1 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nam/wavenet_a1_standard.nam");
     if let Ok(m) = ampsim_engine::nam::load(&a1) {
         models.push(("WaveNet standard (NAM's capture)".into(), m, "17.5"));
@@ -61,6 +68,10 @@ fn main() {
         let shape = LstmShape { hidden_size: hidden, num_layers: layers, controls: 0 };
         models.push((format!("LSTM {name}"), Box::new(Lstm::new(shape, &weights(shape.nam_weight_count(), 11, 0.3)).expect("model")), ""));
     }
+    let shape = LstmShape { hidden_size: 24, num_layers: 1, controls: 3 };
+    let mut knobs: Box<dyn Renderer> = Box::new(Lstm::new(shape, &weights(shape.nam_weight_count(), 11, 0.3)).expect("model"));
+    knobs.set_controls(&[0.4, 0.5, 0.6]);
+    models.push(("LSTM standard + 3 knobs".into(), knobs, ""));
     // The post's dense network: 4000 → 256 → 256 → 256 → 1 (Glorot-scale weights).
     let widths = [4000, 256, 256, 256, 1];
     let layers = widths.windows(2).enumerate().map(|(i, w)| DenseLayer { weights: weights(w[0] * w[1], 13 + i as u64, (6.0 / (w[0] + w[1]) as f32).sqrt()), bias: vec![0.01; w[1]] }).collect();
