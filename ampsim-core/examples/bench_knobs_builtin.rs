@@ -11,7 +11,8 @@
 //! `conditioned`: one WaveNet conditioned on the knobs (`concat`: the knobs read by every
 //! layer's input mixer; `film`: a FiLM of every layer's activation too), trained `seconds`.
 //! `per-setting`: one WaveNet per training setting, each trained `seconds` / 8 on its own
-//! recording (the same total time). Knobs: THREADS (default 2).
+//! recording (the same total time). Knobs: THREADS (default 2), LATENCY (align every recording
+//! by this many samples instead of the estimate).
 
 use ampsim_core::data::amp::AmpConfig;
 use ampsim_core::data::captures::{record_setting, synth_settings, synthesise, Role};
@@ -35,7 +36,8 @@ fn main() -> ampsim_core::Result<()> {
     let dir = std::env::temp_dir().join(format!("ampsim-bench-knobs-{}", std::process::id()));
     let base = AmpConfig { seed: SEED, ..AmpConfig::default() };
     let (caps, gain) = synthesise(&dir, &KNOBS, &synth_settings(KNOBS.len(), 3, 5, SEED), &base, SECONDS)?;
-    let (caps, _) = caps.load(None)?;
+    let latency: Option<i64> = std::env::var("LATENCY").ok().and_then(|v| v.parse().ok());
+    let (caps, _) = caps.load(latency)?;
     std::fs::remove_dir_all(&dir).ok();
     let c = &caps.captures;
     let (train_settings, test_settings) = (c.settings(Role::Train), c.settings(Role::Test));
@@ -45,7 +47,7 @@ fn main() -> ampsim_core::Result<()> {
         .iter()
         .map(|v| record_setting(&part, &KNOBS, v, &base, gain, caps.lag_samples, caps.sample_rate_hz))
         .collect::<ampsim_core::Result<Vec<_>>>()?;
-    println!("{} training settings, test settings: {}", train_settings.len(), test_settings.iter().map(|v| format!("[{}]", c.describe(v))).collect::<Vec<_>>().join(" "));
+    println!("{} training settings (aligned by {} samples), test settings: {}", train_settings.len(), caps.lag_samples, test_settings.iter().map(|v| format!("[{}]", c.describe(v))).collect::<Vec<_>>().join(" "));
     let mut scores = Vec::new();
     if kind == "per-setting" {
         let each = seconds / train_settings.len() as f64;
