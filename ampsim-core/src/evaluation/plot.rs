@@ -8,9 +8,20 @@ use crate::evaluation::display::{Chart, Figure};
 use crate::data::recording::Recording;
 use crate::{Error, Result};
 
-/// Colours used throughout: direct (blue), amp (orange), model (green), extra (red, purple).
-pub const PALETTE: [RGBColor; 5] =
-    [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(148, 103, 189)];
+/// Colours used throughout: direct (blue), amp (orange), model (green), then red, purple, brown,
+/// pink, grey, olive and cyan for more lines (ten before any repeats).
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
 
 /// One named line.
 #[derive(Clone, Debug)]
