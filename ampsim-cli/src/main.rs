@@ -392,10 +392,9 @@ fn export(models: &[PathBuf], nam: &Path, mut meta: NamMetadata) -> Result<()> {
         println!("wrote {} ({} {NAM_VERSION}, {} weights, {rate} Hz)", nam.display(), one.model.nam_architecture(), one.file.weight_count());
         return Ok(());
     }
-    let names = |l: &model_file::LoadedModel| l.file.controls.iter().map(|c| format!("{} {}..{}", c.name, c.min, c.max)).collect::<Vec<_>>().join(", ");
-    if let Some((path, other)) = models.iter().zip(&loaded).find(|(_, l)| names(l) != names(&loaded[0])) {
-        let say = |l: &model_file::LoadedModel| if l.file.controls.is_empty() { "no controls".to_string() } else { format!("controls {}", names(l)) };
-        bail!("{}: {}, but {} has {}; every size of a container reads the same controls", path.display(), say(other), models[0].display(), say(&loaded[0]));
+    let named = |l: &model_file::LoadedModel| ampsim_engine::controls::describe_controls(&l.file.controls);
+    if let Some((path, other)) = models.iter().zip(&loaded).find(|(_, l)| named(l) != named(&loaded[0])) {
+        bail!("{}: {}, but {} has {}; every size of a container reads the same controls", path.display(), named(other), models[0].display(), named(&loaded[0]));
     }
     meta.controls = loaded[0].file.controls.clone();
     let all: Vec<&dyn CausalModel> = loaded.iter().map(|l| &*l.model).collect();

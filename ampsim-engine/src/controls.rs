@@ -134,6 +134,15 @@ impl ControlSpec {
     }
 }
 
+/// What a model's controls are, for messages comparing two models: `no controls`, or
+/// `controls gain 0..1, treble 0..10`.
+pub fn describe_controls(specs: &[ControlSpec]) -> String {
+    if specs.is_empty() {
+        return "no controls".into();
+    }
+    format!("controls {}", specs.iter().map(|c| format!("{} {}..{}", c.name, c.min, c.max)).collect::<Vec<_>>().join(", "))
+}
+
 /// The normalised values of `specs` for a setting given as `(name, value)` pairs: one clear
 /// error for an unknown name, a name given twice, a control left out, or (unless
 /// `extrapolate`) a value outside the trained range; with `extrapolate`, such values are

@@ -268,10 +268,9 @@ fn container_submodels(config: &Value, origin: &str) -> Result<Vec<(f64, NamFile
         out.push((s.max_value, m));
     }
     // One amp, one set of knobs: the Slim value must not change what a knob means.
-    let named = |m: &NamFile| m.controls.iter().map(|c| format!("{} {}..{}", c.name, c.min, c.max)).collect::<Vec<_>>().join(", ");
+    let named = |m: &NamFile| crate::controls::describe_controls(&m.controls);
     if let Some(k) = out.iter().position(|(_, m)| named(m) != named(&out[0].1)) {
-        let say = |m: &NamFile| if m.controls.is_empty() { "no controls".to_string() } else { format!("controls {}", named(m)) };
-        return Err(Error::model(origin, format!("submodel {} has {}, but submodel 1 has {}; every size of a container reads the same controls", k + 1, say(&out[k].1), say(&out[0].1))));
+        return Err(Error::model(origin, format!("submodel {} has {}, but submodel 1 has {}; every size of a container reads the same controls", k + 1, named(&out[k].1), named(&out[0].1))));
     }
     out.sort_by(|a, b| a.0.total_cmp(&b.0));
     Ok(out)
