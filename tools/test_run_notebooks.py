@@ -54,6 +54,14 @@ def test_benign_stderr_passes_and_other_stderr_fails():
     assert [f[0] for f in cell_failures(nb_with(code("r?", message)))] == [0]
 
 
+def test_a_real_data_skip_fails_only_when_the_data_are_required(monkeypatch):
+    nb = nb_with(code("jvm", new_output("stream", name="stdout", text="skipping: no recordings under ../shared/data/real\n")))
+    monkeypatch.delenv("AMPSIM_REQUIRE_SHARED", raising=False)
+    assert cell_failures(nb) == []
+    monkeypatch.setenv("AMPSIM_REQUIRE_SHARED", "1")
+    assert len(cell_failures(nb)) == 1
+
+
 def test_error_output_is_caught():
     err = new_output("error", ename="Error", evalue="cannot find value `y`", traceback=["cannot find value `y`"])
     nb = nb_with(code("y", err))

@@ -224,6 +224,21 @@ enum Command {
         #[arg(long)]
         png: Option<PathBuf>,
     },
+    /// Make a model its own plugin for a DAW: an LV2 bundle `<name>.lv2/` and a `<name>.clap`
+    /// file in --out, each carrying the model, with its controls as the plugin's parameters
+    /// (beside input gain, output level and on/off). Install: copy the bundle to ~/.lv2/ and
+    /// the .clap file to ~/.clap/.
+    Plugin {
+        /// The model (.nam).
+        #[arg(long)]
+        model: PathBuf,
+        /// The name the host lists (also gives the file names and the plugin's identity).
+        #[arg(long)]
+        name: String,
+        /// Folder to write the LV2 bundle and the .clap file into.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Describe a recording: format, duration, peak/RMS per channel, the data checks, and the
     /// latency with its confidence.
     Info {
@@ -372,7 +387,32 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Export { model, nam, name, modeled_by, gear_type, tone_type } => export(&model, &nam, NamMetadata { name, modeled_by, gear_type, tone_type, ..NamMetadata::default() })?,
         Command::Compare { reference, output, png } => compare(&reference, &output, png.as_deref())?,
+        Command::Plugin { model, name, out } => make_plugin(&model, &name, &out)?,
     }
+    Ok(())
+}
+
+/// `plugin`: the model as its own LV2 and CLAP plugin.
+fn make_plugin(model: &Path, name: &str, out: &Path) -> Result<()> {
+    if model.extension().and_then(|e| e.to_str()) != Some("nam") {
+        bail!("{}: give a .nam file (`ampsim export` writes one from a checkpoint)", model.display());
+    }
+    if name.trim().is_empty() {
+        bail!("--name: give the name the host should list");
+    }
+    let library = ampsim_plugin::bundle::find_library()?;
+    let w = ampsim_plugin::bundle::write_model_plugin(&library, model, name, out)?;
+    let knobs: Vec<String> = w.header.params.iter().skip(3).map(|p| format!("{} {}..{}", p.name, p.min, p.max)).collect();
+    println!(
+        "wrote {} (LV2, {}) and {} (CLAP, org.ampsim.{}): \"{}\" at {} Hz, parameters input gain, output level, enabled{}",
+        w.lv2_bundle.display(),
+        ampsim_plugin::lv2::ttl::uri(&w.header.slug),
+        w.clap_file.display(),
+        w.header.slug,
+        w.header.name,
+        w.header.sample_rate_hz,
+        if knobs.is_empty() { String::new() } else { format!(", {}", knobs.join(", ")) }
+    );
     Ok(())
 }
 

@@ -356,11 +356,7 @@ fn captures_never_fail_silently() {
 
 #[test]
 fn an_a2_container_plays_at_the_slim_value_asked() {
-    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nam");
-    if !fixtures.is_dir() {
-        eprintln!("skipping: {} is absent", fixtures.display());
-        return;
-    }
+    let Some(fixtures) = ampsim_testkit::shared("data/nam") else { return };
     let d = tmpdir("slim");
     let v = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<String>>();
     let (a2, input) = (fixtures.join("A2.nam"), fixtures.join("reference/input.wav"));

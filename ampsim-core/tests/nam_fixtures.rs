@@ -1,6 +1,6 @@
 //! Every `.nam` file NAM's own tools wrote (`../shared/data/nam/`) renders in ampsim as NAM's C++
 //! engine renders it (`reference/`, from sample 8 192 on — see the README there), or is refused
-//! with the feature named. Skipped when `../shared` is absent.
+//! with the feature named. Skipped when `../shared` is absent (unless AMPSIM_REQUIRE_SHARED=1).
 
 use std::path::PathBuf;
 
@@ -13,13 +13,7 @@ use ampsim_core::training::process_signal;
 const FROM_SAMPLE: usize = 8192;
 
 fn fixtures() -> Option<PathBuf> {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nam");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!("skipping: {} is absent", d.display());
-        None
-    }
+    ampsim_testkit::shared("data/nam")
 }
 
 /// Max |difference| from `FROM_SAMPLE` on between `file` (at `slim`) and NAM's render `reference`.

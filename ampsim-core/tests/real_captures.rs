@@ -1,5 +1,5 @@
 //! Captures that must never fail silently, built from the real JVM410H takes in
-//! `../shared/data/real/` (beside the repository; skipped with a message when absent). Every
+//! `../shared/data/real/` (beside the repository; skipped with a message when absent, unless AMPSIM_REQUIRE_SHARED=1). Every
 //! variant is made here, in memory: the takes joined with digital silence between them as a
 //! DAW export does, joined without gaps, delayed, polarity-inverted, resampled to 48 kHz,
 //! damaged, mismatched, cut short.
@@ -17,13 +17,7 @@ use ampsim_core::data::windows::Split;
 use ampsim_core::{data::checks, Error, Recording};
 
 fn shared(folder: &str) -> Option<PathBuf> {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/real").join(folder);
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!("skipping: {} is absent", d.display());
-        None
-    }
+    ampsim_testkit::shared(&format!("data/real/{folder}"))
 }
 
 fn takes() -> Option<Vec<Recording>> {

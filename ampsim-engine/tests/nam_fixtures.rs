@@ -9,15 +9,9 @@ use std::path::PathBuf;
 use ampsim_engine::nam::{self, NamFile};
 use ampsim_engine::Renderer;
 
+/// NAM's files beside the repository (skipped when absent, unless AMPSIM_REQUIRE_SHARED=1).
 fn fixtures() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nam");
-    if dir.join("reference/input.wav").exists() {
-        Some(dir)
-    } else {
-        assert!(std::env::var_os("AMPSIM_REQUIRE_NAM").is_none(), "AMPSIM_REQUIRE_NAM is set but {} is missing", dir.display());
-        eprintln!("skipping: no NAM fixtures at {}", dir.display());
-        None
-    }
+    ampsim_testkit::shared("data/nam/reference/input.wav").map(|input| input.parent().unwrap().parent().unwrap().to_path_buf())
 }
 
 fn wav(path: PathBuf) -> Vec<f32> {
