@@ -5,7 +5,7 @@ ENV := . tools/env.sh &&
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 DATA := data/GuitarTraining.wav
 
-.PHONY: all setup build data notebooks test test-rust test-no-shared test-notebooks test-notebooks-real test-harness lab bench clean clean-cache
+.PHONY: all setup build data notebooks plugin test test-rust test-no-shared test-notebooks test-notebooks-real test-harness lab bench clean clean-cache
 
 all: notebooks
 
@@ -32,8 +32,17 @@ notebooks: setup data
 SHARED := $(or $(AMPSIM_SHARED),../shared)
 SKIP_LOG := $(abspath target/skipped-tests.txt)
 
+## plugin: the LV2/CLAP plugin library, optimised; with MODEL=amp.nam [NAME="My amp"], that model as its own
+## plugin in target/plugins/ (lv2/<name>.lv2/ for ~/.lv2/, clap/<name>.clap for ~/.clap/)
+PLUGIN_LIB := target/release/libampsim_plugin.so
+plugin: setup
+	$(ENV) cargo build --release -p ampsim-plugin
+	@if [ -n "$(MODEL)" ]; then $(ENV) AMPSIM_PLUGIN_LIB=$(abspath $(PLUGIN_LIB)) cargo run --quiet -p ampsim-cli -- plugin \
+	  --model "$(MODEL)" --name "$(or $(NAME),$(basename $(notdir $(MODEL))))" --out target/plugins; \
+	else echo "built $(PLUGIN_LIB); make plugin MODEL=amp.nam NAME=\"My amp\" writes that model as an LV2 and a CLAP plugin"; fi
+
 ## test: Rust tests, the notebook harness's own tests, every notebook in quick mode
-test: setup data test-rust test-no-shared test-harness test-notebooks test-notebooks-real
+test: setup data plugin test-rust test-no-shared test-harness test-notebooks test-notebooks-real
 
 # AMPSIM_REQUIRE_NAM: NAM's Python package (installed by setup) must be there.
 test-rust: setup

@@ -18,6 +18,8 @@ command -v cc >/dev/null || missing+=(build-essential)
 command -v make >/dev/null || missing+=(make)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+# lilv's command-line LV2 hosts (lv2ls, lv2info, lv2apply): the plugin's tests play it in them.
+command -v lv2apply >/dev/null || missing+=(lilv-utils)
 command -v cargo >/dev/null || { echo "[setup] error: cargo is not installed (https://rustup.rs)" >&2; exit 1; }
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"

@@ -225,9 +225,8 @@ enum Command {
         png: Option<PathBuf>,
     },
     /// Make a model its own plugin for a DAW: an LV2 bundle `<name>.lv2/` and a `<name>.clap`
-    /// file in --out, each carrying the model, with its controls as the plugin's parameters
-    /// (beside input gain, output level and on/off). Install: copy the bundle to ~/.lv2/ and
-    /// the .clap file to ~/.clap/.
+    /// file, each carrying the model, with its controls as the plugin's parameters (beside
+    /// input gain, output level and on/off).
     Plugin {
         /// The model (.nam).
         #[arg(long)]
@@ -235,9 +234,12 @@ enum Command {
         /// The name the host lists (also gives the file names and the plugin's identity).
         #[arg(long)]
         name: String,
-        /// Folder to write the LV2 bundle and the .clap file into.
+        /// Write into OUT/lv2/ and OUT/clap/ (copy their contents to ~/.lv2/ and ~/.clap/).
+        #[arg(long, required_unless_present = "install", conflicts_with = "install")]
+        out: Option<PathBuf>,
+        /// Write straight into your plugin folders, ~/.lv2/ and ~/.clap/.
         #[arg(long)]
-        out: PathBuf,
+        install: bool,
     },
     /// Describe a recording: format, duration, peak/RMS per channel, the data checks, and the
     /// latency with its confidence.
@@ -387,13 +389,19 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Export { model, nam, name, modeled_by, gear_type, tone_type } => export(&model, &nam, NamMetadata { name, modeled_by, gear_type, tone_type, ..NamMetadata::default() })?,
         Command::Compare { reference, output, png } => compare(&reference, &output, png.as_deref())?,
-        Command::Plugin { model, name, out } => make_plugin(&model, &name, &out)?,
+        Command::Plugin { model, name, out, install: _ } => {
+            let to = match out {
+                Some(dir) => ampsim_plugin::bundle::Destination::under(&dir),
+                None => ampsim_plugin::bundle::Destination::user()?,
+            };
+            make_plugin(&model, &name, &to)?
+        }
     }
     Ok(())
 }
 
 /// `plugin`: the model as its own LV2 and CLAP plugin.
-fn make_plugin(model: &Path, name: &str, out: &Path) -> Result<()> {
+fn make_plugin(model: &Path, name: &str, to: &ampsim_plugin::bundle::Destination) -> Result<()> {
     if model.extension().and_then(|e| e.to_str()) != Some("nam") {
         bail!("{}: give a .nam file (`ampsim export` writes one from a checkpoint)", model.display());
     }
@@ -401,7 +409,7 @@ fn make_plugin(model: &Path, name: &str, out: &Path) -> Result<()> {
         bail!("--name: give the name the host should list");
     }
     let library = ampsim_plugin::bundle::find_library()?;
-    let w = ampsim_plugin::bundle::write_model_plugin(&library, model, name, out)?;
+    let w = ampsim_plugin::bundle::write_model_plugin(&library, model, name, to)?;
     let knobs: Vec<String> = w.header.params.iter().skip(3).map(|p| format!("{} {}..{}", p.name, p.min, p.max)).collect();
     println!(
         "wrote {} (LV2, {}) and {} (CLAP, org.ampsim.{}): \"{}\" at {} Hz, parameters input gain, output level, enabled{}",

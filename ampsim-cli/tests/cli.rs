@@ -442,7 +442,7 @@ fn process_plays_a_dense_checkpoint_lined_up_with_its_input() {
 /// played at any setting: the knobs move the sound, the engine plays what libtorch renders,
 /// and every misuse of a knob gets one clear error.
 #[test]
-fn knobs_are_recorded_trained_and_played_at_a_setting() {
+fn knobs_are_recorded_trained_played_at_a_setting_and_in_a_plugin_host() {
     use ampsim_core::data::audio::read_wav;
     let d = tmpdir("knobs");
     let set = d.join("set");
@@ -514,6 +514,29 @@ fn knobs_are_recorded_trained_and_played_at_a_setting() {
     let (native, torch) = (at(&wn_nam, "wn.wav", &[]), at(&wn_nam, "wn_torch.wav", &["--engine", "torch"]));
     let engine_vs_torch = native.iter().zip(&torch).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(engine_vs_torch < 1e-5, "FiLM WaveNet: engine vs libtorch {engine_vs_torch}");
+    // Each model as its own plugin: lilv's lv2apply plays it at three settings as `process --set` does.
+    let plugins = d.join("plugins");
+    let mono = d.join("di_mono.wav");
+    let di_signal = read_wav(&di).unwrap().channels.remove(0);
+    ampsim_core::data::audio::write_wav(&mono, &[&di_signal], 44_100, ampsim_core::data::audio::WavEncoding::Float32).unwrap();
+    for (model, name) in [(&nam, "Knob LSTM"), (&wn_nam, "Knob FiLM WaveNet")] {
+        let out = ampsim().args(["plugin", "--model", &s(model), "--name", name, "--out", &s(&plugins)]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains("gain 0..1") && text.contains("treble 0..1"), "{text} {}", String::from_utf8_lossy(&out.stderr));
+        let uri = format!("urn:ampsim:{}", name.to_lowercase().replace(' ', "-"));
+        for (gain, treble) in [("0.1", "0.2"), ("0.5", "0.9"), ("0.8", "0.35")] {
+            let (cli_out, host_out) = (d.join("cli.wav"), d.join("host.wav"));
+            let o = ampsim().args(["process", "--model", &s(model), &s(&mono), &s(&cli_out), "--set", &format!("gain={gain}"), "--set", &format!("treble={treble}")]).output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let o = Command::new("lv2apply").env("LV2_PATH", plugins.join("lv2")).arg("-i").arg(&mono).arg("-o").arg(&host_out).args(["-c", "gain", gain, "-c", "treble", treble, &uri]).output().expect("lv2apply (Debian's lilv-utils, installed by tools/setup.sh)");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let (a, b) = (read_wav(&cli_out).unwrap().channels.remove(0), read_wav(&host_out).unwrap().channels.remove(0));
+            let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+            assert!(a.len() == b.len() && diff < 1e-5, "{name} at gain {gain}, treble {treble}: lv2apply vs ampsim process {diff}");
+        }
+    }
+    fails_with(&["plugin".into(), "--model".into(), s(&d.join("missing.nam")), "--name".into(), "x".into(), "--out".into(), s(&plugins)], "missing.nam");
+    fails_with(&["plugin".into(), "--model".into(), s(&di), "--name".into(), "x".into(), "--out".into(), s(&plugins)], "give a .nam file");
     // Both sizes in one container keep the knobs; a size without them is refused.
     let pack = d.join("pack.nam");
     let out = ampsim().args(["export", "--model", &s(&nam), "--model", &s(&wn_nam), "--nam", &s(&pack)]).output().unwrap();

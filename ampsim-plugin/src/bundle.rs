@@ -1,5 +1,5 @@
-//! Writing a model as its own plugin: an LV2 bundle (`<slug>.lv2/` with `manifest.ttl`, the
-//! plugin's description and its binary) and a CLAP file (`<slug>.clap`), both carrying the
+//! Writing a model as its own plugin: an LV2 bundle (`lv2/<slug>.lv2/` with `manifest.ttl`, the
+//! plugin's description and its binary) and a CLAP file (`clap/<slug>.clap`), both carrying the
 //! model inside the binary ([`crate::embedded`]). Written atomically: a folder or file appears
 //! complete under its name, or not at all.
 
@@ -78,9 +78,31 @@ pub fn find_library() -> Result<PathBuf, BundleError> {
     Err(BundleError::NoLibrary(format!("looked beside {} (build it with `make plugin`, or set AMPSIM_PLUGIN_LIB)", exe.display())))
 }
 
-/// Write `model` as the plugin `name` into `out_dir`: `<slug>.lv2/` and `<slug>.clap`, from
-/// the plugin library `library`.
-pub fn write_model_plugin(library: &Path, model: &Path, name: &str, out_dir: &Path) -> Result<Written, BundleError> {
+/// Where plugins go: LV2 bundles and CLAP files in folders of their own (an LV2 host reads
+/// every entry of its folders as a bundle).
+#[derive(Clone, Debug)]
+pub struct Destination {
+    pub lv2_dir: PathBuf,
+    pub clap_dir: PathBuf,
+}
+
+impl Destination {
+    /// `<dir>/lv2/` and `<dir>/clap/`.
+    pub fn under(dir: &Path) -> Destination {
+        Destination { lv2_dir: dir.join("lv2"), clap_dir: dir.join("clap") }
+    }
+
+    /// The user's own plugin folders on Linux: `~/.lv2/` and `~/.clap/`.
+    pub fn user() -> Result<Destination, BundleError> {
+        let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).ok_or_else(|| BundleError::Model("HOME is not set: give --out".into()))?;
+        let home = PathBuf::from(home);
+        Ok(Destination { lv2_dir: home.join(".lv2"), clap_dir: home.join(".clap") })
+    }
+}
+
+/// Write `model` as the plugin `name`: `<slug>.lv2/` and `<slug>.clap` in `to`, from the plugin
+/// library `library`.
+pub fn write_model_plugin(library: &Path, model: &Path, name: &str, to: &Destination) -> Result<Written, BundleError> {
     let text = std::fs::read_to_string(model).map_err(io(model))?;
     let file = NamFile::parse(&text, &model.display().to_string()).map_err(|e| BundleError::Model(e.to_string()))?;
     // Refuse here what would fail in the host.
@@ -91,16 +113,17 @@ pub fn write_model_plugin(library: &Path, model: &Path, name: &str, out_dir: &Pa
     }
     let header = Header { slug: slug_of(name), name: name.trim().to_string(), sample_rate_hz: file.sample_rate_hz.unwrap_or(48_000), params: params::for_model(&file.controls) };
     let carrying = embedded::append(&binary, &header, text.as_bytes());
-    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
-
-    let lv2_bundle = out_dir.join(format!("{}.lv2", header.slug));
+    for dir in [&to.lv2_dir, &to.clap_dir] {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let lv2_bundle = to.lv2_dir.join(format!("{}.lv2", header.slug));
     let files = [
         ("manifest.ttl", ttl::manifest(&header, LV2_BINARY, LV2_DESCRIPTION).into_bytes()),
         (LV2_DESCRIPTION, ttl::plugin(&header).into_bytes()),
         (LV2_BINARY, carrying.clone()),
     ];
     write_folder(&lv2_bundle, &files)?;
-    let clap_file = out_dir.join(format!("{}.clap", header.slug));
+    let clap_file = to.clap_dir.join(format!("{}.clap", header.slug));
     write_file(&clap_file, &carrying, true)?;
     Ok(Written { header, lv2_bundle, clap_file })
 }

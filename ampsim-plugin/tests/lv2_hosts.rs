@@ -7,6 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use ampsim_plugin::bundle::Destination;
 use common::*;
 
 fn host(dir: &Path, program: &str) -> Command {
@@ -24,7 +25,8 @@ fn run(mut c: Command) -> (String, String) {
 
 /// `input` played by `uri` in lv2apply at the host rate `rate_hz`, with control values.
 fn lv2apply(dir: &Path, uri: &str, input: &[f32], rate_hz: u32, controls: &[(&str, f64)]) -> (Vec<f32>, String) {
-    let (i, o) = (dir.join("in.wav"), dir.join("out.wav"));
+    // Beside the LV2 folder: lilv reads every entry of it as a bundle.
+    let (i, o) = (dir.with_extension("in.wav"), dir.with_extension("out.wav"));
     write_wav(&i, input, rate_hz);
     let mut c = host(dir, "lv2apply");
     c.arg("-i").arg(&i).arg("-o").arg(&o);
@@ -43,7 +45,7 @@ fn a_knob_model_is_listed_shows_its_knobs_and_plays_as_the_engine_renders_it() {
     let nam = dir.join("knobs.nam");
     std::fs::write(&nam, &model).unwrap();
     let plugins = dir.join("lv2");
-    let w = ampsim_plugin::bundle::write_model_plugin(&library(), &nam, "Knob LSTM", &plugins).unwrap();
+    let w = ampsim_plugin::bundle::write_model_plugin(&library(), &nam, "Knob LSTM", &Destination::under(&dir)).unwrap();
     assert!(w.lv2_bundle.join("manifest.ttl").is_file() && w.clap_file.is_file());
     let uri = "urn:ampsim:knob-lstm";
 
@@ -84,9 +86,9 @@ fn nams_own_files_play_as_the_engine_renders_them() {
     let x = read_wav(&fixtures.join("reference/input.wav"));
     // A capture of one setting (no knobs) and NAM's A2 SlimmableContainer (its full size plays).
     for (file, name) in [("lstm.nam", "NAM LSTM"), ("A2.nam", "NAM A2")] {
-        let w = ampsim_plugin::bundle::write_model_plugin(&library(), &fixtures.join(file), name, &dir).unwrap();
+        let w = ampsim_plugin::bundle::write_model_plugin(&library(), &fixtures.join(file), name, &Destination::under(&dir)).unwrap();
         assert_eq!(w.header.params.len(), 3, "{file}: input gain, output level, enabled");
-        let (y, _) = lv2apply(&dir, &format!("urn:ampsim:{}", w.header.slug), &x, 48_000, &[]);
+        let (y, _) = lv2apply(&dir.join("lv2"), &format!("urn:ampsim:{}", w.header.slug), &x, 48_000, &[]);
         let reference = engine_render(&std::fs::read_to_string(fixtures.join(file)).unwrap(), &[], &x);
         let d = max_difference(&y, &reference);
         assert!(d < 1e-5, "{file}: lv2apply vs the engine {d}");
@@ -100,10 +102,10 @@ fn at_another_host_rate_the_model_plays_resampled_with_its_latency_reported() {
     let model = knob_lstm(&[("gain", 0.0, 1.0)], 48_000);
     let nam = dir.join("m.nam");
     std::fs::write(&nam, &model).unwrap();
-    ampsim_plugin::bundle::write_model_plugin(&library(), &nam, "Rate test", &dir).unwrap();
+    ampsim_plugin::bundle::write_model_plugin(&library(), &nam, "Rate test", &Destination::under(&dir)).unwrap();
     // The same as the plugin's amp in-process at 44.1 kHz (the resampler's path, tested on its own).
     let x = guitar(44_100.0, 1.0);
-    let (y, _) = lv2apply(&dir, "urn:ampsim:rate-test", &x, 44_100, &[("gain", 0.5)]);
+    let (y, _) = lv2apply(&dir.join("lv2"), "urn:ampsim:rate-test", &x, 44_100, &[("gain", 0.5)]);
     let file = ampsim_engine::nam::NamFile::parse(&model, "m").unwrap();
     let mut amp = ampsim_plugin::amp::Amp::new(ampsim_plugin::params::for_model(&file.controls), 44_100.0);
     amp.swap_model(Some(ampsim_plugin::amp::PreparedModel::new(&file, 44_100.0).unwrap()));
@@ -124,7 +126,8 @@ fn a_damaged_model_leaves_the_plugin_passing_audio_through_with_one_message() {
     let binary = std::fs::read(library()).unwrap();
     let broken = model.replace("\"LSTM\"", "\"Transformer\"");
     let bytes = ampsim_plugin::embedded::append(&binary, &header, broken.as_bytes());
-    let bundle = dir.join("damaged.lv2");
+    let bundle = dir.join("lv2/damaged.lv2");
+    std::fs::create_dir_all(dir.join("lv2")).unwrap();
     let files = [
         ("manifest.ttl", ampsim_plugin::lv2::ttl::manifest(&header, "p.so", "plugin.ttl").into_bytes()),
         ("plugin.ttl", ampsim_plugin::lv2::ttl::plugin(&header).into_bytes()),
@@ -132,7 +135,7 @@ fn a_damaged_model_leaves_the_plugin_passing_audio_through_with_one_message() {
     ];
     ampsim_plugin::bundle::write_folder(&bundle, &files).unwrap();
     let x = guitar(48_000.0, 0.25);
-    let (y, stderr) = lv2apply(&dir, "urn:ampsim:damaged", &x, 48_000, &[("gain", 0.5)]);
+    let (y, stderr) = lv2apply(&dir.join("lv2"), "urn:ampsim:damaged", &x, 48_000, &[("gain", 0.5)]);
     assert_eq!(y, x, "no model: the input passes through");
     let messages: Vec<&str> = stderr.lines().filter(|l| l.starts_with("ampsim:")).collect();
     assert_eq!(messages.len(), 1, "{stderr}");

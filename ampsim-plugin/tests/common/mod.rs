@@ -25,12 +25,17 @@ pub fn weights(n: usize, seed: u64) -> Vec<f32> {
 
 /// An LSTM conditioned on `controls` (name, min, max), seeded weights, as `.nam` JSON.
 pub fn knob_lstm(controls: &[(&str, f64, f64)], rate_hz: u32) -> String {
+    knob_lstm_seeded(controls, rate_hz, 7)
+}
+
+/// [`knob_lstm`] with weights from `seed`.
+pub fn knob_lstm_seeded(controls: &[(&str, f64, f64)], rate_hz: u32, seed: u64) -> String {
     let shape = LstmShape { hidden_size: 8, num_layers: 1, controls: controls.len() };
     let specs: Vec<serde_json::Value> = controls.iter().map(|(n, lo, hi)| serde_json::json!({"name": n, "min": lo, "max": hi, "trained_min": lo, "trained_max": hi})).collect();
     serde_json::json!({
         "version": "0.5.4", "architecture": "LSTM", "metadata": {},
         "config": {"input_size": 1 + controls.len(), "hidden_size": 8, "num_layers": 1},
-        "weights": weights(shape.nam_weight_count(), 7), "sample_rate": rate_hz, "controls": specs,
+        "weights": weights(shape.nam_weight_count(), seed), "sample_rate": rate_hz, "controls": specs,
     })
     .to_string()
 }
