@@ -319,8 +319,15 @@ impl Amp {
         for (d, &x) in self.dry[..n].iter_mut().zip(input) {
             *d = if x.is_finite() { x } else { 0.0 };
         }
-        for (g, &d) in self.gained[..n].iter_mut().zip(&self.dry[..n]) {
-            *g = d * self.input_gain.next();
+        if self.input_gain.left > 0 {
+            for (g, &d) in self.gained[..n].iter_mut().zip(&self.dry[..n]) {
+                *g = d * self.input_gain.next();
+            }
+        } else {
+            let g = self.input_gain.value;
+            for (o, &d) in self.gained[..n].iter_mut().zip(&self.dry[..n]) {
+                *o = d * g;
+            }
         }
         let silent = self.wet.settled_at(0.0);
         if silent && !self.resting {
@@ -345,25 +352,47 @@ impl Amp {
                 }
             }
         }
-        // The input delayed by the model's latency, for the fade to bypass.
-        let ring = self.dry_ring.len();
+        // The input delayed by the model's latency (into `old_out`), for the fade to bypass.
+        let delayed = &mut self.old_out[..n];
+        self.dry_at = delay_line(&mut self.dry_ring, self.dry_at, &self.dry[..n], self.latency_samples, delayed);
+        if self.wet.settled_at(1.0) && self.output_gain.left == 0 {
+            // Playing steadily: the model's output at the output level.
+            let g = self.output_gain.value;
+            for (o, &w) in output.iter_mut().zip(&self.wet_out[..n]) {
+                let y = w * g;
+                *o = if y.is_finite() { y } else { 0.0 };
+            }
+            return;
+        }
         for i in 0..n {
-            let d = self.dry[i];
-            self.dry_ring[self.dry_at] = d;
-            let delayed = self.dry_ring[(self.dry_at + ring - self.latency_samples) % ring];
-            self.dry_at = (self.dry_at + 1) % ring;
             let w = self.wet.next();
+            let g = self.output_gain.next();
             let y = if w == 1.0 {
-                self.wet_out[i] * self.output_gain.next()
+                self.wet_out[i] * g
             } else if w == 0.0 {
-                self.output_gain.next();
-                delayed
+                delayed[i]
             } else {
-                w * self.wet_out[i] * self.output_gain.next() + (1.0 - w) * delayed
+                w * self.wet_out[i] * g + (1.0 - w) * delayed[i]
             };
             output[i] = if y.is_finite() { y } else { 0.0 };
         }
     }
+}
+
+/// Push `x` into the ring `ring` at `at` and read, into `out`, what went in `delay` samples
+/// before each sample of `x` (`delay` + `x.len()` ≤ the ring's length); the new write position.
+fn delay_line(ring: &mut [f32], at: usize, x: &[f32], delay: usize, out: &mut [f32]) -> usize {
+    let len = ring.len();
+    let n = x.len();
+    // Write first, then read from `delay` behind each written sample: with delay 0 that is x.
+    let first = n.min(len - at);
+    ring[at..at + first].copy_from_slice(&x[..first]);
+    ring[..n - first].copy_from_slice(&x[first..]);
+    let start = (at + len - delay) % len;
+    let first = n.min(len - start);
+    out[..first].copy_from_slice(&ring[start..start + first]);
+    out[first..].copy_from_slice(&ring[..n - first]);
+    (at + n) % len
 }
 
 /// dB as a gain factor (0 dB is exactly 1).

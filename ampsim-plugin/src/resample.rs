@@ -156,6 +156,30 @@ impl RateBridge {
     }
 }
 
+/// `x` resampled offline from `from_hz` to `to_hz`, its delay removed: rubato's FFT resampler
+/// with chunks of 100 × the reduced ratio (a filter thousands of samples long), the reference
+/// the real-time bridge is measured against.
+pub fn offline(x: &[f32], from_hz: usize, to_hz: usize) -> Result<Vec<f32>, String> {
+    if from_hz == 0 || to_hz == 0 {
+        return Err("sample rates must be positive".into());
+    }
+    let g = gcd(from_hz, to_hz);
+    let (chunk_in, chunk_out) = (100 * from_hz / g, 100 * to_hz / g);
+    let mut r = Fft::<f32>::new(from_hz, to_hz, chunk_in, 1, FixedSync::Both).map_err(|e| e.to_string())?;
+    let delay = r.output_delay();
+    let chunks = x.len().div_ceil(chunk_in) + 2;
+    let mut padded = x.to_vec();
+    padded.resize(chunks * chunk_in, 0.0);
+    let mut y = vec![0.0f32; chunks * chunk_out];
+    for k in 0..chunks {
+        let a_in = SequentialSlice::new(&padded[k * chunk_in..(k + 1) * chunk_in], 1, chunk_in).map_err(|e| e.to_string())?;
+        let mut a_out = SequentialSlice::new_mut(&mut y[k * chunk_out..(k + 1) * chunk_out], 1, chunk_out).map_err(|e| e.to_string())?;
+        r.process_into_buffer(&a_in, &mut a_out, None).map_err(|e| e.to_string())?;
+    }
+    let n = x.len() * to_hz / from_hz;
+    Ok(y[delay..delay + n].to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -92,3 +92,8 @@ pub fn esr(y: &[f32], reference: &[f32]) -> f64 {
 pub fn library() -> PathBuf {
     ampsim_plugin::bundle::find_library().unwrap()
 }
+
+/// The offline reference resampler (long filter).
+pub fn resample_offline(x: &[f32], from_hz: usize, to_hz: usize) -> Vec<f32> {
+    ampsim_plugin::resample::offline(x, from_hz, to_hz).unwrap()
+}
