@@ -412,14 +412,15 @@ fn make_plugin(model: &Path, name: &str, to: &ampsim_plugin::bundle::Destination
     let w = ampsim_plugin::bundle::write_model_plugin(&library, model, name, to)?;
     let knobs: Vec<String> = w.header.params.iter().skip(3).map(|p| format!("{} {}..{}", p.name, p.min, p.max)).collect();
     println!(
-        "wrote {} (LV2, {}) and {} (CLAP, org.ampsim.{}): \"{}\" at {} Hz, parameters input gain, output level, enabled{}",
+        "wrote {} (LV2, {}) and {} (CLAP, org.ampsim.{}): \"{}\" at {} Hz, parameters input gain, output level, enabled{} (plugin library {})",
         w.lv2_bundle.display(),
         ampsim_plugin::lv2::ttl::uri(&w.header.slug),
         w.clap_file.display(),
         w.header.slug,
         w.header.name,
         w.header.sample_rate_hz,
-        if knobs.is_empty() { String::new() } else { format!(", {}", knobs.join(", ")) }
+        if knobs.is_empty() { String::new() } else { format!(", {}", knobs.join(", ")) },
+        library.display()
     );
     Ok(())
 }

@@ -59,16 +59,21 @@ pub fn slug_of(name: &str) -> String {
     }
 }
 
-/// The plugin library: `$AMPSIM_PLUGIN_LIB`, else beside the running program (cargo puts the
-/// library and the `ampsim` binary in one folder), else the folder above it (tests run from
-/// `deps/`).
+/// The plugin library: `$AMPSIM_PLUGIN_LIB`, else the optimised build `make plugin` writes
+/// (`target/release/`, beside the running program's `target/<profile>/`), else the one beside the
+/// running program (cargo puts the library and `ampsim` in one folder), else the folder above it
+/// (tests run from `deps/`).
 pub fn find_library() -> Result<PathBuf, BundleError> {
     if let Some(p) = std::env::var_os("AMPSIM_PLUGIN_LIB").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         return if p.is_file() { Ok(p) } else { Err(BundleError::NoLibrary(format!("AMPSIM_PLUGIN_LIB={} is not a file", p.display()))) };
     }
     let exe = std::env::current_exe().map_err(|e| BundleError::NoLibrary(e.to_string()))?;
-    let dirs: Vec<&Path> = exe.ancestors().skip(1).take(2).collect();
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(target) = exe.parent().and_then(Path::parent) {
+        dirs.push(target.join("release"));
+    }
+    dirs.extend(exe.ancestors().skip(1).take(2).map(Path::to_path_buf));
     for d in &dirs {
         let p = d.join(LIBRARY_FILE);
         if p.is_file() {
