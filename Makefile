@@ -5,7 +5,7 @@ ENV := . tools/env.sh &&
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 DATA := data/GuitarTraining.wav
 
-.PHONY: all setup build data notebooks plugin test test-rust test-no-shared test-notebooks test-notebooks-real test-harness lab bench clean clean-cache
+.PHONY: all setup build data notebooks plugin fuzz test test-rust test-no-shared test-notebooks test-notebooks-real test-harness lab bench clean clean-cache
 
 all: notebooks
 
@@ -42,7 +42,12 @@ plugin: setup
 	else echo "built $(PLUGIN_LIB); make plugin MODEL=amp.nam NAME=\"My amp\" writes that model as an LV2 and a CLAP plugin"; fi
 
 ## test: Rust tests, the notebook harness's own tests, every notebook in quick mode
-test: setup data plugin test-rust test-no-shared test-harness test-notebooks test-notebooks-real
+test: setup data plugin test-rust test-no-shared fuzz test-harness test-notebooks test-notebooks-real
+
+## fuzz: the .nam loader under cargo-fuzz, FUZZ_SECONDS (60) per target; `tools/fuzz.sh --runs 10000000` for the long run
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	tools/fuzz.sh $(FUZZ_SECONDS)
 
 # AMPSIM_REQUIRE_NAM: NAM's Python package (installed by setup) must be there.
 test-rust: setup

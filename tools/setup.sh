@@ -58,6 +58,16 @@ if [ ! -x "$AMPSIM_EVCXR_ROOT/bin/evcxr_jupyter" ]; then
   cargo install --locked --quiet evcxr_jupyter --version "$AMPSIM_EVCXR_VERSION" --root "$AMPSIM_EVCXR_ROOT"
 fi
 
+# --- 3b. cargo-fuzz (the fuzz targets run with the nightly toolchain: tools/fuzz.sh) ----------
+if [ ! -x "$AMPSIM_FUZZ_ROOT/bin/cargo-fuzz" ]; then
+  log "building cargo-fuzz $AMPSIM_CARGO_FUZZ_VERSION (~1 min, once)"
+  cargo install --locked --quiet cargo-fuzz --version "$AMPSIM_CARGO_FUZZ_VERSION" --root "$AMPSIM_FUZZ_ROOT"
+fi
+if ! rustup toolchain list | grep -q '^nightly'; then
+  log "installing the nightly toolchain (cargo-fuzz needs it)"
+  rustup toolchain install nightly --profile minimal
+fi
+
 # --- 4. kernelspec ----------------------------------------------------------------------------
 mkdir -p "$AMPSIM_EVCXR_TMPDIR"
 # evcxr loads each cell as a shared library linked to Rust's dynamic std. Its RUNPATH is

@@ -16,6 +16,9 @@ use crate::{Error, Renderer, Result};
 /// NAM's name for a file that holds one model at several sizes; the plugin's "Slim" knob picks one.
 pub const SLIMMABLE_CONTAINER: &str = "SlimmableContainer";
 
+/// Most sizes in one `SlimmableContainer` (NAM's have 2 or 3).
+pub const MAX_SUBMODELS: usize = 16;
+
 /// The architectures a `.nam` file may hold (besides containers of them).
 pub const ARCHITECTURES: [&str; 2] = ["WaveNet", "LSTM"];
 
@@ -258,6 +261,9 @@ fn container_submodels(config: &Value, origin: &str) -> Result<Vec<(f64, NamFile
     let c: NamContainerConfig = serde_json::from_value(config.clone()).map_err(|e| Error::model(origin, format!("{SLIMMABLE_CONTAINER} config: {e}")))?;
     if c.submodels.is_empty() {
         return Err(Error::model(origin, format!("a {SLIMMABLE_CONTAINER} without submodels")));
+    }
+    if c.submodels.len() > MAX_SUBMODELS {
+        return Err(Error::model(origin, format!("{} submodels in a {SLIMMABLE_CONTAINER} (at most {MAX_SUBMODELS})", c.submodels.len())));
     }
     let mut out = Vec::with_capacity(c.submodels.len());
     for (k, s) in c.submodels.into_iter().enumerate() {

@@ -20,6 +20,11 @@ struct NamConfig {
     num_layers: usize,
 }
 
+/// Largest LSTM a file may describe: units per layer, layers, controls.
+pub const MAX_HIDDEN: usize = 2048;
+pub const MAX_LAYERS: usize = 16;
+pub const MAX_CONTROLS: usize = 64;
+
 impl LstmShape {
     /// The shape a `.nam` LSTM `config` describes.
     pub fn from_nam(config: &Value) -> Result<LstmShape, String> {
@@ -29,6 +34,10 @@ impl LstmShape {
         }
         if c.hidden_size == 0 || c.num_layers == 0 {
             return Err("hidden_size and num_layers must be positive".into());
+        }
+        // Far beyond NAM's LSTMs (1 × 24): no file makes a host allocate without bound.
+        if c.hidden_size > MAX_HIDDEN || c.num_layers > MAX_LAYERS || c.input_size > 1 + MAX_CONTROLS {
+            return Err(format!("hidden_size {}, num_layers {}, input_size {}: at most {MAX_HIDDEN}, {MAX_LAYERS} and {}", c.hidden_size, c.num_layers, c.input_size, 1 + MAX_CONTROLS));
         }
         Ok(LstmShape { hidden_size: c.hidden_size, num_layers: c.num_layers, controls: c.input_size - 1 })
     }

@@ -211,11 +211,13 @@ impl WaveNetConfig {
     }
 
     /// Check that the arrays fit together (sizes, one kernel per dilation, positive sizes, groups
-    /// that divide what they group).
+    /// that divide what they group) and stay within [`limits`] (a file cannot make a host
+    /// allocate without bound).
     pub fn validate(&self) -> Result<()> {
         if self.layers.is_empty() {
             return Err(Error::invalid("layers", "needs at least one layer array"));
         }
+        limits::check(self).map_err(|e| Error::invalid("layers", e))?;
         for (i, a) in self.layers.iter().enumerate() {
             if a.channels == 0 || a.head_kernel_size == 0 || a.kernel_sizes.contains(&0) || a.dilations.is_empty() || a.dilations.contains(&0) {
                 return Err(Error::invalid("layers", format!("array {i}: channels, kernel sizes and dilations must be positive")));
@@ -237,6 +239,55 @@ impl WaveNetConfig {
         Ok(())
     }
 }
+/// What a WaveNet file may ask for: far beyond NAM's largest models (A1 standard: 16 channels,
+/// a receptive field of 4 093 samples), small enough that no file makes a host allocate more
+/// than a few hundred MB.
+pub mod limits {
+    use super::WaveNetConfig;
+
+    /// Channels of any kind (channels, bottleneck, head, input, condition, 1×1 outputs).
+    pub const MAX_CHANNELS: usize = 1024;
+    /// Taps of a kernel (a layer's or a head's).
+    pub const MAX_KERNEL: usize = 1024;
+    /// Layer arrays, and layers in one array.
+    pub const MAX_ARRAYS: usize = 16;
+    pub const MAX_LAYERS: usize = 256;
+    /// How far back one layer reaches: dilation × (kernel size − 1), samples.
+    pub const MAX_REACH_SAMPLES: usize = 1 << 20;
+    /// Samples × channels of all delay lines together (4 bytes each).
+    pub const MAX_DELAY_VALUES: usize = 1 << 24;
+
+    /// The first limit `config` passes, said.
+    pub fn check(config: &WaveNetConfig) -> Result<(), String> {
+        if config.layers.len() > MAX_ARRAYS {
+            return Err(format!("{} layer arrays (at most {MAX_ARRAYS})", config.layers.len()));
+        }
+        let mut delay_values = 0usize;
+        for (i, a) in config.layers.iter().enumerate() {
+            let o = &a.options;
+            let sizes = [a.channels, a.input_size, a.condition_size, a.head_size, o.bottleneck.unwrap_or(0), o.head1x1.map_or(0, |h| h.out_channels)];
+            if sizes.iter().any(|&c| c > MAX_CHANNELS) {
+                return Err(format!("array {i}: {sizes:?} channels (at most {MAX_CHANNELS} each)"));
+            }
+            if a.dilations.len() > MAX_LAYERS || a.kernel_sizes.iter().chain([&a.head_kernel_size]).any(|&k| k > MAX_KERNEL) {
+                return Err(format!("array {i}: {} layers, kernels up to {} taps (at most {MAX_LAYERS} layers of {MAX_KERNEL} taps)", a.dilations.len(), a.kernel_sizes.iter().max().unwrap_or(&0)));
+            }
+            for (&d, &k) in a.dilations.iter().zip(&a.kernel_sizes) {
+                let reach = d.checked_mul(k.saturating_sub(1)).filter(|&r| r <= MAX_REACH_SAMPLES && d <= MAX_REACH_SAMPLES);
+                let Some(reach) = reach else {
+                    return Err(format!("array {i}: dilation {d} with a kernel of {k} reaches back more than {MAX_REACH_SAMPLES} samples"));
+                };
+                delay_values += 2 * (reach + 512) * a.channels.max(a.input_size);
+            }
+            delay_values += 2 * (a.head_kernel_size + 512) * a.channels;
+        }
+        if delay_values > MAX_DELAY_VALUES {
+            return Err(format!("its delay lines would hold {delay_values} values (at most {MAX_DELAY_VALUES})"));
+        }
+        Ok(())
+    }
+}
+
 /// Weights of a FiLM of a `d`-channel signal by a `cond`-channel condition.
 fn film_weights(f: Film, cond: usize, d: usize) -> usize {
     cond * f.rows(d) / f.groups + f.rows(d)
