@@ -270,6 +270,23 @@ impl Amp {
         retired
     }
 
+    /// Whether a model swapped out is still fading out (or waiting for [`Amp::take_retired`]).
+    pub fn fading_out(&self) -> bool {
+        self.outgoing.is_some()
+    }
+
+    /// Off the audio thread, while the host does not play (a session restored): `model` in at
+    /// once, without a fade; the models it replaces handed back.
+    pub fn set_model_now(&mut self, model: Option<PreparedModel>) -> [Option<PreparedModel>; 2] {
+        let previous = std::mem::replace(&mut self.model, model);
+        let outgoing = self.outgoing.take();
+        self.swap_fade.jump(0.0);
+        self.latency_samples = self.model.as_ref().map_or(0, |m| m.latency_samples()).min(MAX_LATENCY_SAMPLES);
+        self.resting = false;
+        self.controls_changed = true;
+        [previous, outgoing]
+    }
+
     /// A model swapped out and done fading, to be dropped off the audio thread.
     pub fn take_retired(&mut self) -> Option<PreparedModel> {
         if self.swap_fade.settled_at(0.0) {

@@ -124,12 +124,35 @@ pub fn write_model_plugin(library: &Path, model: &Path, name: &str, to: &Destina
     let lv2_bundle = to.lv2_dir.join(format!("{}.lv2", header.slug));
     let files = [
         ("manifest.ttl", ttl::manifest(&header, LV2_BINARY, LV2_DESCRIPTION).into_bytes()),
-        (LV2_DESCRIPTION, ttl::plugin(&header).into_bytes()),
+        (LV2_DESCRIPTION, ttl::plugin(&header, false).into_bytes()),
         (LV2_BINARY, carrying.clone()),
     ];
     write_folder(&lv2_bundle, &files)?;
     let clap_file = to.clap_dir.join(format!("{}.clap", header.slug));
     write_file(&clap_file, &carrying, true)?;
+    Ok(Written { header, lv2_bundle, clap_file })
+}
+
+/// Write the loader, the plugin that plays any `.nam` the host gives it: `ampsim.lv2/` and
+/// `ampsim.clap` in `to`, from the plugin library `library` (which must carry no model).
+pub fn write_loader(library: &Path, to: &Destination) -> Result<Written, BundleError> {
+    let binary = std::fs::read(library).map_err(io(library))?;
+    if embedded::read(library).map_err(BundleError::Model)?.is_some() {
+        return Err(BundleError::NoLibrary(format!("{} carries a model: the loader is the plain library", library.display())));
+    }
+    let header = crate::lv2::loader_header();
+    for dir in [&to.lv2_dir, &to.clap_dir] {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let lv2_bundle = to.lv2_dir.join("ampsim.lv2");
+    let files = [
+        ("manifest.ttl", ttl::manifest(&header, LV2_BINARY, LV2_DESCRIPTION).into_bytes()),
+        (LV2_DESCRIPTION, ttl::plugin(&header, true).into_bytes()),
+        (LV2_BINARY, binary.clone()),
+    ];
+    write_folder(&lv2_bundle, &files)?;
+    let clap_file = to.clap_dir.join("ampsim.clap");
+    write_file(&clap_file, &binary, true)?;
     Ok(Written { header, lv2_bundle, clap_file })
 }
 

@@ -144,7 +144,7 @@ fn a_damaged_model_leaves_the_plugin_passing_audio_through_with_one_message() {
     std::fs::create_dir_all(dir.join("lv2")).unwrap();
     let files = [
         ("manifest.ttl", ampsim_plugin::lv2::ttl::manifest(&header, "p.so", "plugin.ttl").into_bytes()),
-        ("plugin.ttl", ampsim_plugin::lv2::ttl::plugin(&header).into_bytes()),
+        ("plugin.ttl", ampsim_plugin::lv2::ttl::plugin(&header, false).into_bytes()),
         ("p.so", bytes),
     ];
     ampsim_plugin::bundle::write_folder(&bundle, &files).unwrap();

@@ -9,8 +9,18 @@
 //! Ports: 0 audio in, 1 audio out, 2 latency (output, `lv2:reportsLatency`), then one control
 //! port per parameter in [`crate::params`] order: input gain, output level, enabled
 //! (`lv2:enabled`: the host's bypass), the model's controls.
+//!
+//! The loader (the library with no model appended, `urn:ampsim:loader`) has 8 generic knobs and
+//! two atom ports after them: the host sets its model as NAM's LV2 plugin's is set, a
+//! `patch:Set` of an `atom:Path` parameter; the file is read and the model built on the host's
+//! worker thread, swapped in on the audio thread with a crossfade, and the one swapped out
+//! freed on the worker again; the path is saved and restored with the session (state).
 
+pub mod atom;
+mod loader;
 pub mod ttl;
+
+pub use loader::{header as loader_header, MODEL_PARAMETER};
 
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::sync::OnceLock;
@@ -42,9 +52,24 @@ pub struct Feature {
 
 /// `LV2_URID_Map`.
 #[repr(C)]
-struct UridMap {
-    handle: *mut c_void,
-    map: unsafe extern "C" fn(*mut c_void, *const c_char) -> u32,
+pub(crate) struct UridMap {
+    pub(crate) handle: *mut c_void,
+    pub(crate) map: unsafe extern "C" fn(*mut c_void, *const c_char) -> u32,
+}
+
+/// The feature `uri` among the host's `features`, if given.
+pub(crate) unsafe fn feature(features: *const *const Feature, uri: &CStr) -> *mut c_void {
+    if features.is_null() {
+        return std::ptr::null_mut();
+    }
+    let mut f = features;
+    while !(*f).is_null() {
+        if !(**f).uri.is_null() && CStr::from_ptr((**f).uri) == uri {
+            return (**f).data;
+        }
+        f = f.add(1);
+    }
+    std::ptr::null_mut()
 }
 
 /// `LV2_Log_Log` (its `vprintf` unused).
@@ -54,7 +79,7 @@ struct LogLog {
     printf: unsafe extern "C" fn(*mut c_void, u32, *const c_char, ...) -> i32,
 }
 
-const URID_MAP: &CStr = c"http://lv2plug.in/ns/ext/urid#map";
+pub(crate) const URID_MAP: &CStr = c"http://lv2plug.in/ns/ext/urid#map";
 const LOG: &CStr = c"http://lv2plug.in/ns/ext/log#log";
 const LOG_ERROR: &CStr = c"http://lv2plug.in/ns/ext/log#Error";
 
@@ -65,12 +90,12 @@ pub const PORT_LATENCY: u32 = 2;
 pub const FIRST_PARAM_PORT: u32 = 3;
 
 /// The host's log, when it gives one; stderr otherwise.
-struct Log {
+pub(crate) struct Log {
     host: Option<(*const LogLog, u32)>,
 }
 
 impl Log {
-    unsafe fn from_features(features: *const *const Feature) -> Log {
+    pub(crate) unsafe fn from_features(features: *const *const Feature) -> Log {
         let (mut map, mut log) = (std::ptr::null::<UridMap>(), std::ptr::null::<LogLog>());
         if !features.is_null() {
             let mut f = features;
@@ -89,7 +114,7 @@ impl Log {
     }
 
     /// One message (not from the audio thread).
-    fn error(&self, message: &str) {
+    pub(crate) fn error(&self, message: &str) {
         let line = CString::new(format!("ampsim: {}\n", message.replace('\0', " "))).unwrap_or_default();
         match self.host {
             // SAFETY: the host's log, valid for the instance's life; "%s" with one C string.
@@ -101,10 +126,12 @@ impl Log {
     }
 }
 
-/// What the binary is: the header of the model it carries, with its URI.
+/// What the binary is: the header of the model it carries (or the loader's), with its URI.
 struct Plugin {
     uri: CString,
     header: Header,
+    /// No model carried: the loader.
+    loader: bool,
     library: std::path::PathBuf,
     descriptor: OnceLock<Descriptor>,
 }
@@ -119,8 +146,11 @@ fn plugin() -> Option<&'static Plugin> {
         .get_or_init(|| {
             let library = embedded::own_library()?;
             match embedded::read(&library) {
-                Ok(Some((header, _))) => Some(Plugin { uri: CString::new(ttl::uri(&header.slug)).ok()?, header, library, descriptor: OnceLock::new() }),
-                Ok(None) => None,
+                Ok(Some((header, _))) => Some(Plugin { uri: CString::new(ttl::uri(&header.slug)).ok()?, header, loader: false, library, descriptor: OnceLock::new() }),
+                Ok(None) => {
+                    let header = loader::header();
+                    Some(Plugin { uri: CString::new(ttl::uri(&header.slug)).ok()?, header, loader: true, library, descriptor: OnceLock::new() })
+                }
                 Err(e) => {
                     eprintln!("ampsim: {e}");
                     None
@@ -152,8 +182,8 @@ pub unsafe extern "C" fn lv2_descriptor(index: u32) -> *const Descriptor {
     })
 }
 
-struct Instance {
-    amp: Amp,
+pub(crate) struct Instance {
+    pub(crate) amp: Amp,
     input: *const f32,
     output: *mut f32,
     latency: *mut f32,
@@ -161,6 +191,8 @@ struct Instance {
     /// The parameter values last read from the ports.
     seen: Vec<f32>,
     scratch: Vec<f32>,
+    /// The loader's ports, features and model path.
+    pub(crate) loader: Option<Box<loader::Loader>>,
 }
 
 unsafe extern "C" fn instantiate(_: *const Descriptor, rate: f64, _bundle: *const c_char, features: *const *const Feature) -> *mut c_void {
@@ -172,15 +204,20 @@ unsafe extern "C" fn instantiate(_: *const Descriptor, rate: f64, _bundle: *cons
             return None;
         }
         let mut amp = Amp::new(p.header.params.clone(), rate);
-        match load_model(p, rate) {
-            Ok(m) => {
-                amp.swap_model(Some(m));
+        let loader = if p.loader {
+            Some(Box::new(loader::Loader::new(features, rate, log)))
+        } else {
+            match load_model(p, rate) {
+                Ok(m) => {
+                    amp.swap_model(Some(m));
+                }
+                Err(e) => log.error(&format!("{e}; the plugin passes its input through")),
             }
-            Err(e) => log.error(&format!("{e}; the plugin passes its input through")),
-        }
+            None
+        };
         let n = p.header.params.len();
         let seen = amp.params().iter().map(|p| p.default as f32).collect();
-        Some(Box::into_raw(Box::new(Instance { amp, input: std::ptr::null(), output: std::ptr::null_mut(), latency: std::ptr::null_mut(), params: vec![std::ptr::null(); n], seen, scratch: vec![0.0; CHUNK_SAMPLES] })) as *mut c_void)
+        Some(Box::into_raw(Box::new(Instance { amp, input: std::ptr::null(), output: std::ptr::null_mut(), latency: std::ptr::null_mut(), params: vec![std::ptr::null(); n], seen, scratch: vec![0.0; CHUNK_SAMPLES], loader })) as *mut c_void)
     });
     result.ok().flatten().unwrap_or(std::ptr::null_mut())
 }
@@ -204,8 +241,11 @@ unsafe extern "C" fn connect_port(handle: *mut c_void, port: u32, data: *mut c_v
         PORT_OUT => me.output = data as *mut f32,
         PORT_LATENCY => me.latency = data as *mut f32,
         p => {
-            if let Some(slot) = me.params.get_mut((p - FIRST_PARAM_PORT) as usize) {
+            let i = (p - FIRST_PARAM_PORT) as usize;
+            if let Some(slot) = me.params.get_mut(i) {
                 *slot = data as *const f32;
+            } else if let Some(l) = me.loader.as_mut() {
+                l.connect(i - me.params.len(), data);
             }
         }
     }
@@ -226,6 +266,9 @@ unsafe extern "C" fn run(handle: *mut c_void, samples: u32) {
                 me.amp.set_param(i, v as f64);
             }
         }
+    }
+    if let Some(l) = me.loader.as_mut() {
+        l.run(&mut me.amp);
     }
     if let Some(l) = me.latency.as_mut() {
         *l = me.amp.latency_samples() as f32;
@@ -255,6 +298,9 @@ unsafe extern "C" fn cleanup(handle: *mut c_void) {
     }
 }
 
-unsafe extern "C" fn extension_data(_uri: *const c_char) -> *const c_void {
-    std::ptr::null()
+unsafe extern "C" fn extension_data(uri: *const c_char) -> *const c_void {
+    if uri.is_null() || !plugin().is_some_and(|p| p.loader) {
+        return std::ptr::null();
+    }
+    loader::extension_data(CStr::from_ptr(uri))
 }
