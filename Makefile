@@ -32,14 +32,14 @@ notebooks: setup data
 SHARED := $(or $(AMPSIM_SHARED),../shared)
 SKIP_LOG := $(abspath target/skipped-tests.txt)
 
-## plugin: the LV2/CLAP plugin library, optimised; with MODEL=amp.nam [NAME="My amp"], that model as its own
-## plugin in target/plugins/ (lv2/<name>.lv2/ for ~/.lv2/, clap/<name>.clap for ~/.clap/)
+## plugin: the LV2 and CLAP loader (plays any .nam) in target/plugins/ (lv2/ampsim.lv2/ for ~/.lv2/, clap/ampsim.clap
+## for ~/.clap/), optimised; with MODEL=amp.nam [NAME="My amp"], that model as a plugin of its own there too
 PLUGIN_LIB := target/release/libampsim_plugin.so
 plugin: setup
 	$(ENV) cargo build --release -p ampsim-plugin
+	$(ENV) AMPSIM_PLUGIN_LIB=$(abspath $(PLUGIN_LIB)) cargo run --quiet -p ampsim-cli -- plugin --loader --out target/plugins
 	@if [ -n "$(MODEL)" ]; then $(ENV) AMPSIM_PLUGIN_LIB=$(abspath $(PLUGIN_LIB)) cargo run --quiet -p ampsim-cli -- plugin \
-	  --model "$(MODEL)" --name "$(or $(NAME),$(basename $(notdir $(MODEL))))" --out target/plugins; \
-	else echo "built $(PLUGIN_LIB); make plugin MODEL=amp.nam NAME=\"My amp\" writes that model as an LV2 and a CLAP plugin"; fi
+	  --model "$(MODEL)" --name "$(or $(NAME),$(basename $(notdir $(MODEL))))" --out target/plugins; fi
 
 ## test: Rust tests, the notebook harness's own tests, every notebook in quick mode
 test: setup data plugin test-rust test-no-shared fuzz test-harness test-notebooks test-notebooks-real

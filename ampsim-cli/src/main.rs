@@ -226,14 +226,18 @@ enum Command {
     },
     /// Make a model its own plugin for a DAW: an LV2 bundle `<name>.lv2/` and a `<name>.clap`
     /// file, each carrying the model, with its controls as the plugin's parameters (beside
-    /// input gain, output level and on/off).
+    /// input gain, output level and on/off). With --loader: the plugin that plays any .nam the
+    /// host gives it (`ampsim.lv2/`, `ampsim.clap`).
     Plugin {
         /// The model (.nam).
-        #[arg(long)]
-        model: PathBuf,
+        #[arg(long, required_unless_present = "loader", conflicts_with = "loader")]
+        model: Option<PathBuf>,
         /// The name the host lists (also gives the file names and the plugin's identity).
+        #[arg(long, required_unless_present = "loader")]
+        name: Option<String>,
+        /// Write the loader instead of a model's own plugin.
         #[arg(long)]
-        name: String,
+        loader: bool,
         /// Write into OUT/lv2/ and OUT/clap/ (copy their contents to ~/.lv2/ and ~/.clap/).
         #[arg(long, required_unless_present = "install", conflicts_with = "install")]
         out: Option<PathBuf>,
@@ -389,12 +393,19 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Export { model, nam, name, modeled_by, gear_type, tone_type } => export(&model, &nam, NamMetadata { name, modeled_by, gear_type, tone_type, ..NamMetadata::default() })?,
         Command::Compare { reference, output, png } => compare(&reference, &output, png.as_deref())?,
-        Command::Plugin { model, name, out, install: _ } => {
+        Command::Plugin { model, name, loader, out, install: _ } => {
             let to = match out {
                 Some(dir) => ampsim_plugin::bundle::Destination::under(&dir),
                 None => ampsim_plugin::bundle::Destination::user()?,
             };
-            make_plugin(&model, &name, &to)?
+            match (model, name) {
+                (Some(model), Some(name)) if !loader => make_plugin(&model, &name, &to)?,
+                _ => {
+                    let library = ampsim_plugin::bundle::find_library()?;
+                    let w = ampsim_plugin::bundle::write_loader(&library, &to)?;
+                    println!("wrote {} (LV2, urn:ampsim:loader) and {} (CLAP, org.ampsim.loader): plays any .nam its host gives it (plugin library {})", w.lv2_bundle.display(), w.clap_file.display(), library.display());
+                }
+            }
         }
     }
     Ok(())

@@ -11,6 +11,8 @@ use std::sync::Mutex;
 use clack_extensions::latency::PluginLatency;
 use clack_extensions::log::{HostLog, HostLogImpl, LogSeverity};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
+use clack_extensions::preset_discovery::prelude::Location;
+use clack_extensions::preset_discovery::PluginPresetLoad;
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::ParamValueEvent;
 use clack_host::prelude::*;
@@ -165,5 +167,83 @@ fn a_damaged_model_logs_one_message_and_passes_audio_through() {
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(messages[0].0 == LogSeverity::Error && messages[0].1.contains("not a .nam file") && messages[0].1.contains("passes its input through"), "{messages:?}");
     drop(inst);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_loader_plays_any_model_the_host_gives_it_and_keeps_it_in_the_session() {
+    let dir = tmpdir("clap-loader");
+    let w = ampsim_plugin::bundle::write_loader(&library(), &Destination::under(&dir)).unwrap();
+    let specs = [("gain", 0.0, 1.0), ("treble", 0.0, 10.0)];
+    let texts = [knob_lstm_seeded(&specs, 48_000, 7), knob_lstm_seeded(&specs, 48_000, 99)];
+    let models = [dir.join("a.nam"), dir.join("b.nam")];
+    for (p, t) in models.iter().zip(&texts) {
+        std::fs::write(p, t).unwrap();
+    }
+    let entry = load(&w.clap_file);
+    let d = entry.get_plugin_factory().unwrap().plugin_descriptor(0).unwrap();
+    assert_eq!(d.id().unwrap().to_str().unwrap(), "org.ampsim.loader");
+    let mut first = instance(&entry);
+    let x = guitar(48_000.0, 0.5);
+    let (y, _) = play(&mut first, &x, 64, 48_000.0, &[]);
+    assert_eq!(y, x, "no model yet: the input passes through");
+
+    // The host loads a file (CLAP's preset-load extension); knob 2 turns its second control.
+    let preset: PluginPresetLoad = first.plugin_shared_handle().get_extension().unwrap();
+    let path = std::ffi::CString::new(models[0].to_str().unwrap()).unwrap();
+    preset.load_from_location(&mut first.plugin_handle(), Location::File { path: &path }, None).unwrap();
+    let params: PluginParams = first.plugin_shared_handle().get_extension().unwrap();
+    let mut buf = ParamInfoBuffer::new();
+    let info = params.get_info(&mut first.plugin_handle(), 4, &mut buf).unwrap();
+    assert_eq!(String::from_utf8_lossy(info.name), "Knob 2 (treble)");
+    let (y, _) = play(&mut first, &x, 64, 48_000.0, &[(4, 0.7)]);
+    let d = max_difference(&y, &engine_render(&texts[0], &[0.5, 7.0], &x));
+    assert!(d < 1e-5, "the loaded model plays as the engine renders it: {d}");
+
+    // A file that is no model: refused with one message; the model playing goes on.
+    let junk = dir.join("junk.nam");
+    std::fs::write(&junk, "{}").unwrap();
+    let path = std::ffi::CString::new(junk.to_str().unwrap()).unwrap();
+    assert!(preset.load_from_location(&mut first.plugin_handle(), Location::File { path: &path }, None).is_err());
+    let messages: Vec<_> = logs(&first).into_iter().filter(|(s, _)| *s == LogSeverity::Error).collect();
+    assert!(messages.len() == 1 && messages[0].1.contains("not a .nam file") && messages[0].1.contains("the model playing goes on"), "{messages:?}");
+
+    // While playing, another model: swapped in with a fade, the old one handed back to be freed.
+    let config = PluginAudioConfiguration { sample_rate: 48_000.0, min_frames_count: 1, max_frames_count: 64 };
+    let mut processor = first.activate(|_, _| (), config).unwrap().start_processing().unwrap();
+    let (mut in_ports, mut out_ports) = (AudioPorts::with_capacity(1, 1), AudioPorts::with_capacity(1, 1));
+    let mut out_events = EventBuffer::new();
+    let mut y = vec![0.0f32; x.len()];
+    let mut input = vec![0.0f32; 64];
+    for (k, at) in (0..x.len()).step_by(64).enumerate() {
+        if k == 10 {
+            let path = std::ffi::CString::new(models[1].to_str().unwrap()).unwrap();
+            preset.load_from_location(&mut first.plugin_handle(), Location::File { path: &path }, None).unwrap();
+        }
+        let n = 64.min(x.len() - at);
+        input[..n].copy_from_slice(&x[at..at + n]);
+        let in_audio = in_ports.with_input_buffers([AudioPortBuffer { latency: 0, channels: AudioPortBufferType::f32_input_only([InputChannel::variable(&mut input[..n])]) }]);
+        let mut out_audio = out_ports.with_output_buffers([AudioPortBuffer { latency: 0, channels: AudioPortBufferType::f32_output_only([&mut y[at..at + n]]) }]);
+        processor.process(&in_audio, &mut out_audio, &InputEvents::empty(), &mut OutputEvents::from_buffer(&mut out_events), Some(at as u64), None).unwrap();
+        first.call_on_main_thread_callback();
+    }
+    let stopped = processor.stop_processing();
+    first.deactivate(stopped);
+    let from = 640;
+    let d = max_difference(&y[from + 480..], &engine_render(&texts[1], &[0.5, 7.0], &x[from..])[480..]);
+    assert!(d < 1e-5, "after its fade the new model plays as the engine renders it: {d}");
+
+    // The session keeps the model: a fresh instance restores it.
+    let state: PluginState = first.plugin_shared_handle().get_extension().unwrap();
+    let mut saved = Vec::new();
+    state.save(&mut first.plugin_handle(), &mut saved).unwrap();
+    assert!(String::from_utf8_lossy(&saved).contains("b.nam"));
+    let mut second = instance(&entry);
+    let state2: PluginState = second.plugin_shared_handle().get_extension().unwrap();
+    state2.load(&mut second.plugin_handle(), &mut saved.as_slice()).unwrap();
+    let (y, _) = play(&mut second, &x, 512, 48_000.0, &[]);
+    let d = max_difference(&y, &engine_render(&texts[1], &[0.5, 7.0], &x));
+    assert!(d < 1e-5, "restored, the model plays from the first sample: {d}");
+    drop((first, second));
     std::fs::remove_dir_all(dir).unwrap();
 }
