@@ -67,9 +67,11 @@ test-notebooks: setup data
 	@mkdir -p figures models
 	$(ENV) python3 tools/run_notebooks.py --quick --out-dir target/notebooks-quick $(NOTEBOOKS)
 
-## bench: the real-time engine (real-time factor and µs per block of every preset, beside NAM's C++ engine); the post's dense network in training (windows/s, peak memory); every LSTM/WaveNet preset (training samples/s)
+## bench: the real-time engine (real-time factor and µs per block of every preset; NAM's files beside NAM's C++ core
+## measured on this machine when ../shared/peers/namcore is built); the post's dense network in training (windows/s, peak memory); every LSTM/WaveNet preset (training samples/s)
 bench: setup data
 	$(ENV) cargo run --quiet --release -p ampsim-engine --example bench_engine
+	$(ENV) tools/bench_vs_nam.sh
 	$(ENV) cargo run --quiet -p ampsim-core --example bench_dense
 	$(ENV) cargo run --quiet -p ampsim-core --example bench_presets
 
