@@ -318,7 +318,7 @@ fn train_captures(args: &TrainArgs) -> Result<()> {
     }
     let c = &caps.captures;
     let describe = |role: Role| c.settings(role).iter().map(|v| format!("[{}]", c.describe(v))).collect::<Vec<_>>().join(" ");
-    println!("aligned: every recording shifted by {} samples (one rig, one latency)", caps.lag_samples);
+    println!("aligned: {}", caps.describe_alignment());
     println!("training: {} settings, {:.1} s; validation {}; test {}", c.settings(Role::Train).len(), caps.seconds(Role::Train), describe(Role::Validation), if c.settings(Role::Test).is_empty() { "none held out".into() } else { describe(Role::Test) });
     let device = Device::cuda_if_available();
     let stop = stop_on_ctrl_c();
@@ -366,7 +366,7 @@ fn train_captures(args: &TrainArgs) -> Result<()> {
         let mean = rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64;
         summary.push_str(&format!("mean test ESR    : {mean:.4} over {} held-out settings ({})\n", rows.len(), verdict(mean)));
     }
-    summary.push_str(&format!("alignment        : every recording shifted by {} samples\n", caps.lag_samples));
+    summary.push_str(&format!("alignment        : {}\n", caps.describe_alignment()));
     let mut files: Vec<PathBuf> = checkpoint_files(&checkpoint).into_iter().filter(|p| p.exists()).collect();
     files.extend([nam_path, history_path]);
     summary.push_str(&format!("files            : {}\n", files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));

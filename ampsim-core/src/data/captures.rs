@@ -291,6 +291,9 @@ pub struct LoadedCaptures {
     pub recordings: Vec<crate::Recording>,
     /// The lag every recording was shifted by.
     pub lag_samples: i64,
+    /// Each recording's own estimate (what `ampsim info` prints for it), in order; empty when
+    /// the latency was given. The shift is the smallest of them: no recording's amp may lead.
+    pub estimated_lags_samples: Vec<i64>,
     pub sample_rate_hz: u32,
 }
 
@@ -308,18 +311,37 @@ impl Captures {
         for r in &raw {
             warnings.extend(crate::data::checks::check(r)?.into_iter().map(|w| format!("{}: {w}", r.name)));
         }
-        let (recordings, lag_samples) = match latency_samples {
-            Some(lag) => (raw.iter().map(|r| r.aligned_by(lag)).collect::<Result<Vec<_>>>()?, lag),
+        let (recordings, lag_samples, estimated_lags_samples) = match latency_samples {
+            Some(lag) => (raw.iter().map(|r| r.aligned_by(lag)).collect::<Result<Vec<_>>>()?, lag, Vec::new()),
             None => {
-                let (aligned, lag, _) = crate::Recording::aligned_together(&raw)?;
-                (aligned, lag)
+                let (aligned, lag, estimates) = crate::Recording::aligned_together(&raw)?;
+                (aligned, lag, estimates.iter().map(|e| e.lag_samples).collect())
             }
         };
-        Ok((LoadedCaptures { captures: self, recordings, lag_samples, sample_rate_hz: rate }, warnings))
+        Ok((LoadedCaptures { captures: self, recordings, lag_samples, estimated_lags_samples, sample_rate_hz: rate }, warnings))
     }
 }
 
 impl LoadedCaptures {
+    /// How the recordings were aligned, in words: the one shift, and why it can differ from a
+    /// recording's own estimate.
+    pub fn describe_alignment(&self) -> String {
+        let lags = &self.estimated_lags_samples;
+        match (lags.iter().min(), lags.iter().max()) {
+            (Some(lo), Some(hi)) if lo != hi => {
+                let mut counts = std::collections::BTreeMap::new();
+                lags.iter().for_each(|l| *counts.entry(*l).or_insert(0) += 1);
+                let most = counts.iter().max_by_key(|(l, n)| (**n, -**l)).map_or(*lo, |(l, _)| *l);
+                format!(
+                    "every recording shifted by {} samples, the smallest of their own lags ({lo} to {hi}, most often {most}, as `ampsim info` finds each): one rig, one latency, and no amp ahead of its DI",
+                    self.lag_samples
+                )
+            }
+            (Some(_), _) => format!("every recording shifted by {} samples, each one's own lag (one rig, one latency)", self.lag_samples),
+            _ => format!("every recording shifted by {} samples, as given", self.lag_samples),
+        }
+    }
+
     /// The recordings of one role as conditioned training data (each a piece with its
     /// normalised control values beside the audio).
     pub fn data(&self, role: Role, device: tch::Device) -> Result<crate::training::SeqData> {
