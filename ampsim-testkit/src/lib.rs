@@ -17,11 +17,16 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-/// The folder of real data: `$AMPSIM_SHARED`, else `shared/` beside the repository.
+/// The folder of real data: `$AMPSIM_SHARED`, else `shared/` beside the repository. The
+/// repository is the one the test runs in (cargo sets `CARGO_MANIFEST_DIR` when it runs a test),
+/// not the one this crate was compiled in: a build copied to another checkout looks beside that.
 pub fn shared_root() -> PathBuf {
     match std::env::var_os("AMPSIM_SHARED") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+        _ => {
+            let package = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+            package.join("../../shared")
+        }
     }
 }
 
