@@ -9,18 +9,9 @@ use std::time::Instant;
 
 use ampsim_engine::models::{DenseConfig, DenseLayer, DenseNet, Lstm, WaveNet};
 use ampsim_engine::{LstmShape, Renderer, WaveNetConfig};
+use ampsim_testkit::seeded_weights as weights;
 
 const RATE_HZ: f64 = 48_000.0;
-
-fn weights(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * scale
-        })
-        .collect()
-}
 
 fn signal(n: usize) -> Vec<f32> {
     (0..n).map(|i| 0.3 * ((i as f32 * 0.013).sin() + 0.5 * (i as f32 * 0.0021).sin() * (i as f32 * 0.21).sin())).collect()

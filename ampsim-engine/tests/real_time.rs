@@ -48,13 +48,7 @@ fn allocations(f: impl FnOnce()) -> usize {
 }
 
 fn weights(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.4
-        })
-        .collect()
+    ampsim_testkit::seeded_weights(n, seed, 0.2)
 }
 
 fn wavenet(preset: &str) -> WaveNet {

@@ -15,16 +15,7 @@ use ampsim_engine::{LstmShape, WaveNetConfig};
 use ampsim_plugin::amp::{Amp, PreparedModel};
 use ampsim_plugin::params::for_model;
 use ampsim_plugin::resample;
-
-fn weights(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * scale
-        })
-        .collect()
-}
+use ampsim_testkit::seeded_weights as weights;
 
 fn guitar(rate_hz: f64, seconds: f64) -> Vec<f32> {
     (0..(rate_hz * seconds) as usize)

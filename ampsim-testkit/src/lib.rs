@@ -63,6 +63,18 @@ pub fn skipped(why: &str) {
     }
 }
 
+/// `n` pseudo-random values, uniform in ±`amplitude`, from `seed` (the same on every machine):
+/// the weights of the models the tests and benchmarks build without training.
+pub fn seeded_weights(n: usize, seed: u64, amplitude: f32) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * amplitude
+        })
+        .collect()
+}
+
 pub mod alloc {
     //! An allocator that counts, per thread, the allocations made while asked to.
     use std::alloc::{GlobalAlloc, Layout, System};

@@ -444,13 +444,7 @@ mod tests {
     use super::*;
 
     fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * scale
-            })
-            .collect()
+        ampsim_testkit::seeded_weights(n, seed, scale)
     }
 
     /// The network on one window, directly, in double precision.
