@@ -260,10 +260,13 @@ impl<'a> MainThread<'a> {
     /// cannot be played leaves the model playing as it is; the error says so.
     fn load(&self, path: &str) -> Result<(), String> {
         self.on_main_thread();
-        let result = NamFile::read(path).map_err(|e| e.to_string()).and_then(|file| {
+        // A panic must not cross into the host (the fuzzed loader should not panic; be sure).
+        let read = |path: &str| std::panic::catch_unwind(|| NamFile::read(path).map_err(|e| e.to_string())).unwrap_or_else(|_| Err(format!("{path}: the model could not be read")));
+        let prepare = |file: &NamFile, rate: f64| std::panic::catch_unwind(|| PreparedModel::new(file, rate)).unwrap_or_else(|_| Err(format!("{path}: the model could not be built")));
+        let result = read(path).and_then(|file| {
             let rate = f64::from_bits(self.shared.rate_bits.load(Ordering::Acquire));
             if rate > 0.0 {
-                let model = PreparedModel::new(&file, rate)?;
+                let model = prepare(&file, rate)?;
                 let c = Box::into_raw(Box::new(Carrier { model: Some(model) }));
                 let stale = self.shared.incoming.swap(c, Ordering::AcqRel);
                 if !stale.is_null() {

@@ -385,7 +385,8 @@ unsafe extern "C" fn restore(handle: *mut c_void, retrieve: RetrieveFn, state: *
         }
         _ => saved,
     };
-    match prepare(&path, l.rate_hz) {
+    let prepared = std::panic::catch_unwind(|| prepare(&path, l.rate_hz)).unwrap_or_else(|_| Err("the model could not be built".into()));
+    match prepared {
         Ok(model) => {
             drop(me.amp.set_model_now(Some(model)));
             if !l.holding.is_null() {
