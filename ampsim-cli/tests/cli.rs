@@ -521,7 +521,8 @@ fn knobs_are_recorded_trained_played_at_a_setting_and_in_a_plugin_host() {
     ampsim_core::data::audio::write_wav(&mono, &[&di_signal], 44_100, ampsim_core::data::audio::WavEncoding::Float32).unwrap();
     for (model, name) in [(&nam, "Knob LSTM"), (&wn_nam, "Knob FiLM WaveNet")] {
         // The library built with this test (not an older `make plugin` build in target/release).
-        let library = std::path::Path::new(env!("CARGO_BIN_EXE_ampsim")).with_file_name("libampsim_plugin.so");
+        let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_ampsim")).parent().unwrap();
+        let library = [bin_dir.join("deps/libampsim_plugin.so"), bin_dir.join("libampsim_plugin.so")].into_iter().find(|p| p.is_file()).expect("the plugin library cargo built");
         let out = ampsim().env("AMPSIM_PLUGIN_LIB", &library).args(["plugin", "--model", &s(model), "--name", name, "--out", &s(&plugins)]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success() && text.contains("gain 0..1") && text.contains("treble 0..1"), "{text} {}", String::from_utf8_lossy(&out.stderr));

@@ -61,8 +61,8 @@ pub fn slug_of(name: &str) -> String {
 
 /// The plugin library: `$AMPSIM_PLUGIN_LIB`, else the optimised build `make plugin` writes
 /// (`target/release/`, beside the running program's `target/<profile>/`), else the one beside the
-/// running program (cargo puts the library and `ampsim` in one folder), else the folder above it
-/// (tests run from `deps/`).
+/// running program (cargo puts the library and `ampsim` in one folder), the folder above it
+/// (tests run from `deps/`), or `deps/` beside it (a library built only as `ampsim`'s dependency).
 pub fn find_library() -> Result<PathBuf, BundleError> {
     if let Some(p) = std::env::var_os("AMPSIM_PLUGIN_LIB").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
@@ -74,6 +74,10 @@ pub fn find_library() -> Result<PathBuf, BundleError> {
         dirs.push(target.join("release"));
     }
     dirs.extend(exe.ancestors().skip(1).take(2).map(Path::to_path_buf));
+    // Built only as a dependency of `ampsim`, cargo leaves the library in `deps/`.
+    if let Some(dir) = exe.parent() {
+        dirs.push(dir.join("deps"));
+    }
     for d in &dirs {
         let p = d.join(LIBRARY_FILE);
         if p.is_file() {
