@@ -3,11 +3,13 @@
 //! vectorises them; [`Simd`] picks, once per model, whether the CPU's AVX2 and FMA
 //! instructions run them.
 
+mod aligned;
 mod history;
 mod matmul;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86;
 
+pub(crate) use aligned::Aligned;
 pub(crate) use history::History;
 pub(crate) use matmul::{add_rows, matmul};
 

@@ -7,6 +7,7 @@
 //! `(1 + tanh(x/2)) / 2` with the halving folded into their weights (exact: a power of two),
 //! so one vectorised tanh pass activates all four gates.
 
+use crate::kernels::Aligned;
 use crate::controls::Controls;
 use crate::activation::tanh_with;
 use crate::kernels::{Mac, Simd};
@@ -22,18 +23,18 @@ struct Cell {
     input_size: usize,
     hidden: usize,
     /// `[tile][input + hidden][TILE]`: NAM's `[4H, input + H]` matrix (sigmoid rows halved).
-    wt: Vec<f32>,
+    wt: Aligned,
     /// `[gates rounded up to whole tiles]` (sigmoid rows halved).
-    bias: Vec<f32>,
+    bias: Aligned,
     /// Gate activation `scale · tanh(x) + offset`: (½, ½) for sigmoid gates, (1, 0) for g.
-    scale: Vec<f32>,
-    offset: Vec<f32>,
+    scale: Aligned,
+    offset: Aligned,
     h0: Vec<f32>,
     c0: Vec<f32>,
     /// `[input; h]`: this cell's input, then its hidden state.
-    v: Vec<f32>,
-    c: Vec<f32>,
-    gates: Vec<f32>,
+    v: Aligned,
+    c: Aligned,
+    gates: Aligned,
 }
 
 impl Cell {
@@ -44,7 +45,7 @@ impl Cell {
         let is_sigmoid = |row: usize| !(2 * hidden..3 * hidden).contains(&row);
         let half = |row: usize| if is_sigmoid(row) { 0.5 } else { 1.0 };
         let m = w.take(g4 * k)?;
-        let mut wt = vec![0.0; padded * k];
+        let mut wt = Aligned::zeros(padded * k);
         for row in 0..g4 {
             let (tile, lane) = (row / TILE, row % TILE);
             for j in 0..k {
@@ -54,12 +55,13 @@ impl Cell {
         let mut bias = w.take(g4)?;
         bias.iter_mut().enumerate().for_each(|(row, b)| *b *= half(row));
         bias.resize(padded, 0.0);
-        let scale: Vec<f32> = (0..padded).map(half).collect();
-        let offset: Vec<f32> = (0..padded).map(|row| if is_sigmoid(row) { 0.5 } else { 0.0 }).collect();
+        let scale = Aligned::from_slice(&(0..padded).map(half).collect::<Vec<f32>>());
+        let offset = Aligned::from_slice(&(0..padded).map(|row| if is_sigmoid(row) { 0.5 } else { 0.0 }).collect::<Vec<f32>>());
         let (h0, c0) = (w.take(hidden)?, w.take(hidden)?);
-        let mut v = vec![0.0; k];
+        let mut v = Aligned::zeros(k);
         v[input_size..].copy_from_slice(&h0);
-        Ok(Cell { input_size, hidden, wt, bias, scale, offset, c: c0.clone(), h0, c0, v, gates: vec![0.0; padded] })
+        let (bias, c) = (Aligned::from_slice(&bias), Aligned::from_slice(&c0));
+        Ok(Cell { input_size, hidden, wt, bias, scale, offset, c, h0, c0, v, gates: Aligned::zeros(padded) })
     }
 
     fn reset(&mut self) {
