@@ -39,6 +39,16 @@ pub fn id(slug: &str) -> String {
     format!("org.ampsim.{slug}")
 }
 
+/// The plugin's CLAP descriptor: identity, name, an audio effect in mono.
+fn descriptor(header: &Header, description: &str) -> PluginDescriptor {
+    use clack_plugin::plugin::features::{AUDIO_EFFECT, DISTORTION, MONO};
+    PluginDescriptor::new(&id(&header.slug), &header.name)
+        .with_vendor("ampsim")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .with_description(description)
+        .with_features([AUDIO_EFFECT, DISTORTION, MONO])
+}
+
 /// What the `.clap` file holds: the header, and the model parsed (or why it could not be); the
 /// loader's carries none.
 struct Config {
@@ -58,11 +68,7 @@ impl Entry for AmpsimEntry {
         let Some((header, bytes)) = embedded::read(&path).map_err(|_| EntryLoadError)? else {
             // The plain library: the loader.
             let header = crate::lv2::loader_header();
-            let descriptor = PluginDescriptor::new(&id(&header.slug), &header.name)
-                .with_vendor("ampsim")
-                .with_version(env!("CARGO_PKG_VERSION"))
-                .with_description("Plays any .nam file with ampsim-engine")
-                .with_features([clack_plugin::plugin::features::AUDIO_EFFECT, clack_plugin::plugin::features::DISTORTION, clack_plugin::plugin::features::MONO]);
+            let descriptor = descriptor(&header, "Plays any .nam file with ampsim-engine");
             let config = Config { header, model: Err("no model loaded yet".into()), loader: true };
             return Ok(AmpsimEntry { factory: PluginFactoryWrapper::new(Factory { descriptor, config }) });
         };
@@ -79,11 +85,7 @@ impl Entry for AmpsimEntry {
                     Err(format!("{}: the model's controls do not match the plugin's parameters", header.name))
                 }
             });
-        let descriptor = PluginDescriptor::new(&id(&header.slug), &header.name)
-            .with_vendor("ampsim")
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .with_description("An amp model played by ampsim-engine")
-            .with_features([clack_plugin::plugin::features::AUDIO_EFFECT, clack_plugin::plugin::features::DISTORTION, clack_plugin::plugin::features::MONO]);
+        let descriptor = descriptor(&header, "An amp model played by ampsim-engine");
         Ok(AmpsimEntry { factory: PluginFactoryWrapper::new(Factory { descriptor, config: Config { header, model, loader: false } }) })
     }
 
