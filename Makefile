@@ -44,7 +44,7 @@ plugin: setup
 ## test: Rust tests, the notebook harness's own tests, every notebook in quick mode
 test: setup data plugin test-rust test-no-shared fuzz test-harness test-notebooks test-notebooks-real
 
-## fuzz: the .nam loader under cargo-fuzz, FUZZ_SECONDS (60) per target; `tools/fuzz.sh --runs 10000000` for the long run
+## fuzz: the .nam loader and the captures manifest under cargo-fuzz, FUZZ_SECONDS (60) per target; `tools/fuzz.sh --runs 10000000` for the long run
 FUZZ_SECONDS ?= 60
 fuzz: setup
 	tools/fuzz.sh $(FUZZ_SECONDS)

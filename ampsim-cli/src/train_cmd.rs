@@ -304,7 +304,7 @@ fn write_outputs(run: &Run<'_>, csv: &str, report: &ModelReport, stopped: &str, 
 /// `train --captures`: one model conditioned on the controls of a manifest's recordings,
 /// validated on a held-out setting and scored on each held-out test setting.
 fn train_captures(args: &TrainArgs) -> Result<()> {
-    use ampsim_core::data::captures::{Captures, Role};
+    use ampsim_core::data::captures::{Captures, LoadedCaptures, Role};
     if args.model == ModelKind::Mlp {
         bail!("--captures trains an LSTM or a WaveNet conditioned on the controls; the dense network has no controls");
     }
@@ -312,7 +312,7 @@ fn train_captures(args: &TrainArgs) -> Result<()> {
     let k = manifest.controls.len();
     let names: Vec<String> = manifest.controls.iter().map(|c| c.name.clone()).collect();
     println!("{}: {} recordings, {k} control(s): {}", args.data.display(), manifest.captures.len(), names.join(", "));
-    let (caps, warnings) = manifest.load(args.latency)?;
+    let (caps, warnings) = LoadedCaptures::load(manifest, args.latency)?;
     for w in warnings {
         eprintln!("warning: {w}");
     }

@@ -41,7 +41,7 @@ fn main() -> ampsim_core::Result<()> {
         return Ok(());
     }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/jvm410h_captures.toml");
-    let (caps, _) = Captures::read(&manifest)?.load(None)?;
+    let (caps, _) = LoadedCaptures::load(Captures::read(&manifest)?, None)?;
     let c = &caps.captures;
     println!("{} recordings, {} training settings ({:.0} s); every take shifted by {} samples", caps.recordings.len(), c.settings(Role::Train).len(), caps.seconds(Role::Train), caps.lag_samples);
     let mut sum = 0.0;

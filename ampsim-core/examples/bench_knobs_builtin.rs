@@ -15,7 +15,7 @@
 //! by this many samples instead of the estimate).
 
 use ampsim_core::data::amp::AmpConfig;
-use ampsim_core::data::captures::{record_setting, synth_settings, synthesise, Role};
+use ampsim_core::data::captures::{record_setting, synth_settings, synthesise, LoadedCaptures, Role};
 use ampsim_core::data::synth::{guitar_di, GuitarConfig};
 use ampsim_core::models::{WaveNet, WaveNetConfig};
 use ampsim_core::tch::{nn, Device};
@@ -37,7 +37,7 @@ fn main() -> ampsim_core::Result<()> {
     let base = AmpConfig { seed: SEED, ..AmpConfig::default() };
     let (caps, gain) = synthesise(&dir, &KNOBS, &synth_settings(KNOBS.len(), 3, 5, SEED), &base, SECONDS)?;
     let latency: Option<i64> = std::env::var("LATENCY").ok().and_then(|v| v.parse().ok());
-    let (caps, _) = caps.load(latency)?;
+    let (caps, _) = LoadedCaptures::load(caps, latency)?;
     std::fs::remove_dir_all(&dir).ok();
     let c = &caps.captures;
     let (train_settings, test_settings) = (c.settings(Role::Train), c.settings(Role::Test));

@@ -56,6 +56,17 @@ impl From<ampsim_engine::Error> for Error {
     }
 }
 
+/// The captures manifest's errors (`ampsim-captures`) say the manifest and the entry at fault.
+impl From<ampsim_captures::Error> for Error {
+    fn from(e: ampsim_captures::Error) -> Self {
+        match e {
+            ampsim_captures::Error::Io { path, cause } => Error::Io { path, cause },
+            ampsim_captures::Error::Manifest { origin, reason } => Error::invalid("captures", format!("{origin}: {reason}")),
+            ampsim_captures::Error::Pattern(reason) => Error::invalid("pattern", reason),
+        }
+    }
+}
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
