@@ -345,6 +345,84 @@ pub(crate) unsafe fn tile_rx32<const R: usize>(w: &[f32], offsets: &[usize], src
     }
 }
 
+/// The few rows a tile of four leaves (a 3-channel WaveNet has only these): `R ≤ 3` output rows
+/// × 64 samples in `4R` registers. One row at a time, 32 samples wide, waits on each
+/// multiply-add's latency (two chains); here `4R` chains share every sample load.
+///
+/// # Safety
+/// As [`tile_rx32`], with 64 samples in place of 32.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+pub(crate) unsafe fn tile_rx64<const R: usize>(w: &[f32], offsets: &[usize], src: &[f32], at: usize, out: &mut [f32], out_stride: usize) {
+    let k = offsets.len();
+    debug_assert!(w.len() >= R * k && out.len() >= (R - 1) * out_stride + 64);
+    // SAFETY: the offsets stay within the lengths the caller guarantees.
+    unsafe {
+        let (w, s, o) = (w.as_ptr(), src.as_ptr().add(at), out.as_mut_ptr());
+        let mut acc = [[_mm512_setzero_ps(); 4]; R];
+        for (r, a) in acc.iter_mut().enumerate() {
+            let row = o.add(r * out_stride);
+            *a = [_mm512_loadu_ps(row), _mm512_loadu_ps(row.add(16)), _mm512_loadu_ps(row.add(32)), _mm512_loadu_ps(row.add(48))];
+        }
+        for (j, &off) in offsets.iter().enumerate() {
+            let x = s.add(off);
+            let xs = [_mm512_loadu_ps(x), _mm512_loadu_ps(x.add(16)), _mm512_loadu_ps(x.add(32)), _mm512_loadu_ps(x.add(48))];
+            for (r, a) in acc.iter_mut().enumerate() {
+                let wv = _mm512_set1_ps(*w.add(r * k + j));
+                for (v, x) in a.iter_mut().zip(xs) {
+                    *v = _mm512_fmadd_ps(wv, x, *v);
+                }
+            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            let row = o.add(r * out_stride);
+            for (i, v) in a.iter().enumerate() {
+                _mm512_storeu_ps(row.add(16 * i), *v);
+            }
+        }
+    }
+}
+
+/// [`tile_rx64`] with AVX2: `R ≤ 3` rows × 32 samples in `4R` of the sixteen registers, the
+/// `R` weights broadcast once per tap and each sample load shared by the rows.
+///
+/// # Safety
+/// As [`tile_4x16`], with `R` rows and 32 samples in place of 4 and 16.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn tile_rx32_avx2<const R: usize>(w: &[f32], offsets: &[usize], src: &[f32], at: usize, out: &mut [f32], out_stride: usize) {
+    let k = offsets.len();
+    debug_assert!(w.len() >= R * k && out.len() >= (R - 1) * out_stride + 32);
+    // SAFETY: the offsets stay within the lengths the caller guarantees.
+    unsafe {
+        let (w, s, o) = (w.as_ptr(), src.as_ptr().add(at), out.as_mut_ptr());
+        let mut acc = [[_mm256_setzero_ps(); 4]; R];
+        for (r, a) in acc.iter_mut().enumerate() {
+            let row = o.add(r * out_stride);
+            *a = [_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(8)), _mm256_loadu_ps(row.add(16)), _mm256_loadu_ps(row.add(24))];
+        }
+        for (j, &off) in offsets.iter().enumerate() {
+            let x = s.add(off);
+            let mut wv = [_mm256_setzero_ps(); R];
+            for (r, v) in wv.iter_mut().enumerate() {
+                *v = _mm256_set1_ps(*w.add(r * k + j));
+            }
+            for i in 0..4 {
+                let xv = _mm256_loadu_ps(x.add(8 * i));
+                for (a, &wr) in acc.iter_mut().zip(&wv) {
+                    a[i] = _mm256_fmadd_ps(wr, xv, a[i]);
+                }
+            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            let row = o.add(r * out_stride);
+            for (i, v) in a.iter().enumerate() {
+                _mm256_storeu_ps(row.add(8 * i), *v);
+            }
+        }
+    }
+}
+
 /// A panel of a dense layer: `out[r·out_stride + t] = bias[r] + Σ_j wp[j·R + r] · src[j·src_stride + t]`
 /// for `R` rows and 32 samples, in `2R` registers; the weights are packed panel by panel
 /// (`R` values per input), so each is read once, as the broadcast operand of its multiply-adds.
