@@ -5,7 +5,7 @@ ENV := . tools/env.sh &&
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 DATA := data/GuitarTraining.wav
 
-.PHONY: all setup build data notebooks plugin fuzz test test-rust test-no-shared test-notebooks test-notebooks-real test-harness lab bench clean clean-cache
+.PHONY: all setup build install test-install data notebooks plugin fuzz test test-rust test-no-shared test-notebooks test-notebooks-real test-harness lab bench clean clean-cache
 
 all: notebooks
 
@@ -14,6 +14,11 @@ setup:
 
 build: setup
 	$(ENV) cargo build --workspace
+
+## install: the `ampsim` command in $(PREFIX)/bin (default ~/.local/bin), runnable from any shell
+PREFIX ?= $(HOME)/.local
+install: setup
+	tools/install.sh "$(PREFIX)"
 
 # Regenerated when the synthesiser or the amp changes.
 $(DATA): ampsim-core/src/data/synth.rs ampsim-core/src/data/amp.rs ampsim-core/src/data/dsp.rs ampsim-core/src/data/recording.rs | setup
@@ -42,7 +47,11 @@ plugin: setup
 	  --model "$(MODEL)" --name "$(or $(NAME),$(basename $(notdir $(MODEL))))" --out target/plugins; fi
 
 ## test: Rust tests, the notebook harness's own tests, every notebook in quick mode
-test: setup data plugin test-rust test-no-shared fuzz test-harness test-notebooks test-notebooks-real
+test: setup data plugin test-rust test-no-shared test-install fuzz test-harness test-notebooks test-notebooks-real
+
+## test-install: `make install` into target/install-test, then `ampsim` from a clean environment (env -i)
+test-install: setup
+	tools/test_install.sh
 
 ## fuzz: the .nam loader and the captures manifest under cargo-fuzz, FUZZ_SECONDS (60) per target; `tools/fuzz.sh --runs 10000000` for the long run
 FUZZ_SECONDS ?= 60

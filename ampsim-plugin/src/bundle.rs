@@ -74,9 +74,11 @@ pub fn find_library() -> Result<PathBuf, BundleError> {
         dirs.push(target.join("release"));
     }
     dirs.extend(exe.ancestors().skip(1).take(2).map(Path::to_path_buf));
-    // Built only as a dependency of `ampsim`, cargo leaves the library in `deps/`.
+    // Built only as a dependency of `ampsim`, cargo leaves the library in `deps/`; `make
+    // install` puts it in `PREFIX/lib/ampsim/` beside `PREFIX/bin/ampsim`.
     if let Some(dir) = exe.parent() {
         dirs.push(dir.join("deps"));
+        dirs.push(dir.join("../lib/ampsim"));
     }
     for d in &dirs {
         let p = d.join(LIBRARY_FILE);
