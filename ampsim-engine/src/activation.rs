@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::approx::{clamp, sigmoid_with, tanh_affine, tanh_with};
 use crate::kernels::{Mac, Plain};
 
 /// A pointwise nonlinearity.
@@ -137,13 +138,6 @@ impl Activation {
     }
 }
 
-/// `x` clamped to `lo..=hi`, written so that it vectorises (a NaN comes out as `hi`).
-#[inline(always)]
-fn clamp(x: f32, lo: f32, hi: f32) -> f32 {
-    let x = if x > lo { x } else { lo };
-    if x < hi { x } else { hi }
-}
-
 /// tanh as a 13/6 rational function on −7.9..7.9 (±1 beyond; the odd/even minimax fit Eigen
 /// uses for floats); within 5e-7 of the exact value everywhere.
 #[inline(always)]
@@ -155,48 +149,6 @@ pub fn tanh(x: f32) -> f32 {
 #[inline(always)]
 pub fn sigmoid(x: f32) -> f32 {
     sigmoid_with::<Plain>(x)
-}
-
-/// [`tanh`] with its multiply-adds computed as `M` says (fused in vector code).
-#[inline(always)]
-pub(crate) fn tanh_with<M: Mac>(x: f32) -> f32 {
-    const CLAMP: f32 = 7.905_311;
-    let x = clamp(x, -CLAMP, CLAMP);
-    let x2 = x * x;
-    let p = M::mac(x2, -2.760_768_5e-16, 2.000_187_9e-13);
-    let p = M::mac(x2, p, -8.604_671_5e-11);
-    let p = M::mac(x2, p, 5.122_297e-8);
-    let p = M::mac(x2, p, 1.485_722_4e-5);
-    let p = M::mac(x2, p, 6.372_619_3e-4);
-    let p = M::mac(x2, p, 4.893_524_6e-3);
-    let p = x * p;
-    let q = M::mac(x2, 1.198_258_4e-6, 1.185_347_1e-4);
-    let q = M::mac(x2, q, 2.268_434_6e-3);
-    let q = M::mac(x2, q, 4.893_525_2e-3);
-    p / q
-}
-
-/// `xs[i] = scale · tanh(pre · xs[i]) + offset`, in vector code where `M` allows.
-#[inline(always)]
-pub(crate) fn tanh_affine<M: Mac>(xs: &mut [f32], pre: f32, scale: f32, offset: f32) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: `M::AVX512`/`M::AVX2` say the code runs compiled for those instructions.
-        if M::AVX512 {
-            return unsafe { crate::kernels::x86::tanh_affine_avx512(xs, pre, scale, offset) };
-        }
-        if M::AVX2 {
-            return unsafe { crate::kernels::x86::tanh_affine_avx2(xs, pre, scale, offset) };
-        }
-    }
-    for x in xs.iter_mut() {
-        *x = M::mac(scale, tanh_with::<M>(pre * *x), offset);
-    }
-}
-
-#[inline(always)]
-pub(crate) fn sigmoid_with<M: Mac>(x: f32) -> f32 {
-    M::mac(0.5, tanh_with::<M>(0.5 * x), 0.5)
 }
 
 #[cfg(test)]

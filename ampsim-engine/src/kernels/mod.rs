@@ -4,6 +4,7 @@
 //! instructions run them.
 
 mod aligned;
+pub(crate) mod approx;
 mod history;
 mod matmul;
 #[cfg(target_arch = "x86_64")]

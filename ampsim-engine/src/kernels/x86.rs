@@ -3,6 +3,8 @@
 
 use std::arch::x86_64::*;
 
+use super::approx::{tanh_with, CLAMP, P, Q};
+
 /// `out[0..32] = bias + Σ_j v[j] · w[j·32 .. j·32 + 32]`, accumulated in eight registers
 /// (alternate j in two sets, so that eight multiply-adds are in flight).
 ///
@@ -76,12 +78,6 @@ pub(crate) unsafe fn gates_tile32_avx512(w: &[f32], v: &[f32], bias: &[f32], out
         _mm512_storeu_ps(o.add(16), hi);
     }
 }
-
-/// The coefficients of [`crate::activation::tanh`]'s rational function: numerator (odd, in
-/// x²) and denominator (even).
-const P: [f32; 7] = [4.893_524_6e-3, 6.372_619_3e-4, 1.485_722_4e-5, 5.122_297e-8, -8.604_671_5e-11, 2.000_187_9e-13, -2.760_768_5e-16];
-const Q: [f32; 4] = [4.893_525_2e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
-const CLAMP: f32 = 7.905_311;
 
 /// tanh of 16 values: the same rational function, evaluated by Estrin's scheme (fewer
 /// dependent steps) and divided through a reciprocal estimate refined by one Newton step.
@@ -171,7 +167,7 @@ pub(crate) unsafe fn tanh_affine_avx2(xs: &mut [f32], pre: f32, scale: f32, offs
         }
     }
     for v in chunks.into_remainder() {
-        *v = scale.mul_add(crate::activation::tanh(pre * *v), offset);
+        *v = scale.mul_add(tanh_with::<super::Plain>(pre * *v), offset);
     }
 }
 
@@ -242,7 +238,7 @@ pub(crate) unsafe fn cell_update_avx512(c: &mut [f32], h: &mut [f32], gates: &[f
     }
     for q in q..n {
         c[q] = gates[n + q].mul_add(c[q], gates[q] * gates[2 * n + q]);
-        h[q] = gates[3 * n + q] * crate::activation::tanh(c[q]);
+        h[q] = gates[3 * n + q] * tanh_with::<super::Plain>(c[q]);
     }
 }
 
@@ -269,7 +265,7 @@ pub(crate) unsafe fn cell_update_avx2(c: &mut [f32], h: &mut [f32], gates: &[f32
     }
     for q in q..n {
         c[q] = gates[n + q].mul_add(c[q], gates[q] * gates[2 * n + q]);
-        h[q] = gates[3 * n + q] * crate::activation::tanh(c[q]);
+        h[q] = gates[3 * n + q] * tanh_with::<super::Plain>(c[q]);
     }
 }
 

@@ -9,7 +9,7 @@
 
 use crate::kernels::Aligned;
 use crate::controls::Controls;
-use crate::activation::tanh_with;
+use crate::kernels::approx::tanh_with;
 use crate::kernels::{Mac, Simd};
 use crate::layout::lstm::LstmShape;
 use crate::layout::Weights;

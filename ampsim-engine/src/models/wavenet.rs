@@ -12,7 +12,8 @@
 //! FiLM; see [`crate::layout::a2`]) run in their own step per layer, in NAM's engine's order.
 
 use crate::controls::Controls;
-use crate::activation::{sigmoid_with, Activation};
+use crate::activation::Activation;
+use crate::kernels::approx::sigmoid_with;
 use crate::kernels::{add_rows, matmul, History, Mac, Simd};
 use crate::layout::a2::{Gating, LayerActivation, Nonlinearity};
 use crate::layout::wavenet::{LayerArrayConfig, WaveNetConfig};
