@@ -329,7 +329,7 @@ fn train_captures(args: &TrainArgs) -> Result<()> {
         ModelKind::Wavenet => Box::new(WaveNet::new(&vs.root(), &WaveNetConfig::preset(&args.preset)?.with_controls_film(k))?),
         _ => Box::new(Lstm::new(&vs.root(), &LstmConfig { controls: k, ..LstmConfig::preset(&args.preset)? })?),
     };
-    let (train_d, val_d) = (caps.data(Role::Train, device)?, caps.data(Role::Validation, device)?);
+    let (train_d, val_d) = (SeqData::from_captures(&caps, Role::Train, device)?, SeqData::from_captures(&caps, Role::Validation, device)?);
     prepare_out_dir(&args.out)?;
     let checkpoint = args.out.join("model.safetensors");
     let budget = args.minutes * 60.0;
@@ -342,7 +342,7 @@ fn train_captures(args: &TrainArgs) -> Result<()> {
     }
     let mut rows = Vec::new();
     for values in c.settings(Role::Test) {
-        rows.push((c.describe(&values), training::validation_esr(&model, &caps.setting_data(&values, device)?)?));
+        rows.push((c.describe(&values), training::validation_esr(&model, &SeqData::at_setting(&caps, &values, device)?)?));
     }
     let title = format!("{:?} {} with {k} control(s)", args.model, args.preset).to_lowercase();
     let meta = NamMetadata { name: args.name.clone().or_else(|| Some(format!("ampsim {title}"))), validation_esr: Some(history.best_val_esr), controls: c.controls.clone(), ..Default::default() };

@@ -71,12 +71,12 @@ fn main() -> ampsim_core::Result<()> {
         _ => Box::new(Lstm::new(&vs.root(), &LstmConfig { controls: k, ..LstmConfig::preset(&preset)? })?),
     };
     let cfg = SeqFitConfig { max_seconds: Some(seconds), seed, patience: 100_000, ..SeqFitConfig::for_model(&model) };
-    let history = fit_sequence(&model, &mut vs, &caps.data(Role::Train, Device::Cpu)?, &caps.data(Role::Validation, Device::Cpu)?, &cfg, &RunControl::quiet())?;
+    let history = fit_sequence(&model, &mut vs, &SeqData::from_captures(&caps, Role::Train, Device::Cpu)?, &SeqData::from_captures(&caps, Role::Validation, Device::Cpu)?, &cfg, &RunControl::quiet())?;
     println!("{kind} {preset} with {k} controls: {} epochs in {:.0} s, best validation ESR {:.4}", history.epochs.len(), history.seconds(), history.best_val_esr);
     for values in &tests {
-        let esr = validation_esr(&model, &caps.setting_data(values, Device::Cpu)?)?;
+        let esr = validation_esr(&model, &SeqData::at_setting(&caps, values, Device::Cpu)?)?;
         let near = caps.nearest_training_setting(values).expect("a training setting");
-        let at_near = validation_esr(&model, &caps.setting_data_told(values, &near, Device::Cpu)?)?;
+        let at_near = validation_esr(&model, &SeqData::at_setting_told(&caps, values, &near, Device::Cpu)?)?;
         println!("held-out {}: ESR {esr:.4}; with the knobs at {} {at_near:.4}", c.describe(values), c.describe(&near));
         sum += esr;
     }

@@ -74,10 +74,10 @@ fn main() -> ampsim_core::Result<()> {
     };
     let model = WaveNet::new(&vs.root(), &config)?;
     let cfg = SeqFitConfig { max_seconds: Some(seconds), seed: SEED, ..SeqFitConfig::for_model(&model) };
-    let history = fit_sequence(&model, &mut vs, &caps.data(Role::Train, Device::Cpu)?, &caps.data(Role::Validation, Device::Cpu)?, &cfg, &RunControl::quiet())?;
+    let history = fit_sequence(&model, &mut vs, &SeqData::from_captures(&caps, Role::Train, Device::Cpu)?, &SeqData::from_captures(&caps, Role::Validation, Device::Cpu)?, &cfg, &RunControl::quiet())?;
     println!("WaveNet {preset} conditioned ({how}): {} epochs in {:.0} s, best validation ESR {:.4}", history.epochs.len(), history.seconds(), history.best_val_esr);
     for values in &test_settings {
-        let esr = validation_esr(&model, &caps.setting_data(values, Device::Cpu)?)?;
+        let esr = validation_esr(&model, &SeqData::at_setting(&caps, values, Device::Cpu)?)?;
         println!("held-out {}: ESR {esr:.4}", c.describe(values));
         scores.push(esr);
     }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::approx::{clamp, sigmoid_with, tanh_affine, tanh_with};
+use crate::kernels::approx::{clamp, sigmoid_with, tanh_with};
 use crate::kernels::{Mac, Plain};
 
 /// A pointwise nonlinearity.
@@ -149,6 +149,24 @@ pub fn tanh(x: f32) -> f32 {
 #[inline(always)]
 pub fn sigmoid(x: f32) -> f32 {
     sigmoid_with::<Plain>(x)
+}
+
+/// `xs[i] = scale · tanh(pre · xs[i]) + offset`, in vector code where `M` allows.
+#[inline(always)]
+pub(crate) fn tanh_affine<M: Mac>(xs: &mut [f32], pre: f32, scale: f32, offset: f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: `M::AVX512`/`M::AVX2` say the code runs compiled for those instructions.
+        if M::AVX512 {
+            return unsafe { crate::kernels::x86::tanh_affine_avx512(xs, pre, scale, offset) };
+        }
+        if M::AVX2 {
+            return unsafe { crate::kernels::x86::tanh_affine_avx2(xs, pre, scale, offset) };
+        }
+    }
+    for x in xs.iter_mut() {
+        *x = M::mac(scale, tanh_with::<M>(pre * *x), offset);
+    }
 }
 
 #[cfg(test)]

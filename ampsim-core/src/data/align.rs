@@ -95,7 +95,7 @@ struct Welch {
 impl Welch {
     fn of(direct: &[f32], amp: &[f32]) -> Welch {
         let n = SEGMENT;
-        let window = crate::evaluation::spectrum::hann(n);
+        let window = crate::data::dsp::hann(n);
         let fft = FftPlanner::<f64>::new().plan_fft_forward(n);
         let mut w = Welch { sxy: vec![Complex::new(0.0, 0.0); n], sxx: vec![0.0; n], syy: vec![0.0; n] };
         let mut start = 0;

@@ -68,35 +68,17 @@ impl LoadedCaptures {
         }
     }
 
-    /// The recordings of one role as conditioned training data (each a piece with its
-    /// normalised control values beside the audio).
-    pub fn data(&self, role: Role, device: tch::Device) -> Result<crate::training::SeqData> {
-        self.data_where(|c| c.role == role, None, device)
-    }
-
-    /// The recordings at one setting.
-    pub fn setting_data(&self, values: &[f64], device: tch::Device) -> Result<crate::training::SeqData> {
-        self.data_where(|c| same(&c.values, values), None, device)
-    }
-
-    /// The recordings at `values`, told they were made at `told` instead (what a model plays
-    /// when its knobs are set elsewhere: e.g. at the nearest training setting).
-    pub fn setting_data_told(&self, values: &[f64], told: &[f64], device: tch::Device) -> Result<crate::training::SeqData> {
-        self.data_where(|c| same(&c.values, values), Some(told), device)
-    }
-
-    /// The recordings `keep` picks, each with its own control values or all with `told`.
-    fn data_where(&self, keep: impl Fn(&Capture) -> bool, told: Option<&[f64]>, device: tch::Device) -> Result<crate::training::SeqData> {
-        let kept: Vec<(&crate::Recording, Vec<f32>)> = self
-            .captures
+    /// The recordings `keep` picks, each with the control values the model is told (its own,
+    /// or `told` for all), normalised as the model reads them: what
+    /// `training::SeqData::from_captures` and `SeqData::at_setting` train and score on.
+    pub fn takes_where(&self, keep: impl Fn(&Capture) -> bool, told: Option<&[f64]>) -> Vec<(&crate::Recording, Vec<f32>)> {
+        self.captures
             .captures
             .iter()
             .zip(&self.recordings)
             .filter(|(c, _)| keep(c))
             .map(|(c, r)| (r, self.captures.normalised(told.unwrap_or(&c.values))))
-            .collect();
-        let takes: Vec<(&[f32], &[f32], &[f32])> = kept.iter().map(|(r, k)| (r.direct.as_slice(), r.amp.as_slice(), k.as_slice())).collect();
-        crate::training::SeqData::from_conditioned_takes(&takes, device)
+            .collect()
     }
 
     /// The training setting nearest to `values` (each control's range counted as 1).

@@ -71,6 +71,11 @@ impl Biquad {
     }
 }
 
+/// Periodic Hann window of `n` samples.
+pub(crate) fn hann(n: usize) -> Vec<f64> {
+    (0..n).map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()).collect()
+}
+
 /// |H(e^{jw})| of a rational transfer function in z^-1.
 pub fn magnitude_of(b: &[f64], a: &[f64], sample_rate_hz: f64, freq_hz: f64) -> f64 {
     let w = 2.0 * std::f64::consts::PI * freq_hz / sample_rate_hz;

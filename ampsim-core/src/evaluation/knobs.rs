@@ -8,7 +8,7 @@ use crate::data::captures::{LoadedCaptures, Role};
 use crate::evaluation::compare::{score, verdict, Scores, SCORING_BAND_HZ, SPECTRUM_FFT_SIZE};
 use crate::evaluation::spectrum::average_spectrum;
 use crate::models::CausalModel;
-use crate::training::seq_data::predict_scored;
+use crate::training::seq_data::{predict_scored, SeqData};
 use crate::{Error, Result};
 
 /// The model's scores at each setting of `role` (all its recordings together, after the
@@ -16,7 +16,7 @@ use crate::{Error, Result};
 pub fn scores_by_setting<M: CausalModel + ?Sized>(model: &M, captures: &LoadedCaptures, role: Role, device: Device) -> Result<Vec<(String, Scores)>> {
     let mut out = Vec::new();
     for values in captures.captures.settings(role) {
-        let (y, y_hat) = predict_scored(model, &captures.setting_data(&values, device)?)?;
+        let (y, y_hat) = predict_scored(model, &SeqData::at_setting(captures, &values, device)?)?;
         out.push((captures.captures.describe(&values), score(&y, &y_hat, captures.sample_rate_hz)?));
     }
     Ok(out)

@@ -50,16 +50,11 @@ impl Spectrogram {
     }
 }
 
-/// Periodic Hann window of `n` samples.
-pub(crate) fn hann(n: usize) -> Vec<f64> {
-    (0..n).map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()).collect()
-}
-
 /// Hann-windowed FFT of every `fft_size` frame of `x`, `hop` apart: calls `each(start, bins)`
 /// with the frame's first sample and its bins 0..=fft_size/2, scaled so that a full-scale
 /// sine reads magnitude 1 (the window's coherent gain divided out).
 fn for_each_frame(x: &[f32], fft_size: usize, hop: usize, mut each: impl FnMut(usize, &[Complex<f64>])) {
-    let win = hann(fft_size);
+    let win = crate::data::dsp::hann(fft_size);
     let gain = win.iter().sum::<f64>() / 2.0;
     let fft = FftPlanner::<f64>::new().plan_fft_forward(fft_size);
     let mut buf = vec![Complex::new(0.0, 0.0); fft_size];

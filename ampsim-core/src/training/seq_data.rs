@@ -3,6 +3,7 @@
 
 use tch::{Device, Tensor};
 
+use crate::data::captures::{same, LoadedCaptures, Role};
 use crate::models::CausalModel;
 use crate::training::losses::esr;
 use crate::{Error, Result};
@@ -43,6 +44,28 @@ impl SeqData {
         check_pair(&format!("take {}", self.pieces.len()), direct, amp)?;
         self.pieces.push((Tensor::from_slice(direct).to_device(device), Tensor::from_slice(amp).to_device(device)));
         Ok(())
+    }
+
+    /// The recordings of one role of a captures set, each a piece with its normalised
+    /// control values beside the audio.
+    pub fn from_captures(captures: &LoadedCaptures, role: Role, device: Device) -> Result<SeqData> {
+        SeqData::from_picked(captures.takes_where(|c| c.role == role, None), device)
+    }
+
+    /// The recordings at one setting.
+    pub fn at_setting(captures: &LoadedCaptures, values: &[f64], device: Device) -> Result<SeqData> {
+        SeqData::from_picked(captures.takes_where(|c| same(&c.values, values), None), device)
+    }
+
+    /// The recordings at `values`, the model told they were made at `told` instead (what it
+    /// plays when its knobs are set elsewhere: e.g. at the nearest training setting).
+    pub fn at_setting_told(captures: &LoadedCaptures, values: &[f64], told: &[f64], device: Device) -> Result<SeqData> {
+        SeqData::from_picked(captures.takes_where(|c| same(&c.values, values), Some(told)), device)
+    }
+
+    fn from_picked(picked: Vec<(&crate::Recording, Vec<f32>)>, device: Device) -> Result<SeqData> {
+        let takes: Vec<(&[f32], &[f32], &[f32])> = picked.iter().map(|(r, k)| (r.direct.as_slice(), r.amp.as_slice(), k.as_slice())).collect();
+        SeqData::from_conditioned_takes(&takes, device)
     }
 
     /// One piece per take of a conditioned model, each with its control values (normalised, as
