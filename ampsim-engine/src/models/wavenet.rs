@@ -447,105 +447,135 @@ fn activate<M: Mac>(f: &Nonlinearity, channel: usize, xs: &mut [f32]) {
 /// 1×1 (FiLMed in blended layers) and the head 1×1 (FiLMed) of the activation; the next
 /// input is this layer's input (before its FiLM) plus the residual 1×1.
 #[inline(always)]
-fn layer_a2<M: Mac>(l: &mut Layer, next: Option<&mut Layer>, head_acc: &mut History, (cond, cond_size): (&[f32], usize), z: &mut [f32], carry: &mut [f32], n: usize) {
-    let (c, zc) = (l.channels, l.conv_b.len());
-    let a = l.a2.as_mut().expect("an A2 layer");
-    let A2Layer { bottleneck: b, activation, gating, secondary, layer1x1, head1x1, films, input, mix, cond: cond_filmed, residual, scratch, scale_shift } = &mut **a;
-    let b = *b;
-    let condition = (cond, cond_size);
-    let (stride, pos) = (l.input.stride(), l.input.pos());
-    for r in 0..c {
-        input[r * STEP..r * STEP + n].copy_from_slice(&l.input.data()[r * stride + pos..][..n]);
+fn layer_a2<M: Mac>(l: &mut Layer, next: Option<&mut Layer>, head_acc: &mut History, condition: (&[f32], usize), z: &mut [f32], carry: &mut [f32], n: usize) {
+    let a2 = l.a2.as_deref_mut().expect("an A2 layer");
+    a2_convolve::<M>(a2, &mut l.input, (&l.conv_w, &l.conv_b, &l.conv_offsets), condition, z, n);
+    a2_mix_in::<M>(a2, &l.mix_w, l.conv_b.len(), condition, z, n);
+    a2_activate::<M>(a2, condition, z, n);
+    a2_residual_and_head::<M>(a2, (&l.one_by_one_w, &l.one_by_one_b), head_acc, condition, z, n);
+    let (out, out_stride, out_pos) = next_input(next, carry);
+    for row in 0..l.channels {
+        let o = &mut out[row * out_stride + out_pos..][..n];
+        o.copy_from_slice(&a2.input[row * STEP..row * STEP + n]);
+        if a2.layer1x1 {
+            add_rows(o, &a2.residual[row * STEP..row * STEP + n]);
+        }
     }
-    if let Some(f) = &films[CONV_PRE] {
-        film::<M>(f, &mut l.input.data_mut()[pos..], stride, condition, scale_shift, n);
+}
+
+/// Keep the layer's input (the residual adds to it unFiLMed), FiLM it, convolve into `z`, FiLM.
+#[inline(always)]
+fn a2_convolve<M: Mac>(a2: &mut A2Layer, input: &mut History, (conv_w, conv_b, conv_offsets): (&[f32], &[f32], &[usize]), condition: (&[f32], usize), z: &mut [f32], n: usize) {
+    let (stride, pos) = (input.stride(), input.pos());
+    for row in 0..input_rows(a2) {
+        a2.input[row * STEP..row * STEP + n].copy_from_slice(&input.data()[row * stride + pos..][..n]);
     }
-    fill_rows(z, &l.conv_b, n);
-    matmul::<M>(&l.conv_w, zc, &l.conv_offsets, l.input.data(), l.input.base(), z, STEP, n);
-    if let Some(f) = &films[CONV_POST] {
-        film::<M>(f, z, STEP, condition, scale_shift, n);
+    if let Some(f) = &a2.films[CONV_PRE] {
+        film::<M>(f, &mut input.data_mut()[pos..], stride, condition, &mut a2.scale_shift, n);
     }
-    let mixed_in: &[f32] = match &films[MIXIN_PRE] {
+    fill_rows(z, conv_b, n);
+    matmul::<M>(conv_w, conv_b.len(), conv_offsets, input.data(), input.base(), z, STEP, n);
+    if let Some(f) = &a2.films[CONV_POST] {
+        film::<M>(f, z, STEP, condition, &mut a2.scale_shift, n);
+    }
+}
+
+/// The rows of the layer's input (its channels).
+#[inline(always)]
+fn input_rows(a2: &A2Layer) -> usize {
+    a2.input.len() / STEP
+}
+
+/// Mix the condition (FiLMed before and after) into the `rows` of `z`, then the FiLM before the
+/// activation.
+#[inline(always)]
+fn a2_mix_in<M: Mac>(a2: &mut A2Layer, mix_w: &[f32], rows: usize, condition: (&[f32], usize), z: &mut [f32], n: usize) {
+    let (cond, cond_size) = condition;
+    let mixed_in: &[f32] = match &a2.films[MIXIN_PRE] {
         Some(f) => {
-            for r in 0..cond_size {
-                cond_filmed[r * STEP..r * STEP + n].copy_from_slice(&cond[r * STEP..r * STEP + n]);
+            for row in 0..cond_size {
+                a2.cond[row * STEP..row * STEP + n].copy_from_slice(&cond[row * STEP..row * STEP + n]);
             }
-            film::<M>(f, cond_filmed, STEP, condition, scale_shift, n);
-            cond_filmed
+            film::<M>(f, &mut a2.cond, STEP, condition, &mut a2.scale_shift, n);
+            &a2.cond
         }
         None => cond,
     };
-    for r in 0..zc {
-        mix[r * STEP..r * STEP + n].fill(0.0);
+    for row in 0..rows {
+        a2.mix[row * STEP..row * STEP + n].fill(0.0);
     }
-    matmul::<M>(&l.mix_w, zc, &ONE_BY_ONE_OFFSETS[..cond_size], mixed_in, 0, mix, STEP, n);
-    if let Some(f) = &films[MIXIN_POST] {
-        film::<M>(f, mix, STEP, condition, scale_shift, n);
+    matmul::<M>(mix_w, rows, &ONE_BY_ONE_OFFSETS[..cond_size], mixed_in, 0, &mut a2.mix, STEP, n);
+    if let Some(f) = &a2.films[MIXIN_POST] {
+        film::<M>(f, &mut a2.mix, STEP, condition, &mut a2.scale_shift, n);
     }
-    for r in 0..zc {
-        add_rows(&mut z[r * STEP..r * STEP + n], &mix[r * STEP..r * STEP + n]);
+    for row in 0..rows {
+        add_rows(&mut z[row * STEP..row * STEP + n], &a2.mix[row * STEP..row * STEP + n]);
     }
-    if let Some(f) = &films[ACTIVATION_PRE] {
-        film::<M>(f, z, STEP, condition, scale_shift, n);
+    if let Some(f) = &a2.films[ACTIVATION_PRE] {
+        film::<M>(f, z, STEP, condition, &mut a2.scale_shift, n);
     }
-    for r in 0..b {
-        let (top, bottom) = z.split_at_mut(b * STEP);
-        let x = &mut top[r * STEP..r * STEP + n];
-        match gating {
-            Gating::None => activate::<M>(activation, r, x),
+}
+
+/// The activation of the bottleneck's rows of `z`: plain, gated by the second half, or blended
+/// with its input by the second half; then its FiLM.
+#[inline(always)]
+fn a2_activate<M: Mac>(a2: &mut A2Layer, condition: (&[f32], usize), z: &mut [f32], n: usize) {
+    let bottleneck = a2.bottleneck;
+    for row in 0..bottleneck {
+        let (top, bottom) = z.split_at_mut(bottleneck * STEP);
+        let x = &mut top[row * STEP..row * STEP + n];
+        match a2.gating {
+            Gating::None => activate::<M>(&a2.activation, row, x),
             Gating::Gated => {
-                let g = &mut bottom[r * STEP..r * STEP + n];
-                activate::<M>(activation, r, x);
-                activate::<M>(secondary, r, g);
-                x.iter_mut().zip(g.iter()).for_each(|(v, &g)| *v *= g);
+                let gate = &mut bottom[row * STEP..row * STEP + n];
+                activate::<M>(&a2.activation, row, x);
+                activate::<M>(&a2.secondary, row, gate);
+                x.iter_mut().zip(gate.iter()).for_each(|(v, &g)| *v *= g);
             }
             Gating::Blended => {
-                let (g, pre) = (&mut bottom[r * STEP..r * STEP + n], &mut scratch[..n]);
-                pre.copy_from_slice(x);
-                activate::<M>(activation, r, x);
-                activate::<M>(secondary, r, g);
-                for ((v, &alpha), &p) in x.iter_mut().zip(g.iter()).zip(pre.iter()) {
-                    *v = alpha * *v + (1.0 - alpha) * p;
+                let (alpha, before) = (&mut bottom[row * STEP..row * STEP + n], &mut a2.scratch[..n]);
+                before.copy_from_slice(x);
+                activate::<M>(&a2.activation, row, x);
+                activate::<M>(&a2.secondary, row, alpha);
+                for ((v, &a), &b) in x.iter_mut().zip(alpha.iter()).zip(before.iter()) {
+                    *v = a * *v + (1.0 - a) * b;
                 }
             }
         }
     }
-    if let Some(f) = &films[ACTIVATION_POST] {
-        film::<M>(f, z, STEP, condition, scale_shift, n);
+    if let Some(f) = &a2.films[ACTIVATION_POST] {
+        film::<M>(f, z, STEP, condition, &mut a2.scale_shift, n);
     }
-    let b_rows = &ONE_BY_ONE_OFFSETS[..b];
-    if *layer1x1 {
-        fill_rows(residual, &l.one_by_one_b, n);
-        matmul::<M>(&l.one_by_one_w, c, b_rows, z, 0, residual, STEP, n);
-        if *gating == Gating::Blended {
-            if let Some(f) = &films[LAYER1X1_POST] {
-                film::<M>(f, residual, STEP, condition, scale_shift, n);
+}
+
+/// The residual 1×1 of the activation (into `residual`; FiLMed in blended layers), and the
+/// activation or its head 1×1 (FiLMed) added to the head accumulator.
+#[inline(always)]
+fn a2_residual_and_head<M: Mac>(a2: &mut A2Layer, (w, b): (&[f32], &[f32]), head_acc: &mut History, condition: (&[f32], usize), z: &[f32], n: usize) {
+    let bottleneck_rows = &ONE_BY_ONE_OFFSETS[..a2.bottleneck];
+    if a2.layer1x1 {
+        fill_rows(&mut a2.residual, b, n);
+        matmul::<M>(w, b.len(), bottleneck_rows, z, 0, &mut a2.residual, STEP, n);
+        if a2.gating == Gating::Blended {
+            if let Some(f) = &a2.films[LAYER1X1_POST] {
+                film::<M>(f, &mut a2.residual, STEP, condition, &mut a2.scale_shift, n);
             }
         }
     }
-    let (acc_stride, acc_pos) = (head_acc.stride(), head_acc.pos());
-    let to_head: &[f32] = match head1x1 {
+    let (to_head, rows): (&[f32], usize) = match &a2.head1x1 {
         Some((hw, hb)) => {
-            fill_rows(scratch, hb, n);
-            matmul::<M>(hw, hb.len(), b_rows, z, 0, scratch, STEP, n);
-            if let Some(f) = &films[HEAD1X1_POST] {
-                film::<M>(f, scratch, STEP, condition, scale_shift, n);
+            fill_rows(&mut a2.scratch, hb, n);
+            matmul::<M>(hw, hb.len(), bottleneck_rows, z, 0, &mut a2.scratch, STEP, n);
+            if let Some(f) = &a2.films[HEAD1X1_POST] {
+                film::<M>(f, &mut a2.scratch, STEP, condition, &mut a2.scale_shift, n);
             }
-            scratch
+            (&a2.scratch, hb.len())
         }
-        None => z,
+        None => (z, a2.bottleneck),
     };
-    let head_rows = head1x1.as_ref().map_or(b, |(_, hb)| hb.len());
-    for r in 0..head_rows {
-        add_rows(&mut head_acc.data_mut()[r * acc_stride + acc_pos..][..n], &to_head[r * STEP..r * STEP + n]);
-    }
-    let (out, out_stride, out_pos) = next_input(next, carry);
-    for r in 0..c {
-        let o = &mut out[r * out_stride + out_pos..][..n];
-        o.copy_from_slice(&input[r * STEP..r * STEP + n]);
-        if *layer1x1 {
-            add_rows(o, &residual[r * STEP..r * STEP + n]);
-        }
+    let (acc_stride, acc_pos) = (head_acc.stride(), head_acc.pos());
+    for row in 0..rows {
+        add_rows(&mut head_acc.data_mut()[row * acc_stride + acc_pos..][..n], &to_head[row * STEP..row * STEP + n]);
     }
 }
 
