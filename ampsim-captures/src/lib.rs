@@ -232,20 +232,10 @@ impl Captures {
             captures.push(Capture { path: base.join(file), values: values_of(&format!("{what} ({file})"), &map)?, role: Role::Train });
         }
         match (&m.pattern, m.folders.is_empty()) {
-            (Some(pattern), false) => {
-                let pattern = NamePattern::new(pattern).map_err(|e| fail(e.to_string()))?;
-                if pattern.names() != names.as_slice() {
-                    return Err(fail(format!("the pattern names {} but the controls are {} (same names, same order)", pattern.names().join(", "), names.join(", "))));
-                }
-                for folder in &m.folders {
-                    let dir = base.join(folder);
-                    for path in list(&dir).map_err(|e| Error::Io { path: dir.clone(), cause: e })? {
-                        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-                        let values = pattern.values(stem).map_err(|e| fail(format!("{}: {e}", path.display())))?;
-                        captures.push(Capture { path, values, role: Role::Train });
-                    }
-                }
-            }
+            (Some(pattern), false) => captures.extend(from_folders(pattern, &names, &m.folders, base, list).map_err(|e| match e {
+                Error::Pattern(why) => fail(why),
+                other => other,
+            })?),
             (Some(_), true) => return Err(fail("a `pattern` needs `folders` to read the files from".into())),
             (None, false) => return Err(fail("`folders` need a `pattern` that reads the values from the file names".into())),
             (None, true) => {}
@@ -360,6 +350,25 @@ impl Captures {
         }
         t
     }
+}
+
+/// The recordings in `folders` (relative to `base`, listed by `list`), their values read from
+/// their names by `pattern`, which must name the `controls` in order.
+fn from_folders(pattern: &str, controls: &[&str], folders: &[PathBuf], base: &Path, list: &mut dyn FnMut(&Path) -> std::io::Result<Vec<PathBuf>>) -> Result<Vec<Capture>> {
+    let pattern = NamePattern::new(pattern)?;
+    if pattern.names() != controls {
+        return Err(Error::Pattern(format!("the pattern names {} but the controls are {} (same names, same order)", pattern.names().join(", "), controls.join(", "))));
+    }
+    let mut captures = Vec::new();
+    for folder in folders {
+        let dir = base.join(folder);
+        for path in list(&dir).map_err(|e| Error::Io { path: dir.clone(), cause: e })? {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let values = pattern.values(stem).map_err(|e| Error::Pattern(format!("{}: {e}", path.display())))?;
+            captures.push(Capture { path, values, role: Role::Train });
+        }
+    }
+    Ok(captures)
 }
 
 /// `s` as a TOML string.

@@ -112,66 +112,52 @@ impl std::fmt::Debug for DenseNet {
     }
 }
 
+/// The first layer's filters (unit `u`'s row of the window, reversed) as spectra of `partitions`
+/// blocks of [`BLOCK`] taps, packed two units per complex transform in chunks of [`CHUNK`] bins,
+/// scaled by the unnormalised inverse transform's `1/(2·BLOCK)`; and each one's Nyquist bin.
+fn first_layer_filters(weights: &[f32], units: usize, partitions: usize, fft: &dyn RealToComplex<f32>, (buf, spec, scratch): (&mut [f32], &mut [Complex<f32>], &mut [Complex<f32>])) -> Result<(Vec<f32>, Vec<f32>), String> {
+    let (p, w) = (BLOCK, weights.len() / units);
+    let (mut filters, mut filter_nyquist) = (vec![0.0; units.div_ceil(2) * CHUNKS * partitions * PAIR_CHUNK], vec![0.0; units * partitions]);
+    let scale = 1.0 / (2 * p) as f32;
+    for u in 0..units {
+        let row = &weights[u * w..(u + 1) * w];
+        for q in 0..partitions {
+            // Taps qP..qP+P of the filter h[m] = row[w − 1 − m], zero-padded to 2P.
+            buf.fill(0.0);
+            for (i, b) in buf[..p].iter_mut().enumerate() {
+                let m = q * p + i;
+                if m < w {
+                    *b = row[w - 1 - m];
+                }
+            }
+            fft.process_with_scratch(buf, spec, scratch).map_err(|e| e.to_string())?;
+            spec[0].im = 0.0; // a real signal's DC
+            for c in 0..CHUNKS {
+                let at = (((u / 2) * CHUNKS + c) * partitions + q) * PAIR_CHUNK + (u % 2) * 2 * CHUNK;
+                for i in 0..CHUNK {
+                    filters[at + i] = spec[c * CHUNK + i].re * scale;
+                    filters[at + CHUNK + i] = spec[c * CHUNK + i].im * scale;
+                }
+            }
+            filter_nyquist[u * partitions + q] = spec[p].re * scale;
+        }
+    }
+    Ok((filters, filter_nyquist))
+}
+
 impl DenseNet {
     /// Build from the layers, first to last: the first takes the window (`[units][window]`,
     /// oldest sample first), the last has one output.
     pub fn new(config: DenseConfig, layers: Vec<DenseLayer>) -> Result<DenseNet, String> {
-        let w = config.window_samples;
-        if w == 0 || config.future_samples == 0 || config.future_samples > w {
-            return Err(format!("window {w} with {} future samples: needs 0 < future ≤ window", config.future_samples));
-        }
-        let Some((first, rest)) = layers.split_first() else { return Err("no layers".into()) };
-        if first.weights.len() % w != 0 || first.weights.is_empty() {
-            return Err(format!("the first layer has {} weights, not a multiple of the {w}-sample window", first.weights.len()));
-        }
-        let units = first.weights.len() / w;
-        let mut inputs = units;
-        for (i, l) in layers.iter().enumerate() {
-            let outs = l.bias.len();
-            let expected = if i == 0 { w } else { inputs };
-            if outs == 0 || l.weights.len() != outs * expected {
-                return Err(format!("layer {i}: {} weights and {outs} biases for {expected} inputs", l.weights.len()));
-            }
-            inputs = outs;
-        }
-        if inputs != 1 {
-            return Err(format!("the last layer has {inputs} outputs (one is needed)"));
-        }
-        if let Some(bad) = layers.iter().flat_map(|l| l.weights.iter().chain(&l.bias)).position(|v| !v.is_finite()) {
-            return Err(format!("weight {bad} is not a finite number"));
-        }
+        let units = DenseNet::check(&config, &layers)?;
+        let (first, rest) = layers.split_first().expect("checked: there are layers");
         let (p, bins) = (BLOCK, BLOCK + 1);
-        let partitions = w.div_ceil(p);
+        let partitions = config.window_samples.div_ceil(p);
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(2 * p);
         let ifft = FftPlanner::<f32>::new().plan_fft_inverse(2 * p);
         let mut scratch = vec![Complex::default(); fft.get_scratch_len().max(ifft.get_inplace_scratch_len())];
-        let pairs = units.div_ceil(2);
-        let (mut filters, mut filter_nyquist) = (vec![0.0; pairs * CHUNKS * partitions * PAIR_CHUNK], vec![0.0; units * partitions]);
         let (mut buf, mut spec) = (vec![0.0; 2 * p], vec![Complex::default(); bins]);
-        let scale = 1.0 / (2 * p) as f32; // the inverse transform is unnormalised: folded into the filters
-        for u in 0..units {
-            let row = &first.weights[u * w..(u + 1) * w];
-            for q in 0..partitions {
-                // Taps qP..qP+P of the filter h[m] = row[w − 1 − m], zero-padded to 2P.
-                buf.fill(0.0);
-                for (i, b) in buf[..p].iter_mut().enumerate() {
-                    let m = q * p + i;
-                    if m < w {
-                        *b = row[w - 1 - m];
-                    }
-                }
-                fft.process_with_scratch(&mut buf, &mut spec, &mut scratch).map_err(|e| e.to_string())?;
-                spec[0].im = 0.0; // a real signal's DC
-                for c in 0..CHUNKS {
-                    let at = (((u / 2) * CHUNKS + c) * partitions + q) * PAIR_CHUNK + (u % 2) * 2 * CHUNK;
-                    for i in 0..CHUNK {
-                        filters[at + i] = spec[c * CHUNK + i].re * scale;
-                        filters[at + CHUNK + i] = spec[c * CHUNK + i].im * scale;
-                    }
-                }
-                filter_nyquist[u * partitions + q] = spec[p].re * scale;
-            }
-        }
+        let (filters, filter_nyquist) = first_layer_filters(&first.weights, units, partitions, fft.as_ref(), (&mut buf, &mut spec, &mut scratch))?;
         let layers: Vec<Layer> = rest.iter().map(|l| Layer::new(l.clone())).collect();
         let mut acts = vec![vec![0.0; units * ROW]];
         acts.extend(layers.iter().map(|l| vec![0.0; l.packed_bias.len() * ROW]));
@@ -199,6 +185,35 @@ impl DenseNet {
             pair: vec![Complex::default(); 2 * p + 1],
             scratch,
         })
+    }
+
+    /// What is wrong with the window and the layers' shapes, if anything; else the first layer's units.
+    fn check(config: &DenseConfig, layers: &[DenseLayer]) -> Result<usize, String> {
+        let w = config.window_samples;
+        if w == 0 || config.future_samples == 0 || config.future_samples > w {
+            return Err(format!("window {w} with {} future samples: needs 0 < future ≤ window", config.future_samples));
+        }
+        let Some(first) = layers.first() else { return Err("no layers".into()) };
+        if first.weights.len() % w != 0 || first.weights.is_empty() {
+            return Err(format!("the first layer has {} weights, not a multiple of the {w}-sample window", first.weights.len()));
+        }
+        let units = first.weights.len() / w;
+        let mut inputs = units;
+        for (i, l) in layers.iter().enumerate() {
+            let outs = l.bias.len();
+            let expected = if i == 0 { w } else { inputs };
+            if outs == 0 || l.weights.len() != outs * expected {
+                return Err(format!("layer {i}: {} weights and {outs} biases for {expected} inputs", l.weights.len()));
+            }
+            inputs = outs;
+        }
+        if inputs != 1 {
+            return Err(format!("the last layer has {inputs} outputs (one is needed)"));
+        }
+        if let Some(bad) = layers.iter().flat_map(|l| l.weights.iter().chain(&l.bias)).position(|v| !v.is_finite()) {
+            return Err(format!("weight {bad} is not a finite number"));
+        }
+        Ok(units)
     }
 
     pub fn config(&self) -> &DenseConfig {
