@@ -270,85 +270,15 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Synth { out, seconds, seed, reamp: true, di, .. } => reamp_file(&out, seconds, seed, di.as_deref())?,
-        Command::Synth { out, seconds, seed, gain, bass, middle, treble, master, sag, latency_samples, knobs, grid, random, .. } if !knobs.is_empty() => {
-            use ampsim_core::data::captures::{synth_settings, synthesise, Role};
-            let t = Instant::now();
-            if grid == 0 || !(seconds > 0.0) {
-                bail!("--grid and --seconds must be positive");
-            }
+        Command::Synth { out, seconds, seed, gain, bass, middle, treble, master, sag, latency_samples, knobs, grid, random, .. } => {
             let amp = AmpConfig { gain, bass, middle, treble, master, sag, latency_samples, seed, ..AmpConfig::default() };
-            let names: Vec<&str> = knobs.iter().map(|k| k.trim()).collect();
-            let settings = synth_settings(names.len(), grid, random, seed);
-            if settings.len() > 400 {
-                bail!("{} settings: choose fewer --knobs or a smaller --grid", settings.len());
-            }
-            let created = !out.exists();
-            let result = synthesise(&out, &names, &settings, &amp, seconds).and_then(|(caps, _)| {
-                ampsim_core::files::write_atomic(&out.join("captures.toml"), caps.manifest(&out).as_bytes())?;
-                Ok(caps)
-            });
-            let caps = match result {
-                Ok(c) => c,
-                Err(e) => {
-                    if created {
-                        let _ = std::fs::remove_dir_all(&out);
-                    }
-                    return Err(e.into());
-                }
-            };
-            println!(
-                "wrote {} recordings of {seconds} s into {} ({} training settings, validation at [{}], {} test settings) and {} in {:.1} s",
-                caps.captures.len(),
-                out.display(),
-                caps.settings(Role::Train).len(),
-                caps.settings(Role::Validation).iter().map(|v| caps.describe(v)).collect::<Vec<_>>().join("] ["),
-                caps.settings(Role::Test).len(),
-                out.join("captures.toml").display(),
-                t.elapsed().as_secs_f64()
-            );
-        }
-        Command::Synth { out, seconds, seed, gain, bass, middle, treble, master, sag, latency_samples, .. } => {
-            let t = Instant::now();
-            let amp = AmpConfig { gain, bass, middle, treble, master, sag, latency_samples, seed, ..AmpConfig::default() };
-            let rec = Recording::synthetic(seconds, seed, &GuitarConfig::default(), &amp)?;
-            create_parent(&out)?;
-            rec.save(&out)?;
-            println!(
-                "wrote {}: {} frames ({:.1} s) at {} Hz, seed {seed}, in {:.1} s",
-                out.display(),
-                rec.len_samples(),
-                rec.duration_seconds(),
-                rec.sample_rate_hz,
-                t.elapsed().as_secs_f64()
-            );
-        }
-        Command::Info { file, amp } => {
-            let wav = read_wav(&file)?;
-            println!("file        : {}", file.display());
-            println!("format      : {}, {} channel(s), {} Hz", wav.format_name(), wav.channels.len(), wav.sample_rate_hz);
-            println!("duration    : {:.3} s ({} frames)", wav.duration_seconds(), wav.len_frames());
-            let rec = match &amp {
-                Some(a) => Some(Recording::load_pair(&file, a)?),
-                None if wav.channels.len() == 2 => Some(Recording::load(&file)?),
-                None => None,
-            };
-            let names: Vec<String> = match (&amp, wav.channels.len()) {
-                (None, 2) => vec!["left (direct)".into(), "right (amp)".into()],
-                _ => (0..wav.channels.len()).map(|c| format!("channel {c}")).collect(),
-            };
-            for (name, ch) in names.iter().zip(&wav.channels) {
-                let s = ChannelStats::of(ch);
-                println!("{name:<12}: peak {:6.1} dBFS, RMS {:6.1} dBFS", s.peak_dbfs, s.rms_dbfs);
-            }
-            if let Some(a) = &amp {
-                let s = ChannelStats::of(&read_wav(a)?.channels[0]);
-                println!("amp ({})  : peak {:6.1} dBFS, RMS {:6.1} dBFS", a.display(), s.peak_dbfs, s.rms_dbfs);
-            }
-            match rec {
-                Some(rec) => describe_pair(&rec),
-                None => println!("latency     : needs a direct and an amp channel (stereo file or --amp)"),
+            if knobs.is_empty() {
+                synth_recording(&out, seconds, seed, amp)?
+            } else {
+                synth_settings_set(&out, seconds, seed, amp, &knobs, grid, random)?
             }
         }
+        Command::Info { file, amp } => info(&file, amp.as_deref())?,
         Command::Train { data, captures, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency } => {
             if !(minutes > 0.0) || epochs == 0 {
                 anyhow::bail!("--minutes and --epochs must be positive");
@@ -360,52 +290,148 @@ fn run(cli: Cli) -> Result<()> {
             };
             train_cmd::run(train_cmd::TrainArgs { data, captures: captures.is_some(), data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency })?;
         }
-        Command::Process { model, input, output, block_samples, slim, engine, set, extrapolate } => {
-            if block_samples == 0 {
-                bail!("--block-samples must be positive");
-            }
-            let (report, weights) = match engine {
-                Engine::Native => {
-                    let mut playing = model_file::load_engine(&model, slim)?;
-                    let values = model_file::setting(&model, &playing.controls, &set, extrapolate)?;
-                    if !values.is_empty() {
-                        playing.renderer.set_controls(&values);
-                    }
-                    (ampsim_core::interop::render::play_file(playing.renderer.as_mut(), playing.sample_rate_hz, &input, &output, block_samples)?, playing.weight_count)
-                }
-                Engine::Torch => {
-                    let loaded = model_file::load(&model, ampsim_core::tch::Device::Cpu, slim)?;
-                    let values = model_file::setting(&model, &loaded.file.controls, &set, extrapolate)?;
-                    (ampsim_core::interop::render::render_file(&loaded.model, loaded.sample_rate_hz, &input, &output, block_samples, &values, ampsim_core::tch::Device::Cpu)?, loaded.file.weight_count())
-                }
-            };
-            println!(
-                "wrote {}: {:.1} s at {} Hz through {} ({} weights) in {:.2} s: {:.1}x real time ({}, blocks of {block_samples})",
-                output.display(),
-                report.samples as f64 / report.sample_rate_hz as f64,
-                report.sample_rate_hz,
-                model.display(),
-                weights,
-                report.seconds,
-                report.real_time_factor,
-                engine.describe()
-            );
-        }
+        Command::Process { model, input, output, block_samples, slim, engine, set, extrapolate } => process(&model, &input, &output, block_samples, slim, engine, &set, extrapolate)?,
         Command::Export { model, nam, name, modeled_by, gear_type, tone_type } => export(&model, &nam, NamMetadata { name, modeled_by, gear_type, tone_type, ..NamMetadata::default() })?,
         Command::Compare { reference, output, png } => compare(&reference, &output, png.as_deref())?,
-        Command::Plugin { model, name, loader, out, install: _ } => {
-            let to = match out {
-                Some(dir) => ampsim_plugin::bundle::Destination::under(&dir),
-                None => ampsim_plugin::bundle::Destination::user()?,
-            };
-            match (model, name) {
-                (Some(model), Some(name)) if !loader => make_plugin(&model, &name, &to)?,
-                _ => {
-                    let library = ampsim_plugin::bundle::find_library()?;
-                    let w = ampsim_plugin::bundle::write_loader(&library, &to)?;
-                    println!("wrote {} (LV2, urn:ampsim:loader) and {} (CLAP, org.ampsim.loader): plays any .nam its host gives it (plugin library {})", w.lv2_bundle.display(), w.clap_file.display(), library.display());
-                }
+        Command::Plugin { model, name, loader, out, install: _ } => plugin(model, name, loader, out)?,
+    }
+    Ok(())
+}
+
+/// `synth --knobs`: the built-in amp recorded at a grid of settings (and random test ones), with
+/// their manifest; nothing left behind on failure.
+fn synth_settings_set(out: &Path, seconds: f64, seed: u64, amp: AmpConfig, knobs: &[String], grid: usize, random: usize) -> Result<()> {
+    use ampsim_core::data::captures::{synth_settings, synthesise, Role};
+    let t = Instant::now();
+    if grid == 0 || !(seconds > 0.0) {
+        bail!("--grid and --seconds must be positive");
+    }
+    let names: Vec<&str> = knobs.iter().map(|k| k.trim()).collect();
+    let settings = synth_settings(names.len(), grid, random, seed);
+    if settings.len() > 400 {
+        bail!("{} settings: choose fewer --knobs or a smaller --grid", settings.len());
+    }
+    let created = !out.exists();
+    let result = synthesise(out, &names, &settings, &amp, seconds).and_then(|(caps, _)| {
+        ampsim_core::files::write_atomic(&out.join("captures.toml"), caps.manifest(out).as_bytes())?;
+        Ok(caps)
+    });
+    let caps = match result {
+        Ok(c) => c,
+        Err(e) => {
+            if created {
+                let _ = std::fs::remove_dir_all(out);
             }
+            return Err(e.into());
+        }
+    };
+    println!(
+        "wrote {} recordings of {seconds} s into {} ({} training settings, validation at [{}], {} test settings) and {} in {:.1} s",
+        caps.captures.len(),
+        out.display(),
+        caps.settings(Role::Train).len(),
+        caps.settings(Role::Validation).iter().map(|v| caps.describe(v)).collect::<Vec<_>>().join("] ["),
+        caps.settings(Role::Test).len(),
+        out.join("captures.toml").display(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `synth`: the built-in recording.
+fn synth_recording(out: &Path, seconds: f64, seed: u64, amp: AmpConfig) -> Result<()> {
+    let t = Instant::now();
+    let rec = Recording::synthetic(seconds, seed, &GuitarConfig::default(), &amp)?;
+    create_parent(out)?;
+    rec.save(out)?;
+    println!(
+        "wrote {}: {} frames ({:.1} s) at {} Hz, seed {seed}, in {:.1} s",
+        out.display(),
+        rec.len_samples(),
+        rec.duration_seconds(),
+        rec.sample_rate_hz,
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `info`: format, levels, the data checks and the latency of a recording.
+fn info(file: &Path, amp: Option<&Path>) -> Result<()> {
+    let wav = read_wav(file)?;
+    println!("file        : {}", file.display());
+    println!("format      : {}, {} channel(s), {} Hz", wav.format_name(), wav.channels.len(), wav.sample_rate_hz);
+    println!("duration    : {:.3} s ({} frames)", wav.duration_seconds(), wav.len_frames());
+    let rec = match amp {
+        Some(a) => Some(Recording::load_pair(file, a)?),
+        None if wav.channels.len() == 2 => Some(Recording::load(file)?),
+        None => None,
+    };
+    let names: Vec<String> = match (amp, wav.channels.len()) {
+        (None, 2) => vec!["left (direct)".into(), "right (amp)".into()],
+        _ => (0..wav.channels.len()).map(|c| format!("channel {c}")).collect(),
+    };
+    for (name, ch) in names.iter().zip(&wav.channels) {
+        let s = ChannelStats::of(ch);
+        println!("{name:<12}: peak {:6.1} dBFS, RMS {:6.1} dBFS", s.peak_dbfs, s.rms_dbfs);
+    }
+    if let Some(a) = amp {
+        let s = ChannelStats::of(&read_wav(a)?.channels[0]);
+        println!("amp ({})  : peak {:6.1} dBFS, RMS {:6.1} dBFS", a.display(), s.peak_dbfs, s.rms_dbfs);
+    }
+    match rec {
+        Some(rec) => describe_pair(&rec),
+        None => println!("latency     : needs a direct and an amp channel (stereo file or --amp)"),
+    }
+    Ok(())
+}
+
+/// `process`: a DI file through a model, by the real-time engine or libtorch.
+#[allow(clippy::too_many_arguments)]
+fn process(model: &Path, input: &Path, output: &Path, block_samples: usize, slim: Option<f64>, engine: Engine, set: &[(String, f64)], extrapolate: bool) -> Result<()> {
+    if block_samples == 0 {
+        bail!("--block-samples must be positive");
+    }
+    let (report, weights) = match engine {
+        Engine::Native => {
+            let mut playing = model_file::load_engine(model, slim)?;
+            let values = model_file::setting(model, &playing.controls, set, extrapolate)?;
+            if !values.is_empty() {
+                playing.renderer.set_controls(&values);
+            }
+            (ampsim_core::interop::render::play_file(playing.renderer.as_mut(), playing.sample_rate_hz, input, output, block_samples)?, playing.weight_count)
+        }
+        Engine::Torch => {
+            let loaded = model_file::load(model, ampsim_core::tch::Device::Cpu, slim)?;
+            let values = model_file::setting(model, &loaded.file.controls, set, extrapolate)?;
+            (ampsim_core::interop::render::render_file(&loaded.model, loaded.sample_rate_hz, input, output, block_samples, &values, ampsim_core::tch::Device::Cpu)?, loaded.file.weight_count())
+        }
+    };
+    println!(
+        "wrote {}: {:.1} s at {} Hz through {} ({} weights) in {:.2} s: {:.1}x real time ({}, blocks of {block_samples})",
+        output.display(),
+        report.samples as f64 / report.sample_rate_hz as f64,
+        report.sample_rate_hz,
+        model.display(),
+        weights,
+        report.seconds,
+        report.real_time_factor,
+        engine.describe()
+    );
+    Ok(())
+}
+
+/// `plugin`: a model as its own plugin, or the loader.
+fn plugin(model: Option<PathBuf>, name: Option<String>, loader: bool, out: Option<PathBuf>) -> Result<()> {
+    let to = match out {
+        Some(dir) => ampsim_plugin::bundle::Destination::under(&dir),
+        None => ampsim_plugin::bundle::Destination::user()?,
+    };
+    match (model, name) {
+        (Some(model), Some(name)) if !loader => make_plugin(&model, &name, &to)?,
+        _ => {
+            let library = ampsim_plugin::bundle::find_library()?;
+            let w = ampsim_plugin::bundle::write_loader(&library, &to)?;
+            println!("wrote {} (LV2, urn:ampsim:loader) and {} (CLAP, org.ampsim.loader): plays any .nam its host gives it (plugin library {})", w.lv2_bundle.display(), w.clap_file.display(), library.display());
         }
     }
     Ok(())
