@@ -28,6 +28,10 @@ pub enum Error {
     /// Training produced a loss that is not a finite number.
     #[error("training diverged (loss {loss}) in epoch {epoch}; lower the learning rate")]
     Diverged { epoch: usize, loss: f64 },
+    /// Training was stopped (Ctrl-C, a stop flag) before its first epoch ended: there is no
+    /// model to keep.
+    #[error("stopped before the first epoch finished; nothing was written")]
+    Stopped,
     /// A training worker thread failed.
     #[error("a training worker thread failed {during}")]
     Worker { during: &'static str },

@@ -32,6 +32,7 @@ pub use rustfft;
 pub use ampsim_engine;
 pub use tch;
 
+pub mod capture;
 pub mod data;
 pub mod error;
 pub mod evaluation;

@@ -1,0 +1,346 @@
+//! One capture, end to end — what `ampsim train` does, for the command line, a notebook or an
+//! example alike: load the recording(s), check them, align the amp to the DI, split, build the
+//! model, fit it, score it on NAM's scale and write the run folder.
+//!
+//! ```no_run
+//! use ampsim_core::capture::{Capture, CaptureConfig, Source};
+//! use ampsim_core::training::RunControl;
+//! # fn main() -> ampsim_core::Result<()> {
+//! let capture = Capture::prepare(Source::recording("data/GuitarTraining.wav"), CaptureConfig::default())?;
+//! for finding in capture.findings() {
+//!     println!("{finding}");
+//! }
+//! let trained = capture.fit(&RunControl::default())?;
+//! print!("{}", trained.write_to("runs/crunch")?);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Capture::prepare`] does everything before training and says what it found
+//! ([`Capture::findings`]: the data checks' warnings, the latency and its confidence, the split);
+//! [`Capture::fit`] trains under a [`RunControl`] (budget, checkpoint, stop flag, progress hook);
+//! [`Trained`] holds the history, the report and the model, and [`Trained::write_to`] writes
+//! `model.safetensors`, `model.nam`, `history.csv` and `summary.txt`, each atomically.
+
+mod prepare;
+mod summary;
+
+use std::path::{Path, PathBuf};
+
+use tch::{nn, Device};
+
+use crate::data::align::LatencyEstimate;
+use crate::data::captures::LoadedCaptures;
+use crate::data::windows::Windows;
+use crate::evaluation::compare::ModelReport;
+use crate::models::{CausalModel, Lstm, LstmConfig, Mlp, WaveNet, WaveNetConfig};
+use crate::training::losses::LossConfig;
+use crate::training::{History, RunControl, SeqData};
+use crate::{Error, Recording, Result};
+
+/// The kind of model a capture trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Architecture {
+    /// NAM's WaveNet (A1 presets, or A2: `a2`, `a2-nano`); with knobs, FiLM-conditioned.
+    WaveNet,
+    /// An LSTM (NAM's presets); with knobs, they are read beside the audio.
+    Lstm,
+    /// The post's dense network (a 4000-sample window with 300 future samples; no `.nam`).
+    Dense,
+}
+
+impl Architecture {
+    /// How run names and summaries call it (`Wavenet standard`, `Lstm nano`, `Mlp`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Architecture::WaveNet => "Wavenet",
+            Architecture::Lstm => "Lstm",
+            Architecture::Dense => "Mlp",
+        }
+    }
+}
+
+/// What a capture trains on.
+#[derive(Debug)]
+pub enum Source {
+    /// A recording: a stereo file (left DI, right amp), or the DI with the amp in a second
+    /// (mono) file; takes joined with digital silence train as separate takes, the first
+    /// holding validation and test. `more`: further stereo recordings of the same rig, used
+    /// whole for training.
+    Recording { path: PathBuf, amp: Option<PathBuf>, more: Vec<PathBuf> },
+    /// A recording already loaded (e.g. by a notebook), as recorded (not yet aligned).
+    Loaded(Recording),
+    /// A captures manifest: the rig at several settings of its knobs (a conditioned model).
+    Captures(PathBuf),
+}
+
+impl Source {
+    /// One stereo recording.
+    pub fn recording(path: impl Into<PathBuf>) -> Source {
+        Source::Recording { path: path.into(), amp: None, more: Vec::new() }
+    }
+
+    /// A captures manifest (`captures.toml`).
+    pub fn captures(manifest: impl Into<PathBuf>) -> Source {
+        Source::Captures(manifest.into())
+    }
+}
+
+/// How a capture trains. Defaults: WaveNet `standard`, 10 minutes, up to 1000 epochs, the
+/// default loss (ESR + pre-emphasised ESR + DC), seed 0, the latency estimated.
+#[derive(Clone, Debug)]
+pub struct CaptureConfig {
+    pub architecture: Architecture,
+    /// NAM's preset: `standard`, `lite`, `feather`, `nano` (LSTM and WaveNet A1); `a2`, `a2-nano`.
+    pub preset: String,
+    /// The training time budget.
+    pub budget_seconds: f64,
+    pub max_epochs: usize,
+    pub loss: LossConfig,
+    /// Seeds the weights and the order of training.
+    pub seed: u64,
+    /// The amp's latency behind the DI, when known; else measured or estimated (and refused
+    /// when implausible or uncertain).
+    pub latency_samples: Option<i64>,
+    /// The name written into the `.nam` (default: `ampsim <architecture> <preset>`).
+    pub name: Option<String>,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig { architecture: Architecture::WaveNet, preset: "standard".into(), budget_seconds: 600.0, max_epochs: 1000, loss: LossConfig::default(), seed: 0, latency_samples: None, name: None }
+    }
+}
+
+/// What [`Capture::prepare`] found, in order: notes, and warnings (training goes on, but the
+/// user should look).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Finding {
+    Note(String),
+    Warning(String),
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Finding::Note(s) => f.write_str(s),
+            Finding::Warning(s) => write!(f, "warning: {s}"),
+        }
+    }
+}
+
+/// The model being trained, and the data it trains and is scored on.
+enum Job {
+    /// A causal model on one rig at one setting: the aligned recording (validation and test
+    /// blocks from it) and the latency it was aligned by.
+    Sequence { model: Box<dyn CausalModel>, train: SeqData, validation: SeqData, test: SeqData, rec: Recording, latency: LatencyEstimate },
+    /// The post's dense network on windows of one recording.
+    Dense { model: Mlp, train: Windows, validation: Windows, test: Windows, rec: Recording, latency: LatencyEstimate },
+    /// A causal model conditioned on the knobs of a captures set.
+    Knobs { model: Box<dyn CausalModel>, train: SeqData, validation: SeqData, captures: LoadedCaptures },
+}
+
+/// A capture ready to train: data loaded, checked, aligned and split; the model built.
+pub struct Capture {
+    config: CaptureConfig,
+    findings: Vec<Finding>,
+    job: Job,
+    vs: nn::VarStore,
+    device: Device,
+}
+
+impl Capture {
+    /// Load, check, align and split `source`, and build the model `config` names (on the GPU
+    /// when there is one). Errors say what is wrong with which file: an unreadable recording,
+    /// a failed data check, an alignment that cannot be trusted, a preset that does not exist,
+    /// a recording too short for the model.
+    pub fn prepare(source: Source, config: CaptureConfig) -> Result<Capture> {
+        prepare::prepare(source, config, Device::cuda_if_available())
+    }
+
+    /// What preparing found: warnings, the latency, the split, the training audio.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    pub fn config(&self) -> &CaptureConfig {
+        &self.config
+    }
+
+    /// The model's name in reports: `Wavenet standard`, `Lstm nano with 3 control(s)`.
+    pub fn title(&self) -> String {
+        let base = format!("{} {}", self.config.architecture.label(), self.config.preset);
+        match &self.job {
+            Job::Knobs { captures, .. } => format!("{base} with {} control(s)", captures.captures.controls.len()).to_lowercase(),
+            Job::Dense { .. } => "dense".into(),
+            Job::Sequence { .. } => base,
+        }
+    }
+
+    /// Train under `control` (its budget, checkpoint, resume, stop flag and epoch hook), then
+    /// score the best weights on the held-out test data.
+    pub fn fit(self, control: &RunControl) -> Result<Trained> {
+        prepare::fit(self, control)
+    }
+}
+
+/// Build the causal model `config` names in `vs`, reading `controls` knobs (0: none).
+pub fn build_model(vs: &nn::VarStore, config: &CaptureConfig, controls: usize) -> Result<Box<dyn CausalModel>> {
+    Ok(match (config.architecture, controls) {
+        (Architecture::WaveNet, 0) => Box::new(WaveNet::new(&vs.root(), &WaveNetConfig::preset(&config.preset)?)?),
+        // FiLM as well as the input mixers: half the held-out error at the same time (docs/experiments.md).
+        (Architecture::WaveNet, k) => Box::new(WaveNet::new(&vs.root(), &WaveNetConfig::preset(&config.preset)?.with_controls_film(k))?),
+        (Architecture::Lstm, k) => Box::new(Lstm::new(&vs.root(), &LstmConfig { controls: k, ..LstmConfig::preset(&config.preset)? })?),
+        (Architecture::Dense, _) => return Err(Error::invalid("architecture", "the dense network is not a causal model (it reads a window with future samples)")),
+    })
+}
+
+/// How the trained model did.
+pub enum Scored {
+    /// On the test blocks of the recording, with the latency it was aligned by.
+    Recording { report: Box<ModelReport>, latency: LatencyEstimate, sample_rate_hz: u32 },
+    /// At each held-out test setting of a captures set (`describe`, ESR).
+    Settings { rows: Vec<(String, f64)>, captures: Box<LoadedCaptures>, parameters: i64 },
+}
+
+/// A trained capture: its history, scores and model, ready to write.
+pub struct Trained {
+    pub config: CaptureConfig,
+    pub title: String,
+    pub history: History,
+    pub scored: Scored,
+    /// The causal model (None for the dense network, which has no `.nam`).
+    pub model: Option<Box<dyn CausalModel>>,
+    pub vs: nn::VarStore,
+    pub device: Device,
+}
+
+impl Trained {
+    /// The test ESR the verdict is given for: on the test blocks, or the mean over the held-out
+    /// settings (None when none was held out).
+    pub fn test_esr(&self) -> Option<f64> {
+        match &self.scored {
+            Scored::Recording { report, .. } => Some(report.scores.esr),
+            Scored::Settings { rows, .. } if !rows.is_empty() => Some(rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64),
+            Scored::Settings { .. } => None,
+        }
+    }
+
+    /// The sample rate the model was trained at.
+    pub fn sample_rate_hz(&self) -> u32 {
+        match &self.scored {
+            Scored::Recording { sample_rate_hz, .. } => *sample_rate_hz,
+            Scored::Settings { captures, .. } => captures.sample_rate_hz,
+        }
+    }
+
+    /// Write the run folder `dir` (created if needed): `model.safetensors` (the best weights),
+    /// `model.nam` (LSTM, WaveNet), `history.csv` and `summary.txt`, each atomically; returns
+    /// the summary. A folder this call created is removed again if writing fails.
+    pub fn write_to(&self, dir: impl AsRef<Path>) -> Result<String> {
+        let dir = dir.as_ref();
+        let created = !dir.exists();
+        let result = self.write_files(dir);
+        if result.is_err() && created {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        result
+    }
+
+    fn write_files(&self, dir: &Path) -> Result<String> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        crate::training::save_safetensors(&self.vs, dir.join("model.safetensors"))?;
+        let nam_path = match &self.model {
+            Some(model) => {
+                let path = dir.join("model.nam");
+                crate::interop::nam::write(&path, model.as_ref(), self.sample_rate_hz(), &self.nam_metadata())?;
+                Some(path)
+            }
+            None => None,
+        };
+        let history_path = dir.join("history.csv");
+        crate::files::write_atomic(&history_path, self.history.to_csv().as_bytes())?;
+        let summary = summary::summary(self, dir, nam_path.as_deref(), &history_path);
+        crate::files::write_atomic(&dir.join("summary.txt"), summary.as_bytes())?;
+        Ok(summary)
+    }
+
+    fn nam_metadata(&self) -> crate::interop::nam::NamMetadata {
+        let name = self.config.name.clone().or_else(|| Some(format!("ampsim {}", self.title).to_lowercase()));
+        let controls = match &self.scored {
+            Scored::Settings { captures, .. } => captures.captures.controls.clone(),
+            Scored::Recording { .. } => Vec::new(),
+        };
+        crate::interop::nam::NamMetadata { name, validation_esr: Some(self.history.best_val_esr), controls, ..Default::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::data::captures::{synth_settings, synthesise};
+    use crate::test_util::tmpdir;
+
+    fn quick(architecture: Architecture) -> CaptureConfig {
+        CaptureConfig { architecture, preset: "nano".into(), max_epochs: 1, ..CaptureConfig::default() }
+    }
+
+    #[test]
+    fn a_recording_becomes_a_run_folder_whose_model_plays_as_it_trained() {
+        let rec = Recording::synthetic(30.0, 3, &Default::default(), &Default::default()).unwrap();
+        let capture = Capture::prepare(Source::Loaded(rec.clone()), quick(Architecture::Lstm)).unwrap();
+        let said: Vec<String> = capture.findings().iter().map(ToString::to_string).collect();
+        assert!(said.iter().any(|l| l.contains("amp lags the DI by")) && said.iter().any(|l| l.starts_with("split: ")), "{said:?}");
+        let trained = capture.fit(&RunControl::quiet()).unwrap();
+        assert_eq!(trained.history.epochs.len(), 1);
+        let dir = tmpdir("capture", "recording");
+        let summary = trained.write_to(&dir).unwrap();
+        for file in ["model.safetensors", "model.nam", "history.csv", "summary.txt"] {
+            assert!(dir.join(file).is_file(), "{file}");
+        }
+        let esr = trained.test_esr().unwrap();
+        assert!(summary.contains(&format!("test ESR         : {esr:.4}")) && summary.contains("model            : Lstm nano"), "{summary}");
+        assert_eq!(std::fs::read_to_string(dir.join("summary.txt")).unwrap(), summary);
+        // The .nam plays in the real-time engine as the trained model renders in libtorch.
+        let x: Vec<f32> = rec.direct[..20_000].to_vec();
+        let mut engine = ampsim_engine::nam::load(dir.join("model.nam")).unwrap();
+        let mut played = vec![0.0; x.len()];
+        engine.process(&x, &mut played);
+        let model = trained.model.as_ref().unwrap();
+        let want = Vec::<f32>::try_from(tch::no_grad(|| model.process(&tch::Tensor::from_slice(&x)))).unwrap();
+        let d = crate::evaluation::compare::max_abs_difference(&played, &want).unwrap();
+        assert!(d < 1e-5, "engine vs libtorch {d}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_captures_set_trains_one_model_of_the_knobs_scored_at_held_out_settings() {
+        let dir = tmpdir("capture", "knobs");
+        let (caps, _) = synthesise(&dir, &["gain"], &synth_settings(1, 3, 1, 5), &Default::default(), 4.0).unwrap();
+        let manifest = dir.join("captures.toml");
+        std::fs::write(&manifest, caps.manifest(&dir)).unwrap();
+        let trained = Capture::prepare(Source::captures(&manifest), quick(Architecture::Lstm)).unwrap().fit(&RunControl::quiet()).unwrap();
+        let Scored::Settings { rows, .. } = &trained.scored else { panic!("a captures set is scored per setting") };
+        assert_eq!(rows.len(), 1, "one random test setting");
+        let run = dir.join("run");
+        let summary = trained.write_to(&run).unwrap();
+        assert!(summary.contains("mean test ESR") && summary.contains("control          : gain") && summary.contains("--set gain=…"), "{summary}");
+        let file = ampsim_engine::nam::NamFile::read(run.join("model.nam")).unwrap();
+        assert_eq!(file.controls.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["gain"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_run_stopped_before_its_first_epoch_has_nothing_to_write() {
+        let rec = Recording::synthetic(30.0, 4, &Default::default(), &Default::default()).unwrap();
+        let capture = Capture::prepare(Source::Loaded(rec), quick(Architecture::WaveNet)).unwrap();
+        let stopped = RunControl { stop: Some(Arc::new(AtomicBool::new(true))), ..RunControl::quiet() };
+        assert!(matches!(capture.fit(&stopped), Err(Error::Stopped)));
+        let more = Source::Recording { path: "a.wav".into(), amp: None, more: vec!["b.wav".into()] };
+        let e = Capture::prepare(more, quick(Architecture::Dense)).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains("a.wav"), "the missing file is named: {e}");
+    }
+}

@@ -1,0 +1,190 @@
+//! The steps of a capture: the data for each kind of job, then training and scoring.
+
+use tch::{nn, Device};
+
+use super::{build_model, Architecture, Capture, CaptureConfig, Finding, Job, Scored, Source, Trained};
+use crate::data::align::LatencyEstimate;
+use crate::data::captures::{Captures, LoadedCaptures, Role};
+use crate::data::checks;
+use crate::data::windows::{make_xy_ranges, Split, WindowSpec};
+use crate::evaluation::compare::ModelReport;
+use crate::models::{Mlp, MlpConfig};
+use crate::training::{self, fit_sequence, FitConfig, History, RunControl, SeqData, SeqFitConfig};
+use crate::{Error, Recording, Result};
+
+pub(super) fn prepare(source: Source, config: CaptureConfig, device: Device) -> Result<Capture> {
+    let mut findings = Vec::new();
+    let (job, vs) = match source {
+        Source::Captures(manifest) => knobs_job(&manifest, &config, device, &mut findings)?,
+        Source::Recording { path, amp, more } => {
+            let raw = match &amp {
+                Some(a) => Recording::load_pair(&path, a)?,
+                None => Recording::load(&path)?,
+            };
+            let more = more.iter().map(|p| more_take(p, &path, &raw)).collect::<Result<Vec<_>>>()?;
+            recording_job(raw, more, &path.display().to_string(), &config, device, &mut findings)?
+        }
+        Source::Loaded(raw) => {
+            let origin = raw.name.clone();
+            recording_job(raw, Vec::new(), &origin, &config, device, &mut findings)?
+        }
+    };
+    Ok(Capture { config, findings, job, vs, device })
+}
+
+/// A `--more-data` recording, as recorded, at the sample rate of the main one.
+fn more_take(path: &std::path::Path, main: &std::path::Path, rec: &Recording) -> Result<Recording> {
+    let extra = Recording::load(path)?;
+    if extra.sample_rate_hz != rec.sample_rate_hz {
+        return Err(Error::Audio { path: path.to_path_buf(), reason: format!("{} Hz, but {} is {} Hz; resample it first", extra.sample_rate_hz, main.display(), rec.sample_rate_hz) });
+    }
+    Ok(extra)
+}
+
+/// One rig at one setting: its takes checked and aligned together, the first split into
+/// training, validation and test blocks, the others (and `more`) training whole.
+fn recording_job(raw: Recording, mut more: Vec<Recording>, origin: &str, config: &CaptureConfig, device: Device, findings: &mut Vec<Finding>) -> Result<(Job, nn::VarStore)> {
+    let dense = config.architecture == Architecture::Dense;
+    if dense && !more.is_empty() {
+        return Err(Error::invalid("more", "more takes work for the LSTM and WaveNet; the dense network trains on one recording"));
+    }
+    // Takes joined with digital silence train as the takes they are (as more takes do).
+    let mut takes = raw.takes();
+    let raw = takes.remove(0);
+    if !takes.is_empty() {
+        if dense {
+            let reason = format!("{} takes joined with digital silence; the dense network trains on one recording (give one take)", takes.len() + 1);
+            return Err(Error::BadRecording { name: origin.to_string(), reason });
+        }
+        findings.push(Finding::Note(format!("{origin}: {} takes separated by digital silence: the first holds validation and test, the others train whole (as --more-data)", takes.len() + 1)));
+        more.splice(0..0, takes);
+    }
+    for rec in std::iter::once(&raw).chain(&more) {
+        findings.extend(checks::check(rec)?.into_iter().map(|w| Finding::Warning(format!("{}: {w}", rec.name))));
+    }
+    let (rec, more, latency) = align_takes(raw, more, config.latency_samples, findings)?;
+    training::seed_everything(config.seed);
+    let vs = nn::VarStore::new(device);
+    let job = if dense { dense_job(rec, latency, &vs, device, findings)? } else { sequence_job(rec, more, latency, config, &vs, device, findings)? };
+    Ok((job, vs))
+}
+
+/// The recording and `more`, all shifted by one lag: `given` when known, else the smallest of
+/// their own estimates (one rig, one latency; see `Recording::aligned_together`), which refuses
+/// an unrelated amp channel or an implausible lag.
+fn align_takes(raw: Recording, more: Vec<Recording>, given: Option<i64>, findings: &mut Vec<Finding>) -> Result<(Recording, Vec<Recording>, LatencyEstimate)> {
+    let all: Vec<Recording> = std::iter::once(raw).chain(more).collect();
+    let names: Vec<String> = all.iter().map(|r| r.name.clone()).collect();
+    if let Some(lag) = given {
+        let mut aligned = all.iter().map(|r| r.aligned_by(lag)).collect::<Result<Vec<_>>>()?;
+        let latency = LatencyEstimate::given(lag, all[0].sample_rate_hz);
+        for (name, rec) in names.iter().zip(&aligned) {
+            findings.push(Finding::Note(format!("{name}: {:.1} s at {} Hz; {latency}", rec.duration_seconds(), rec.sample_rate_hz)));
+        }
+        let rec = aligned.remove(0);
+        return Ok((rec, aligned, latency));
+    }
+    let (mut aligned, lag, mut estimates) = Recording::aligned_together(&all)?;
+    for ((name, est), rec) in names.iter().zip(&estimates).zip(&aligned) {
+        findings.push(Finding::Note(format!("{name}: {:.1} s at {} Hz; {est}", rec.duration_seconds(), rec.sample_rate_hz)));
+        if est.is_uncertain() {
+            findings.push(Finding::Warning(format!("{name}: the latency estimate is uncertain; check it with `ampsim info`, or give it with --latency")));
+        }
+    }
+    if aligned.len() > 1 {
+        findings.push(Finding::Note(format!("all {} recordings shifted by {lag} samples, the smallest of their lags (one rig, one latency)", aligned.len())));
+    }
+    let rec = aligned.remove(0);
+    let mut latency = estimates.remove(0);
+    latency.lag_samples = lag;
+    Ok((rec, aligned, latency))
+}
+
+fn sequence_job(rec: Recording, more: Vec<Recording>, latency: LatencyEstimate, config: &CaptureConfig, vs: &nn::VarStore, device: Device, findings: &mut Vec<Finding>) -> Result<Job> {
+    let model = build_model(vs, config, 0)?;
+    checks::long_enough(&rec, model.warm_up_samples(), &format!("{} {}", config.architecture.label(), config.preset))?;
+    let split = Split::standard_with_signal(&rec.amp, rec.sample_rate_hz)?;
+    findings.push(Finding::Note(format!("split: {}", split.describe(rec.sample_rate_hz))));
+    let [mut train, validation, test] = SeqData::from_split(&rec.direct, &rec.amp, &split, model.warm_up_samples(), device)?;
+    for extra in &more {
+        train.push_take(&extra.direct, &extra.amp)?;
+    }
+    findings.push(Finding::Note(format!("training audio: {:.2} s", train.len() as f64 / rec.sample_rate_hz as f64)));
+    Ok(Job::Sequence { model, train, validation, test, rec, latency })
+}
+
+fn dense_job(rec: Recording, latency: LatencyEstimate, vs: &nn::VarStore, device: Device, findings: &mut Vec<Finding>) -> Result<Job> {
+    let spec = WindowSpec::default();
+    let usable = rec.len_samples().checked_sub(spec.future_samples + 1).filter(|&n| n > spec.window_samples * 2);
+    let usable = usable.ok_or_else(|| Error::BadRecording { name: rec.name.clone(), reason: format!("too short for the dense network's {}-sample window", spec.window_samples) })?;
+    checks::long_enough(&rec, spec.window_samples, "dense network")?;
+    let split = Split::standard_with_signal(&rec.amp[..usable], rec.sample_rate_hz)?;
+    findings.push(Finding::Note(format!("split: {}", split.describe(rec.sample_rate_hz))));
+    let model = Mlp::new(&vs.root(), &MlpConfig::default())?;
+    let windows = |r: &[std::ops::Range<usize>]| make_xy_ranges(&rec.direct, &rec.amp, r, spec, device);
+    let (train, validation, test) = (windows(&split.train)?, windows(&split.validation)?, windows(&split.test)?);
+    Ok(Job::Dense { model, train, validation, test, rec, latency })
+}
+
+/// Several settings of one rig: the manifest's recordings loaded, checked and aligned by one
+/// lag; a model that reads the knobs.
+fn knobs_job(manifest: &std::path::Path, config: &CaptureConfig, device: Device, findings: &mut Vec<Finding>) -> Result<(Job, nn::VarStore)> {
+    if config.architecture == Architecture::Dense {
+        return Err(Error::invalid("architecture", "a captures set trains an LSTM or a WaveNet conditioned on the controls; the dense network has no controls"));
+    }
+    let captures = Captures::read(manifest)?;
+    let names: Vec<&str> = captures.controls.iter().map(|c| c.name.as_str()).collect();
+    findings.push(Finding::Note(format!("{}: {} recordings, {} control(s): {}", manifest.display(), captures.captures.len(), names.len(), names.join(", "))));
+    let (loaded, warnings) = LoadedCaptures::load(captures, config.latency_samples)?;
+    findings.extend(warnings.into_iter().map(Finding::Warning));
+    let c = &loaded.captures;
+    let describe = |role: Role| c.settings(role).iter().map(|v| format!("[{}]", c.describe(v))).collect::<Vec<_>>().join(" ");
+    findings.push(Finding::Note(format!("aligned: {}", loaded.describe_alignment())));
+    let test = if c.settings(Role::Test).is_empty() { "none held out".into() } else { describe(Role::Test) };
+    findings.push(Finding::Note(format!("training: {} settings, {:.1} s; validation {}; test {test}", c.settings(Role::Train).len(), loaded.seconds(Role::Train), describe(Role::Validation))));
+    training::seed_everything(config.seed);
+    let vs = nn::VarStore::new(device);
+    let model = build_model(&vs, config, c.controls.len())?;
+    let (train, validation) = (SeqData::from_captures(&loaded, Role::Train, device)?, SeqData::from_captures(&loaded, Role::Validation, device)?);
+    Ok((Job::Knobs { model, train, validation, captures: loaded }, vs))
+}
+
+pub(super) fn fit(capture: Capture, control: &RunControl) -> Result<Trained> {
+    let title = capture.title();
+    let Capture { config, job, mut vs, device, .. } = capture;
+    let seq_cfg = |model: &dyn crate::models::CausalModel| SeqFitConfig { max_epochs: config.max_epochs, max_seconds: Some(config.budget_seconds), loss: config.loss.clone(), seed: config.seed, ..SeqFitConfig::for_model(model) };
+    let (history, scored, model) = match job {
+        Job::Sequence { model, train, validation, test, rec, latency } => {
+            let history = started(fit_sequence(&model, &mut vs, &train, &validation, &seq_cfg(model.as_ref()), control)?)?;
+            let report = ModelReport::for_sequence(&title, model.as_ref(), &vs, &history, &test, rec.sample_rate_hz)?;
+            (history, Scored::Recording { report: Box::new(report), latency, sample_rate_hz: rec.sample_rate_hz }, Some(model))
+        }
+        Job::Dense { model, train, validation, test, rec, latency } => {
+            if control.resume {
+                return Err(Error::invalid("resume", "resuming works for the LSTM and WaveNet; the dense network trains from scratch"));
+            }
+            let cfg = FitConfig { epochs: config.max_epochs, max_seconds: Some(config.budget_seconds), seed: config.seed, ..FitConfig::default() };
+            let history = started(training::fit(&model, &vs, &train, Some(&validation), &cfg, control)?)?;
+            let report = ModelReport::for_windows(&title, &model, &vs, &history, &test, rec.sample_rate_hz)?;
+            (history, Scored::Recording { report: Box::new(report), latency, sample_rate_hz: rec.sample_rate_hz }, None)
+        }
+        Job::Knobs { model, train, validation, captures } => {
+            let history = started(fit_sequence(&model, &mut vs, &train, &validation, &seq_cfg(model.as_ref()), control)?)?;
+            let mut rows = Vec::new();
+            for values in captures.captures.settings(Role::Test) {
+                rows.push((captures.captures.describe(&values), training::validation_esr(&model, &SeqData::at_setting(&captures, &values, device)?)?));
+            }
+            let parameters = crate::models::parameter_count(&vs);
+            (history, Scored::Settings { rows, captures: Box::new(captures), parameters }, Some(model))
+        }
+    };
+    Ok(Trained { config, title, history, scored, model, vs, device })
+}
+
+/// The history of a run that finished at least one epoch.
+fn started(history: History) -> Result<History> {
+    if history.epochs.is_empty() {
+        return Err(Error::Stopped);
+    }
+    Ok(history)
+}
