@@ -183,6 +183,39 @@ impl Chart for LineChart {
     }
 }
 
+/// Line charts side by side, `columns` to a row, under one title.
+#[derive(Clone, Debug)]
+pub struct ChartGrid {
+    pub title: String,
+    pub charts: Vec<LineChart>,
+    pub columns: usize,
+}
+
+impl ChartGrid {
+    /// Render at `cell_px` per chart.
+    pub fn figure(&self, cell_px: (u32, u32)) -> Result<Figure> {
+        let columns = self.columns.clamp(1, self.charts.len().max(1));
+        let rows = self.charts.len().div_ceil(columns).max(1);
+        Figure::render(self, (cell_px.0 * columns as u32, cell_px.1 * rows as u32 + 50))
+    }
+}
+
+impl Chart for ChartGrid {
+    fn title(&self) -> String {
+        self.title.clone()
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let columns = self.columns.clamp(1, self.charts.len().max(1));
+        let rows = self.charts.len().div_ceil(columns).max(1);
+        let body = root.titled(&self.title, ("sans-serif", 32)).map_err(e2s)?;
+        for (chart, area) in self.charts.iter().zip(body.split_evenly((rows, columns))) {
+            chart.draw(&area)?;
+        }
+        Ok(())
+    }
+}
+
 /// Min/max envelope of `x` in `buckets` columns: two points per column, so that a long signal
 /// plots as its true outline. The x value is the time in seconds at `sample_rate_hz`.
 pub fn envelope_points(x: &[f32], sample_rate_hz: u32, buckets: usize) -> Vec<(f64, f64)> {
