@@ -72,6 +72,8 @@ pub enum Source {
     Loaded(Recording),
     /// A captures manifest: the rig at several settings of its knobs (a conditioned model).
     Captures(PathBuf),
+    /// A captures set already loaded and aligned (e.g. by a notebook).
+    LoadedCaptures(LoadedCaptures),
 }
 
 impl Source {

@@ -15,7 +15,15 @@ use crate::{Error, Recording, Result};
 pub(super) fn prepare(source: Source, config: CaptureConfig, device: Device) -> Result<Capture> {
     let mut findings = Vec::new();
     let (job, vs) = match source {
-        Source::Captures(manifest) => knobs_job(&manifest, &config, device, &mut findings)?,
+        Source::Captures(manifest) => {
+            let captures = Captures::read(&manifest)?;
+            let names: Vec<&str> = captures.controls.iter().map(|c| c.name.as_str()).collect();
+            findings.push(Finding::Note(format!("{}: {} recordings, {} control(s): {}", manifest.display(), captures.captures.len(), names.len(), names.join(", "))));
+            let (loaded, warnings) = LoadedCaptures::load(captures, config.latency_samples)?;
+            findings.extend(warnings.into_iter().map(Finding::Warning));
+            knobs_job(loaded, &config, device, &mut findings)?
+        }
+        Source::LoadedCaptures(loaded) => knobs_job(loaded, &config, device, &mut findings)?,
         Source::Recording { path, amp, more } => {
             let raw = match &amp {
                 Some(a) => Recording::load_pair(&path, a)?,
@@ -126,17 +134,11 @@ fn dense_job(rec: Recording, latency: LatencyEstimate, vs: &nn::VarStore, device
     Ok(Job::Dense { model, train, validation, test, rec, latency })
 }
 
-/// Several settings of one rig: the manifest's recordings loaded, checked and aligned by one
-/// lag; a model that reads the knobs.
-fn knobs_job(manifest: &std::path::Path, config: &CaptureConfig, device: Device, findings: &mut Vec<Finding>) -> Result<(Job, nn::VarStore)> {
+/// Several settings of one rig, loaded and aligned by one lag: a model that reads the knobs.
+fn knobs_job(loaded: LoadedCaptures, config: &CaptureConfig, device: Device, findings: &mut Vec<Finding>) -> Result<(Job, nn::VarStore)> {
     if config.architecture == Architecture::Dense {
         return Err(Error::invalid("architecture", "a captures set trains an LSTM or a WaveNet conditioned on the controls; the dense network has no controls"));
     }
-    let captures = Captures::read(manifest)?;
-    let names: Vec<&str> = captures.controls.iter().map(|c| c.name.as_str()).collect();
-    findings.push(Finding::Note(format!("{}: {} recordings, {} control(s): {}", manifest.display(), captures.captures.len(), names.len(), names.join(", "))));
-    let (loaded, warnings) = LoadedCaptures::load(captures, config.latency_samples)?;
-    findings.extend(warnings.into_iter().map(Finding::Warning));
     let c = &loaded.captures;
     let describe = |role: Role| c.settings(role).iter().map(|v| format!("[{}]", c.describe(v))).collect::<Vec<_>>().join(" ");
     findings.push(Finding::Note(format!("aligned: {}", loaded.describe_alignment())));

@@ -11,6 +11,7 @@ use std::path::Path;
 use crate::{Error, Result};
 
 /// The recordings of [`Captures`], loaded and aligned as one rig (one latency for all).
+#[derive(Clone, Debug)]
 pub struct LoadedCaptures {
     pub captures: Captures,
     /// One per capture, in order, aligned.
