@@ -242,6 +242,121 @@ pub(crate) unsafe fn cell_update_avx512(c: &mut [f32], h: &mut [f32], gates: &[f
     }
 }
 
+/// A one-layer LSTM of at most 16 units over a block of samples, its state in registers from
+/// the first sample to the last: the four gates are four vectors (unit `q` in lane `q`), the
+/// hidden state reaches the next sample's product by lane broadcasts instead of memory, and
+/// the cell update needs no shuffling. What limits a small LSTM is the chain from one sample's
+/// hidden state to the next's, and this keeps it short.
+///
+/// `cols` is `[inputs + hidden][4][16]`: per input (the audio first, then `inputs − 1` knob
+/// values whose part the caller folded into `bias`, then the hidden state) the column of each
+/// gate (i, f, g, o; sigmoid rows halved), zero beyond `hidden`; `bias` is `[4][16]`, `head_w`
+/// 16 (zero beyond `hidden`). Non-finite input plays as 0.
+///
+/// # Safety
+/// The CPU has AVX-512F; `hidden ≤ 16` and `h`, `c` hold `hidden` values; the other lengths as
+/// said; `y.len() ≥ x.len()`.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn lstm16_avx512(cols: &[f32], bias: &[f32], head_w: &[f32], head_b: f32, inputs: usize, hidden: usize, h: &mut [f32], c: &mut [f32], x: &[f32], y: &mut [f32]) {
+    debug_assert!(hidden <= 16 && h.len() == hidden && c.len() == hidden && cols.len() >= (inputs + hidden) * 64 && bias.len() >= 64 && head_w.len() >= 16 && y.len() >= x.len());
+    // SAFETY: every load and store stays within the lengths above (masked to `hidden` for h, c).
+    unsafe {
+        let mask: __mmask16 = ((1u32 << hidden) - 1) as __mmask16;
+        let (w, half) = (cols.as_ptr(), _mm512_set1_ps(0.5));
+        let col = |j: usize, t: usize| _mm512_loadu_ps(w.add(j * 64 + t * 16));
+        let b = [0, 1, 2, 3].map(|t| _mm512_loadu_ps(bias.as_ptr().add(t * 16)));
+        let hw = _mm512_loadu_ps(head_w.as_ptr());
+        let mut hv = _mm512_maskz_loadu_ps(mask, h.as_ptr());
+        let mut cv = _mm512_maskz_loadu_ps(mask, c.as_ptr());
+        for (yo, &xs) in y.iter_mut().zip(x) {
+            let xv = _mm512_set1_ps(if xs.is_finite() { xs } else { 0.0 });
+            // Two sums over alternate hidden units halve the chain of multiply-adds.
+            let mut even = [0, 1, 2, 3].map(|t| _mm512_fmadd_ps(col(0, t), xv, b[t]));
+            let mut odd = [_mm512_setzero_ps(); 4];
+            let mut j = 0;
+            while j < hidden {
+                let hj = _mm512_permutexvar_ps(_mm512_set1_epi32(j as i32), hv);
+                for t in 0..4 {
+                    even[t] = _mm512_fmadd_ps(col(inputs + j, t), hj, even[t]);
+                }
+                if j + 1 < hidden {
+                    let hk = _mm512_permutexvar_ps(_mm512_set1_epi32(j as i32 + 1), hv);
+                    for t in 0..4 {
+                        odd[t] = _mm512_fmadd_ps(col(inputs + j + 1, t), hk, odd[t]);
+                    }
+                }
+                j += 2;
+            }
+            let g = [0, 1, 2, 3].map(|t| _mm512_add_ps(even[t], odd[t]));
+            let sig = |v: __m512| _mm512_fmadd_ps(half, tanh16(v), half);
+            let (i, f, gg, o) = (sig(g[0]), sig(g[1]), tanh16(g[2]), sig(g[3]));
+            cv = _mm512_fmadd_ps(f, cv, _mm512_mul_ps(i, gg));
+            hv = _mm512_mul_ps(o, tanh16(cv));
+            *yo = head_b + _mm512_reduce_add_ps(_mm512_mul_ps(hw, hv));
+        }
+        _mm512_mask_storeu_ps(h.as_mut_ptr(), mask, hv);
+        _mm512_mask_storeu_ps(c.as_mut_ptr(), mask, cv);
+    }
+}
+
+/// [`lstm16_avx512`] with AVX2, for at most 8 units (the first 8 lanes of each gate's 16).
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `hidden ≤ 8`; otherwise as [`lstm16_avx512`].
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn lstm8_avx2(cols: &[f32], bias: &[f32], head_w: &[f32], head_b: f32, inputs: usize, hidden: usize, h: &mut [f32], c: &mut [f32], x: &[f32], y: &mut [f32]) {
+    debug_assert!(hidden <= 8 && h.len() == hidden && c.len() == hidden && cols.len() >= (inputs + hidden) * 64 && bias.len() >= 64 && head_w.len() >= 16 && y.len() >= x.len());
+    let (mut hs, mut cs) = ([0f32; 8], [0f32; 8]);
+    hs[..hidden].copy_from_slice(h);
+    cs[..hidden].copy_from_slice(c);
+    // SAFETY: every load stays within the lengths above; h and c go through 8-lane copies.
+    unsafe {
+        let (w, half) = (cols.as_ptr(), _mm256_set1_ps(0.5));
+        let col = |j: usize, t: usize| _mm256_loadu_ps(w.add(j * 64 + t * 16));
+        let b = [0, 1, 2, 3].map(|t| _mm256_loadu_ps(bias.as_ptr().add(t * 16)));
+        let hw = _mm256_loadu_ps(head_w.as_ptr());
+        let mut hv = _mm256_loadu_ps(hs.as_ptr());
+        let mut cv = _mm256_loadu_ps(cs.as_ptr());
+        for (yo, &xs) in y.iter_mut().zip(x) {
+            let xv = _mm256_set1_ps(if xs.is_finite() { xs } else { 0.0 });
+            let mut even = [0, 1, 2, 3].map(|t| _mm256_fmadd_ps(col(0, t), xv, b[t]));
+            let mut odd = [_mm256_setzero_ps(); 4];
+            let mut j = 0;
+            while j < hidden {
+                let hj = _mm256_permutevar8x32_ps(hv, _mm256_set1_epi32(j as i32));
+                for t in 0..4 {
+                    even[t] = _mm256_fmadd_ps(col(inputs + j, t), hj, even[t]);
+                }
+                if j + 1 < hidden {
+                    let hk = _mm256_permutevar8x32_ps(hv, _mm256_set1_epi32(j as i32 + 1));
+                    for t in 0..4 {
+                        odd[t] = _mm256_fmadd_ps(col(inputs + j + 1, t), hk, odd[t]);
+                    }
+                }
+                j += 2;
+            }
+            let g = [0, 1, 2, 3].map(|t| _mm256_add_ps(even[t], odd[t]));
+            let sig = |v: __m256| _mm256_fmadd_ps(half, tanh8(v), half);
+            let (i, f, gg, o) = (sig(g[0]), sig(g[1]), tanh8(g[2]), sig(g[3]));
+            cv = _mm256_fmadd_ps(f, cv, _mm256_mul_ps(i, gg));
+            hv = _mm256_mul_ps(o, tanh8(cv));
+            let p = _mm256_mul_ps(hw, hv);
+            let s = _mm_add_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps::<1>(p));
+            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+            let s = _mm_add_ss(s, _mm_shuffle_ps::<1>(s, s));
+            *yo = head_b + _mm_cvtss_f32(s);
+        }
+        _mm256_storeu_ps(hs.as_mut_ptr(), hv);
+        _mm256_storeu_ps(cs.as_mut_ptr(), cv);
+    }
+    h.copy_from_slice(&hs[..hidden]);
+    c.copy_from_slice(&cs[..hidden]);
+}
+
 /// [`cell_update_avx512`] with AVX2.
 ///
 /// # Safety

@@ -187,6 +187,56 @@ pub struct Lstm {
     shape: LstmShape,
     simd: Simd,
     controls: Controls,
+    /// A one-layer LSTM of at most 16 units, packed for the kernel that keeps its state in
+    /// registers (see [`Small`]).
+    small: Option<Small>,
+}
+
+/// Units up to which a one-layer LSTM plays with its state in registers (AVX-512: one vector
+/// per gate; AVX2 takes up to 8).
+const SMALL_UNITS: usize = 16;
+
+/// A one-layer LSTM packed per input: the column of each gate (i, f, g, o) in 16 lanes, so that
+/// unit `q` of every gate sits in lane `q` (see `kernels::x86::lstm16_avx512`).
+#[derive(Debug)]
+struct Small {
+    /// `[inputs + hidden][4][16]`.
+    cols: Aligned,
+    /// `[4][16]`.
+    bias: Aligned,
+    /// The bias with the knobs' part added, for a block whose knobs stand still.
+    folded: Aligned,
+    /// `[16]`.
+    head_w: Aligned,
+}
+
+impl Small {
+    fn new(cell: &Cell, head_w: &[f32]) -> Small {
+        let (h, k) = (cell.hidden, cell.v.len());
+        let mut cols = Aligned::zeros(k * 64);
+        let mut bias = Aligned::zeros(64);
+        for t in 0..4 {
+            for q in 0..h {
+                let row = t * h + q;
+                for j in 0..k {
+                    cols[j * 64 + t * 16 + q] = cell.wt[(row / TILE * k + j) * TILE + row % TILE];
+                }
+                bias[t * 16 + q] = cell.bias[row];
+            }
+        }
+        let mut hw = Aligned::zeros(16);
+        hw[..h].copy_from_slice(head_w);
+        Small { folded: Aligned::from_slice(&bias), cols, bias, head_w: hw }
+    }
+
+    /// `folded = bias + Σ column(1 + r) · knobs[r]`.
+    fn fold(&mut self, knobs: &[f32]) {
+        self.folded.copy_from_slice(&self.bias);
+        for (r, &v) in knobs.iter().enumerate() {
+            let col = &self.cols[(1 + r) * 64..(2 + r) * 64];
+            self.folded.iter_mut().zip(col).for_each(|(b, &w)| *b += w * v);
+        }
+    }
 }
 
 impl Lstm {
@@ -198,7 +248,8 @@ impl Lstm {
         let head_w = w.take(h)?;
         let head_b = w.take(1)?[0];
         w.finish()?;
-        Ok(Lstm { cells, head_w, head_b, shape, simd: Simd::detect(), controls: Controls::new(shape.controls) })
+        let small = (cells.len() == 1 && h <= SMALL_UNITS).then(|| Small::new(&cells[0], &head_w));
+        Ok(Lstm { cells, head_w, head_b, shape, simd: Simd::detect(), controls: Controls::new(shape.controls), small })
     }
 
     /// Use `simd` instead of the best the CPU has (for comparisons; ignored if the CPU lacks it).
@@ -223,6 +274,37 @@ impl Lstm {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn run_avx2(&mut self, input: &[f32], output: &mut [f32]) {
         self.run::<crate::kernels::Fused>(input, output)
+    }
+
+    /// The block with the state in registers, when the model is small enough for this CPU's
+    /// vectors and its knobs stand still; whether it did.
+    #[cfg(target_arch = "x86_64")]
+    fn run_small(&mut self, input: &[f32], output: &mut [f32]) -> bool {
+        let (Some(small), cell) = (self.small.as_mut(), &mut self.cells[0]) else { return false };
+        let fits = match self.simd {
+            Simd::Avx512 => cell.hidden <= 16,
+            Simd::Avx2Fma => cell.hidden <= 8,
+            Simd::Baseline => false,
+        };
+        if !fits || self.controls.moving() {
+            return false;
+        }
+        self.controls.played();
+        small.fold(self.controls.current());
+        let (inputs, hidden) = (cell.input_size, cell.hidden);
+        let h = &mut cell.v[inputs..];
+        let args = (&small.cols[..], &small.folded[..], &small.head_w[..], self.head_b);
+        // SAFETY: `self.simd` is what this CPU has (detected, or checked by `with_simd`); the
+        // packed weights have the sizes the kernels need, h and c the hidden size.
+        unsafe {
+            // Up to 8 units, 8-lane vectors are faster even where AVX-512 is (shorter chains).
+            if hidden > 8 {
+                crate::kernels::x86::lstm16_avx512(args.0, args.1, args.2, args.3, inputs, hidden, h, &mut cell.c, input, output)
+            } else {
+                crate::kernels::x86::lstm8_avx2(args.0, args.1, args.2, args.3, inputs, hidden, h, &mut cell.c, input, output)
+            }
+        }
+        true
     }
 
     #[inline(always)]
@@ -254,6 +336,10 @@ impl Renderer for Lstm {
         let n = input.len().min(output.len());
         output[n..].fill(0.0);
         #[cfg(target_arch = "x86_64")]
+        if n > 0 && self.run_small(&input[..n], &mut output[..n]) {
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         match self.simd {
             // SAFETY: `Simd::detect` found these instructions on this CPU.
             Simd::Avx512 => return unsafe { self.run_avx512(&input[..n], &mut output[..n]) },
@@ -284,5 +370,59 @@ impl Renderer for Lstm {
     /// 1: no fixed window (the state reaches back without limit).
     fn receptive_field(&self) -> usize {
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn play(model: &mut Lstm, x: &[f32], blocks: &[usize], knobs_at: Option<(usize, &[f32])>) -> Vec<f32> {
+        let mut y = vec![0.0; x.len()];
+        let (mut at, mut b, mut turned) = (0, 0, false);
+        while at < x.len() {
+            if let Some((when, values)) = knobs_at {
+                if at >= when && !turned {
+                    model.set_controls(values);
+                    turned = true;
+                }
+            }
+            let n = blocks[b % blocks.len()].min(x.len() - at);
+            model.process(&x[at..at + n], &mut y[at..at + n]);
+            at += n;
+            b += 1;
+        }
+        y
+    }
+
+    /// The state-in-registers kernels (AVX-512 up to 16 units, AVX2 up to 8) play as the
+    /// general per-gate-tile path does: with and without knobs, across blocks, while a knob
+    /// glides (the general path) and after.
+    #[test]
+    fn small_lstms_play_the_same_in_registers_as_in_tiles() {
+        let x: Vec<f32> = (0..6000).map(|i| 0.6 * ((i as f32) * 0.031).sin() + 0.3 * ((i as f32) * 0.0071).cos()).collect();
+        for (hidden, controls) in [(1, 0), (3, 0), (3, 2), (8, 1), (12, 0), (16, 3)] {
+            let shape = LstmShape { hidden_size: hidden, num_layers: 1, controls };
+            let w = ampsim_testkit::seeded_weights(shape.nam_weight_count(), 7 + hidden as u64, 0.4);
+            let knobs = (controls > 0).then_some((2000, &[0.9f32, 0.1, 0.5][..controls]));
+            let mut reference = Lstm::new(shape, &w).unwrap().with_simd(Simd::Baseline);
+            reference.set_controls(&[0.2, 0.7, 0.4][..controls]);
+            let want = play(&mut reference, &x, &[64, 500, 1], knobs);
+            for simd in [Simd::Avx512, Simd::Avx2Fma] {
+                if !simd.available() || (simd == Simd::Avx2Fma && hidden > 8) {
+                    continue;
+                }
+                let mut fast = Lstm::new(shape, &w).unwrap().with_simd(simd);
+                fast.set_controls(&[0.2, 0.7, 0.4][..controls]);
+                let got = play(&mut fast, &x, &[64, 500, 1], knobs);
+                let worst = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+                assert!(worst < 1e-5, "{simd:?}, {hidden} units, {controls} knobs: {worst}");
+                if controls == 0 {
+                    fast.reset();
+                    let again = play(&mut fast, &x, &[64, 500, 1], None);
+                    assert_eq!(again[..100], got[..100], "reset returns to the initial state");
+                }
+            }
+        }
     }
 }
