@@ -5,7 +5,7 @@
 //! * [`captures`] — one rig at several settings: control values from file names, normalised;
 //! * [`checks`] — what must hold before training (no NaN, signal in both channels, …);
 //! * [`align`] — the amp's latency behind the DI: calibration clicks, or a vote of stretches;
-//! * [`windows`] — the post's windows as lazy tensor views, and the train/validation/test split;
+//! * [`windows`] — the post's windows as lazy tensor views; [`split`] — the train/validation/test split;
 //! * [`synth`], [`amp`], [`dsp`] — the built-in guitar and reference amp that make the default
 //!   recording, and their filters.
 
@@ -16,6 +16,7 @@ pub mod captures;
 pub mod checks;
 pub mod dsp;
 pub mod recording;
+pub mod split;
 pub mod synth;
 pub mod windows;
 
