@@ -7,7 +7,7 @@
 //! * [`align`] — the amp's latency behind the DI: calibration clicks, or a vote of stretches;
 //! * [`windows`] — the post's windows as lazy tensor views; [`split`] — the train/validation/test split;
 //! * [`synth`], [`amp`], [`dsp`] — the built-in guitar and reference amp that make the default
-//!   recording, and their filters.
+//!   recording, and their filters; [`knob_synth`] — that amp recorded at many settings.
 
 pub mod align;
 pub mod amp;
@@ -15,6 +15,7 @@ pub mod audio;
 pub mod captures;
 pub mod checks;
 pub mod dsp;
+pub mod knob_synth;
 pub mod recording;
 pub mod split;
 pub mod synth;
