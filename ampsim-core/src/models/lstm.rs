@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tch::nn::{self, Module, RNN};
 use tch::{Device, Tensor};
 
-use super::{Architecture, CausalModel, NamWeights, NamWeightsOut, StreamState, WeightsError};
+use super::{Architecture, CausalModel, FillTensor, NamWeights, NamWeightsOut, StreamState, WeightsError};
 use crate::{Error, Result};
 
 /// Configuration of [`Lstm`]. The default is NAM's "standard" preset: one layer of 24.

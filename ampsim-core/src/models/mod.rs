@@ -20,7 +20,7 @@ pub use lstm::{Lstm, LstmConfig};
 pub use activation::Activation;
 pub use mlp::{Mlp, MlpConfig};
 pub use wavenet::{LayerArrayConfig, WaveNet, WaveNetConfig};
-pub use weights::{NamWeights, NamWeightsOut, WeightsError};
+pub use weights::{FillTensor, NamWeights, NamWeightsOut, WeightsError};
 
 use tch::{nn, Device, Tensor};
 

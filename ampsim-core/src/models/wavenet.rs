@@ -31,7 +31,7 @@ use tch::{Device, Tensor};
 pub use ampsim_engine::layout::wavenet::{LayerArrayConfig, WaveNetConfig};
 
 use super::activation::ApplyToTensor;
-use super::{Architecture, CausalModel, NamWeights, NamWeightsOut, StreamState, WeightsError};
+use super::{Architecture, CausalModel, FillTensor, NamWeights, NamWeightsOut, StreamState, WeightsError};
 use crate::{Error, Result};
 
 #[derive(Debug)]

@@ -44,7 +44,7 @@ impl Cell {
         // Gate g (rows 2H..3H) is a tanh; i, f and o are sigmoids.
         let is_sigmoid = |row: usize| !(2 * hidden..3 * hidden).contains(&row);
         let half = |row: usize| if is_sigmoid(row) { 0.5 } else { 1.0 };
-        let m = w.take(g4 * k)?;
+        let m = w.take_vec(g4 * k)?;
         let mut wt = Aligned::zeros(padded * k);
         for row in 0..g4 {
             let (tile, lane) = (row / TILE, row % TILE);
@@ -52,12 +52,12 @@ impl Cell {
                 wt[(tile * k + j) * TILE + lane] = m[row * k + j] * half(row);
             }
         }
-        let mut bias = w.take(g4)?;
+        let mut bias = w.take_vec(g4)?;
         bias.iter_mut().enumerate().for_each(|(row, b)| *b *= half(row));
         bias.resize(padded, 0.0);
         let scale = Aligned::from_slice(&(0..padded).map(half).collect::<Vec<f32>>());
         let offset = Aligned::from_slice(&(0..padded).map(|row| if is_sigmoid(row) { 0.5 } else { 0.0 }).collect::<Vec<f32>>());
-        let (h0, c0) = (w.take(hidden)?, w.take(hidden)?);
+        let (h0, c0) = (w.take_vec(hidden)?, w.take_vec(hidden)?);
         let mut v = Aligned::zeros(k);
         v[input_size..].copy_from_slice(&h0);
         let (bias, c) = (Aligned::from_slice(&bias), Aligned::from_slice(&c0));
@@ -245,8 +245,8 @@ impl Lstm {
         let h = shape.hidden_size;
         let mut w = Weights::new(weights);
         let cells = (0..shape.num_layers).map(|l| Cell::new(if l == 0 { 1 + shape.controls } else { h }, h, &mut w)).collect::<Result<Vec<_>, _>>()?;
-        let head_w = w.take(h)?;
-        let head_b = w.take(1)?[0];
+        let head_w = w.take_vec(h)?;
+        let head_b = w.take_vec(1)?[0];
         w.finish()?;
         let small = (cells.len() == 1 && h <= SMALL_UNITS).then(|| Small::new(&cells[0], &head_w));
         Ok(Lstm { cells, head_w, head_b, shape, simd: Simd::detect(), controls: Controls::new(shape.controls), small })

@@ -112,7 +112,7 @@ fn dense(grouped: &[f32], out: usize, inputs: usize, k: usize, groups: usize) ->
 
 /// Take a grouped convolution's weights and spread them dense.
 fn take_dense(w: &mut Weights, out: usize, inputs: usize, k: usize, groups: usize) -> Result<Vec<f32>, String> {
-    Ok(dense(&w.take(out * inputs * k / groups)?, out, inputs, k, groups))
+    Ok(dense(&w.take_vec(out * inputs * k / groups)?, out, inputs, k, groups))
 }
 
 #[derive(Debug)]
@@ -200,7 +200,7 @@ impl WaveNet {
             }
             max_channels = max_channels.max(c);
             max_head = max_head.max(a.head_size);
-            let rechannel_w = w.take(c * a.input_size)?;
+            let rechannel_w = w.take_vec(c * a.input_size)?;
             let mut layers = Vec::with_capacity(a.dilations.len());
             for (li, (&d, &k)) in a.dilations.iter().zip(&a.kernel_sizes).enumerate() {
                 let layer = build_layer(a, li, d, k, cond_size, &mut w)?;
@@ -216,13 +216,13 @@ impl WaveNet {
                 rechannel_w,
                 rechannel_offsets: (0..a.input_size).map(|r| r * STEP).collect(),
                 layers,
-                head_w: w.take(a.head_size * hin * hk)?,
-                head_b: if a.head_bias { w.take(a.head_size)? } else { vec![0.0; a.head_size] },
+                head_w: w.take_vec(a.head_size * hin * hk)?,
+                head_b: if a.head_bias { w.take_vec(a.head_size)? } else { vec![0.0; a.head_size] },
                 head_offsets: tap_offsets(hin, hk, 1, head_acc.stride(), hk - 1),
                 head_acc,
             });
         }
-        let head_scale = w.take(1)?[0];
+        let head_scale = w.take_vec(1)?[0];
         w.finish()?;
         let mut model = WaveNet {
             arrays,
@@ -357,12 +357,12 @@ fn build_layer(a: &LayerArrayConfig, li: usize, d: usize, k: usize, cond_size: u
             channels: c,
             gated: a.gated,
             activation: a.activation,
-            conv_w: w.take(g * c * k)?,
-            conv_b: w.take(g)?,
+            conv_w: w.take_vec(g * c * k)?,
+            conv_b: w.take_vec(g)?,
             conv_offsets,
-            mix_w: w.take(g * cond_size)?,
-            one_by_one_w: w.take(c * c)?,
-            one_by_one_b: w.take(c)?,
+            mix_w: w.take_vec(g * cond_size)?,
+            one_by_one_w: w.take_vec(c * c)?,
+            one_by_one_b: w.take_vec(c)?,
             input,
             a2: None,
         });
@@ -370,14 +370,14 @@ fn build_layer(a: &LayerArrayConfig, li: usize, d: usize, k: usize, cond_size: u
     let o = &a.options;
     let (b, z) = (a.bottleneck(), a.layer_conv_channels(li));
     let conv_w = take_dense(w, z, c, k, o.groups_input)?;
-    let conv_b = w.take(z)?;
+    let conv_b = w.take_vec(z)?;
     let mix_w = take_dense(w, z, cond_size, 1, o.groups_input_mixin)?;
     let (one_by_one_w, one_by_one_b) = match o.layer1x1_groups {
-        Some(g) => (take_dense(w, c, b, 1, g)?, w.take(c)?),
+        Some(g) => (take_dense(w, c, b, 1, g)?, w.take_vec(c)?),
         None => (Vec::new(), Vec::new()),
     };
     let head1x1 = match o.head1x1 {
-        Some(h) => Some((take_dense(w, h.out_channels, b, 1, h.groups)?, w.take(h.out_channels)?)),
+        Some(h) => Some((take_dense(w, h.out_channels, b, 1, h.groups)?, w.take_vec(h.out_channels)?)),
         None => None,
     };
     let mut films: [Option<FilmWeights>; 8] = Default::default();
@@ -386,7 +386,7 @@ fn build_layer(a: &LayerArrayConfig, li: usize, d: usize, k: usize, cond_size: u
         if let Some((film, dim)) = spec {
             let rows = film.rows(dim);
             film_rows = film_rows.max(rows);
-            *slot = Some(FilmWeights { w: take_dense(w, rows, cond_size, 1, film.groups)?, b: w.take(rows)?, dim, shift: film.shift });
+            *slot = Some(FilmWeights { w: take_dense(w, rows, cond_size, 1, film.groups)?, b: w.take_vec(rows)?, dim, shift: film.shift });
         }
     }
     let LayerActivation { activation, gating, secondary } = a.layer_activation(li);
