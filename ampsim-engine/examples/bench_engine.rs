@@ -55,8 +55,8 @@ fn main() {
     if let Ok(m) = ampsim_engine::nam::load(&a1) {
         models.push(("WaveNet standard (NAM's capture)".into(), m));
     }
-    for (name, layers, hidden) in [("standard", 1, 24), ("lite", 2, 8), ("feather", 1, 16), ("nano", 1, 12)] {
-        let shape = LstmShape { hidden_size: hidden, num_layers: layers, controls: 0 };
+    for name in ["standard", "lite", "feather", "nano"] {
+        let shape = LstmShape::preset(name).expect("preset");
         models.push((format!("LSTM {name}"), Box::new(Lstm::new(shape, &weights(shape.nam_weight_count(), 11, 0.3)).expect("model"))));
     }
     let shape = LstmShape { hidden_size: 24, num_layers: 1, controls: 3 };

@@ -47,16 +47,11 @@ impl Default for LstmConfig {
 }
 
 impl LstmConfig {
-    /// NAM's presets: `standard` 1×24, `lite` 2×8, `feather` 1×16, `nano` 1×12.
+    /// NAM's presets: `standard` 1×24, `lite` 2×8, `feather` 1×16, `nano` 1×12 (the engine's
+    /// list, [`ampsim_engine::LstmShape::preset`]).
     pub fn preset(name: &str) -> Result<LstmConfig> {
-        let (num_layers, hidden_size) = match name {
-            "standard" => (1, 24),
-            "lite" => (2, 8),
-            "feather" => (1, 16),
-            "nano" => (1, 12),
-            other => return Err(Error::invalid("preset", format!("unknown LSTM preset `{other}` (standard, lite, feather, nano)"))),
-        };
-        Ok(LstmConfig { hidden_size, num_layers, ..LstmConfig::default() })
+        let shape = ampsim_engine::LstmShape::preset(name).map_err(|e| Error::invalid("preset", e))?;
+        Ok(LstmConfig { hidden_size: shape.hidden_size, num_layers: shape.num_layers, ..LstmConfig::default() })
     }
 
     /// Number of weights as NAM stores them: per layer the input and recurrent matrices, one

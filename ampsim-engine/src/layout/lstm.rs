@@ -26,6 +26,20 @@ pub const MAX_LAYERS: usize = 16;
 pub const MAX_CONTROLS: usize = 64;
 
 impl LstmShape {
+    /// NAM's LSTM presets, the sizes `ampsim train --preset` trains: `standard` 1×24, `lite` 2×8,
+    /// `feather` 1×16, `nano` 1×12 (layers × units), without knobs. The one list of them: the
+    /// libtorch models take theirs from here.
+    pub fn preset(name: &str) -> Result<LstmShape, String> {
+        let (num_layers, hidden_size) = match name {
+            "standard" => (1, 24),
+            "lite" => (2, 8),
+            "feather" => (1, 16),
+            "nano" => (1, 12),
+            other => return Err(format!("unknown LSTM preset `{other}` (standard, lite, feather, nano)")),
+        };
+        Ok(LstmShape { hidden_size, num_layers, controls: 0 })
+    }
+
     /// The shape a `.nam` LSTM `config` describes.
     pub fn from_nam(config: &Value) -> Result<LstmShape, String> {
         let c: NamConfig = serde_json::from_value(config.clone()).map_err(|e| format!("LSTM config: {e}"))?;
