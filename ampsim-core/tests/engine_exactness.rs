@@ -14,15 +14,7 @@ use ampsim_core::training::process_signal;
 use ampsim_engine::Renderer;
 
 fn play(model: &mut dyn Renderer, x: &[f32], blocks: &[usize]) -> Vec<f32> {
-    let mut y = vec![0.0; x.len()];
-    let (mut at, mut i) = (0, 0);
-    while at < x.len() {
-        let n = blocks[i % blocks.len()].min(x.len() - at);
-        model.process(&x[at..at + n], &mut y[at..at + n]);
-        at += n;
-        i += 1;
-    }
-    y
+    ampsim_testkit::play_in_blocks(x, blocks, |i, o| model.process(i, o))
 }
 
 /// Block sizes from 1 to 8192, drawn once from a fixed seed.

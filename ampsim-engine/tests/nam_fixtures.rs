@@ -18,17 +18,8 @@ fn wav(path: PathBuf) -> Vec<f32> {
     hound::WavReader::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).into_samples::<f32>().map(Result::unwrap).collect()
 }
 
-/// Play `x` in blocks of the given sizes, cycling.
 fn play(model: &mut dyn Renderer, x: &[f32], blocks: &[usize]) -> Vec<f32> {
-    let mut y = vec![0.0; x.len()];
-    let (mut at, mut i) = (0, 0);
-    while at < x.len() {
-        let n = blocks[i % blocks.len()].min(x.len() - at);
-        model.process(&x[at..at + n], &mut y[at..at + n]);
-        at += n;
-        i += 1;
-    }
-    y
+    ampsim_testkit::play_in_blocks(x, blocks, |i, o| model.process(i, o))
 }
 
 fn max_difference_from(a: &[f32], b: &[f32], from: usize) -> f32 {

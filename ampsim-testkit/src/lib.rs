@@ -148,3 +148,19 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+/// Play `x` through `process` in blocks of the given sizes, cycling through them (as a host
+/// calls a plugin): the output, as long as `x`. `process(input, output)` is a model's
+/// `Renderer::process`, or anything that plays in blocks.
+pub fn play_in_blocks(x: &[f32], blocks: &[usize], mut process: impl FnMut(&[f32], &mut [f32])) -> Vec<f32> {
+    assert!(blocks.iter().all(|&b| b > 0), "block sizes must be positive");
+    let mut y = vec![0.0; x.len()];
+    let (mut at, mut i) = (0, 0);
+    while at < x.len() {
+        let n = blocks[i % blocks.len()].min(x.len() - at);
+        process(&x[at..at + n], &mut y[at..at + n]);
+        at += n;
+        i += 1;
+    }
+    y
+}

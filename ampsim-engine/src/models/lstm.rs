@@ -377,22 +377,17 @@ impl Renderer for Lstm {
 mod tests {
     use super::*;
 
+    /// Play `x` in blocks; from sample `when` on (at the next block), the knobs move to `values`.
     fn play(model: &mut Lstm, x: &[f32], blocks: &[usize], knobs_at: Option<(usize, &[f32])>) -> Vec<f32> {
-        let mut y = vec![0.0; x.len()];
-        let (mut at, mut b, mut turned) = (0, 0, false);
-        while at < x.len() {
-            if let Some((when, values)) = knobs_at {
-                if at >= when && !turned {
-                    model.set_controls(values);
-                    turned = true;
-                }
+        let (mut at, mut turned) = (0, false);
+        ampsim_testkit::play_in_blocks(x, blocks, |i, o| {
+            if let Some((_, values)) = knobs_at.filter(|(when, _)| at >= *when && !turned) {
+                model.set_controls(values);
+                turned = true;
             }
-            let n = blocks[b % blocks.len()].min(x.len() - at);
-            model.process(&x[at..at + n], &mut y[at..at + n]);
-            at += n;
-            b += 1;
-        }
-        y
+            model.process(i, o);
+            at += i.len();
+        })
     }
 
     /// The state-in-registers kernels (AVX-512 up to 16 units, AVX2 up to 8) play as the
