@@ -28,7 +28,7 @@ pub mod activation;
 pub mod controls;
 pub mod error;
 mod kernels;
-pub mod layout;
+pub mod schema;
 pub mod models;
 pub mod nam;
 
@@ -36,8 +36,8 @@ pub use activation::Activation;
 pub use controls::ControlSpec;
 pub use error::{Error, Result};
 pub use kernels::Simd;
-pub use layout::lstm::LstmShape;
-pub use layout::wavenet::{LayerArrayConfig, WaveNetConfig};
+pub use schema::lstm::LstmShape;
+pub use schema::wavenet::{LayerArrayConfig, WaveNetConfig};
 
 /// A model that plays audio block by block.
 ///

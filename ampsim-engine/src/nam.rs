@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::controls::ControlSpec;
-use crate::layout::lstm::LstmShape;
-use crate::layout::wavenet::WaveNetConfig;
+use crate::schema::lstm::LstmShape;
+use crate::schema::wavenet::WaveNetConfig;
 use crate::models::{slimmable, Container, Lstm, SlimmableWaveNet, WaveNet};
 use crate::{Error, Renderer, Result};
 

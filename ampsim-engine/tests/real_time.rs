@@ -5,7 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use ampsim_engine::layout::a2::{Film, Films, Gating, Head1x1, LayerActivation, LayerOptions, Nonlinearity};
+use ampsim_engine::schema::a2::{Film, Films, Gating, Head1x1, LayerActivation, LayerOptions, Nonlinearity};
 use ampsim_engine::models::{Container, DenseConfig, DenseLayer, DenseNet, Lstm, SlimmableWaveNet, WaveNet};
 use ampsim_engine::{Activation, LayerArrayConfig, LstmShape, Renderer, WaveNetConfig};
 

@@ -28,7 +28,7 @@ use serde_json::Value;
 use tch::nn::{self, Module};
 use tch::{Device, Tensor};
 
-pub use ampsim_engine::layout::wavenet::{LayerArrayConfig, WaveNetConfig};
+pub use ampsim_engine::schema::wavenet::{LayerArrayConfig, WaveNetConfig};
 
 use super::activation::ApplyToTensor;
 use super::{Architecture, CausalModel, FillTensor, NamWeights, NamWeightsOut, StreamState, WeightsError};
@@ -45,8 +45,8 @@ struct Layer {
 
 /// Layer options ampsim trains: A1's, or A1's with a shifting, ungrouped FiLM after the
 /// activation.
-fn trainable(o: &ampsim_engine::layout::a2::LayerOptions) -> bool {
-    use ampsim_engine::layout::a2::{Film, Films, LayerOptions};
+fn trainable(o: &ampsim_engine::schema::a2::LayerOptions) -> bool {
+    use ampsim_engine::schema::a2::{Film, Films, LayerOptions};
     let film = Films { activation_post: Some(Film { shift: true, groups: 1 }), ..Films::default() };
     o.is_a1() || *o == LayerOptions { films: film, ..LayerOptions::default() }
 }

@@ -8,7 +8,7 @@ use crate::Result;
 
 /// The one reader of a `.nam` weight list, the engine's: the libtorch models read their
 /// weights exactly as the real-time engine does.
-pub use ampsim_engine::layout::{NamWeights, WeightsError};
+pub use ampsim_engine::schema::{NamWeights, WeightsError};
 
 /// Weights read straight into a tensor.
 pub trait FillTensor {

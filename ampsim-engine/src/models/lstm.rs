@@ -11,8 +11,8 @@ use crate::kernels::Aligned;
 use crate::controls::Controls;
 use crate::kernels::approx::tanh_with;
 use crate::kernels::{Mac, Simd};
-use crate::layout::lstm::LstmShape;
-use crate::layout::Weights;
+use crate::schema::lstm::LstmShape;
+use crate::schema::Weights;
 use crate::Renderer;
 
 /// Gates per tile.

@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use super::WaveNet;
-use crate::layout::wavenet::WaveNetConfig;
+use crate::schema::wavenet::WaveNetConfig;
 use crate::Renderer;
 
 const METHOD: &str = "slice_channels_uniform";

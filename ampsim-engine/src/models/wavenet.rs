@@ -9,15 +9,15 @@
 //! of it into the next layer's delay line; the head convolution reads the accumulator.
 //!
 //! A2's layer options (bottleneck, groups, head 1×1, per-layer gated or blended activations,
-//! FiLM; see [`crate::layout::a2`]) run in their own step per layer, in NAM's engine's order.
+//! FiLM; see [`crate::schema::a2`]) run in their own step per layer, in NAM's engine's order.
 
 use crate::controls::Controls;
 use crate::activation::Activation;
 use crate::kernels::approx::sigmoid_with;
 use crate::kernels::{add_rows, matmul, History, Mac, Simd};
-use crate::layout::a2::{Gating, LayerActivation, Nonlinearity};
-use crate::layout::wavenet::{LayerArrayConfig, WaveNetConfig};
-use crate::layout::Weights;
+use crate::schema::a2::{Gating, LayerActivation, Nonlinearity};
+use crate::schema::wavenet::{LayerArrayConfig, WaveNetConfig};
+use crate::schema::Weights;
 use crate::Renderer;
 
 /// Samples per internal step.
@@ -55,7 +55,7 @@ struct A2Layer {
     layer1x1: bool,
     /// `[out][bottleneck]`, `[out]`.
     head1x1: Option<(Vec<f32>, Vec<f32>)>,
-    /// NAM's eight places, in its order (see [`crate::layout::a2::Films`]).
+    /// NAM's eight places, in its order (see [`crate::schema::a2::Films`]).
     films: [Option<FilmWeights>; 8],
     /// The layer's input before any FiLM, `[channels][STEP]`.
     input: Vec<f32>,
