@@ -723,3 +723,78 @@ impl WaveNet {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::sigmoid;
+
+    /// NAM's A1 WaveNet written out as its sums, over the whole signal at once: the reference
+    /// the streaming engine must equal. Like NAM, the engine starts as if it had heard silence
+    /// for ever (every delay line holds what silence leaves there, biases included), so the
+    /// signal is preceded by `silence` zeros, cut off again at the end.
+    fn reference(cfg: &WaveNetConfig, weights: &[f32], signal: &[f32], silence: usize) -> Vec<f32> {
+        let x: Vec<f32> = std::iter::repeat_n(0.0, silence).chain(signal.iter().copied()).collect();
+        let n = x.len();
+        let mut w = Weights::new(weights);
+        let mut take = |count: usize| w.take_vec(count).expect("enough weights");
+        // `past(row, t, back)`: row[t − back], zero before the start.
+        let past = |row: &[f32], t: usize, back: usize| if t >= back { row[t - back] } else { 0.0 };
+        let (mut array_in, mut head_prev): (Vec<Vec<f32>>, Option<Vec<Vec<f32>>>) = (vec![x.to_vec()], None);
+        for a in &cfg.layers {
+            let (c, g) = (a.channels, a.conv_channels());
+            let re = take(c * a.input_size);
+            let mut h: Vec<Vec<f32>> = (0..c).map(|i| (0..n).map(|t| (0..a.input_size).map(|j| re[i * a.input_size + j] * array_in[j][t]).sum()).collect()).collect();
+            let mut acc: Vec<Vec<f32>> = match &head_prev {
+                Some(prev) => prev[..c].to_vec(),
+                None => vec![vec![0.0; n]; c],
+            };
+            for (&d, &k) in a.dilations.iter().zip(&a.kernel_sizes) {
+                let (conv_w, conv_b, mix, w1, b1) = (take(g * c * k), take(g), take(g), take(c * c), take(c));
+                let z: Vec<Vec<f32>> = (0..g)
+                    .map(|m| (0..n).map(|t| conv_b[m] + mix[m] * x[t] + (0..c).flat_map(|i| (0..k).map(move |tap| (i, tap))).map(|(i, tap)| conv_w[m * c * k + i * k + tap] * past(&h[i], t, (k - 1 - tap) * d)).sum::<f32>()).collect())
+                    .collect();
+                let mut act: Vec<Vec<f32>> = z[..c].to_vec();
+                for (m, row) in act.iter_mut().enumerate() {
+                    a.activation.apply_in_place(row);
+                    if a.gated {
+                        row.iter_mut().zip(&z[c + m]).for_each(|(v, &gate)| *v *= sigmoid(gate));
+                    }
+                }
+                for (row, a_row) in acc.iter_mut().zip(&act) {
+                    row.iter_mut().zip(a_row).for_each(|(s, v)| *s += v);
+                }
+                h = (0..c).map(|i| (0..n).map(|t| h[i][t] + b1[i] + (0..c).map(|m| w1[i * c + m] * act[m][t]).sum::<f32>()).collect()).collect();
+            }
+            let hk = a.head_kernel_size;
+            let head_w = take(a.head_size * c * hk);
+            let head_b = if a.head_bias { take(a.head_size) } else { vec![0.0; a.head_size] };
+            let out = (0..a.head_size).map(|o| (0..n).map(|t| head_b[o] + (0..c).flat_map(|i| (0..hk).map(move |tap| (i, tap))).map(|(i, tap)| head_w[o * c * hk + i * hk + tap] * past(&acc[i], t, hk - 1 - tap)).sum::<f32>()).collect()).collect();
+            head_prev = Some(out);
+            array_in = h;
+        }
+        let scale = take(1)[0];
+        head_prev.expect("at least one array")[0][silence..].iter().map(|v| v * scale).collect()
+    }
+
+    /// The streaming WaveNet, in blocks of any size and with every instruction set, equals the
+    /// written-out sums: A1 presets, plain and gated.
+    #[test]
+    fn the_streaming_wavenet_is_nams_sums() {
+        let x: Vec<f32> = (0..3000).map(|i| 0.5 * ((i as f32) * 0.037).sin() + 0.2 * ((i as f32) * 0.0031).cos()).collect();
+        for (preset, gated) in [("nano", false), ("nano", true), ("feather", false)] {
+            let mut cfg = WaveNetConfig::preset(preset).unwrap();
+            cfg.layers.iter_mut().for_each(|a| a.gated = gated);
+            let weights = ampsim_testkit::seeded_weights(cfg.nam_weight_count(), 5, 0.3);
+            let silence = 2 * WaveNet::new(&cfg, &weights).unwrap().receptive_field();
+            let want = reference(&cfg, &weights, &x, silence);
+            for simd in [Simd::Baseline, Simd::Avx2Fma, Simd::Avx512].into_iter().filter(|s| s.available()) {
+                let mut model = WaveNet::new(&cfg, &weights).unwrap().with_simd(simd);
+                let got = ampsim_testkit::play_in_blocks(&x, &[64, 17, 300, 1], |i, o| model.process(i, o));
+                let worst = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+                let peak = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+                assert!(peak > 1e-3 && worst < 1e-5 * peak.max(1.0), "{preset} gated {gated} {simd:?}: {worst} (peak {peak})");
+            }
+        }
+    }
+}
