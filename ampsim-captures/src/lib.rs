@@ -249,7 +249,7 @@ impl Captures {
             for setting in list {
                 let values = values_of(&format!("{role_name} setting"), setting)?;
                 if held_out.iter().any(|h| same(h, &values)) {
-                    return Err(fail(format!("the setting {} is held out twice", describe(&names, &values))));
+                    return Err(fail(format!("the setting {} is held out twice", describe_setting(&names, &values))));
                 }
                 let mut found = false;
                 for c in captures.iter_mut().filter(|c| same(&c.values, &values)) {
@@ -257,7 +257,7 @@ impl Captures {
                     found = true;
                 }
                 if !found {
-                    return Err(fail(format!("no recording at the {role_name} setting {}", describe(&names, &values))));
+                    return Err(fail(format!("no recording at the {role_name} setting {}", describe_setting(&names, &values))));
                 }
                 held_out.push(values);
             }
@@ -321,7 +321,12 @@ impl Captures {
 
     /// `bass 2, treble 5`.
     pub fn describe(&self, values: &[f64]) -> String {
-        describe(&self.controls.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), values)
+        describe_setting(&self.controls.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), values)
+    }
+
+    /// The distinct settings of one role in words, each in brackets: `[bass 2, treble 5] [bass 8, treble 0]`.
+    pub fn describe_settings(&self, role: Role) -> String {
+        self.settings(role).iter().map(|v| format!("[{}]", self.describe(v))).collect::<Vec<_>>().join(" ")
     }
 
     /// `values` normalised as the model reads them.
@@ -396,7 +401,8 @@ pub fn same(a: &[f64], b: &[f64]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9)
 }
 
-fn describe(names: &[&str], values: &[f64]) -> String {
+/// A setting in words: `bass 2, treble 5`.
+pub fn describe_setting(names: &[&str], values: &[f64]) -> String {
     names.iter().zip(values).map(|(n, v)| format!("{n} {v}")).collect::<Vec<_>>().join(", ")
 }
 

@@ -14,6 +14,9 @@ use crate::{Error, Recording, Result};
 
 pub(super) fn prepare(source: Source, config: CaptureConfig, device: Device) -> Result<Capture> {
     let mut findings = Vec::new();
+    if config.architecture == Architecture::Dense && matches!(source, Source::Captures(_) | Source::LoadedCaptures(_)) {
+        return Err(Error::invalid("architecture", "a captures set trains an LSTM or a WaveNet conditioned on the controls; the dense network has no controls"));
+    }
     let (job, vs) = match source {
         Source::Captures(manifest) => {
             let captures = Captures::read(&manifest)?;
@@ -136,14 +139,10 @@ fn dense_job(rec: Recording, latency: LatencyEstimate, vs: &nn::VarStore, device
 
 /// Several settings of one rig, loaded and aligned by one lag: a model that reads the knobs.
 fn knobs_job(loaded: LoadedCaptures, config: &CaptureConfig, device: Device, findings: &mut Vec<Finding>) -> Result<(Job, nn::VarStore)> {
-    if config.architecture == Architecture::Dense {
-        return Err(Error::invalid("architecture", "a captures set trains an LSTM or a WaveNet conditioned on the controls; the dense network has no controls"));
-    }
     let c = &loaded.captures;
-    let describe = |role: Role| c.settings(role).iter().map(|v| format!("[{}]", c.describe(v))).collect::<Vec<_>>().join(" ");
     findings.push(Finding::Note(format!("aligned: {}", loaded.describe_alignment())));
-    let test = if c.settings(Role::Test).is_empty() { "none held out".into() } else { describe(Role::Test) };
-    findings.push(Finding::Note(format!("training: {} settings, {:.1} s; validation {}; test {test}", c.settings(Role::Train).len(), loaded.seconds(Role::Train), describe(Role::Validation))));
+    let test = if c.settings(Role::Test).is_empty() { "none held out".into() } else { c.describe_settings(Role::Test) };
+    findings.push(Finding::Note(format!("training: {} settings, {:.1} s; validation {}; test {test}", c.settings(Role::Train).len(), loaded.seconds(Role::Train), c.describe_settings(Role::Validation))));
     training::seed_everything(config.seed);
     let vs = nn::VarStore::new(device);
     let model = build_model(&vs, config, c.controls.len())?;

@@ -46,7 +46,6 @@ fn recording_summary(t: &Trained, files: &str) -> String {
 fn settings_summary(t: &Trained, dir: &Path, files: &str) -> String {
     let Scored::Settings { rows, captures, parameters } = &t.scored else { unreachable!("a captures set's run") };
     let c = &captures.captures;
-    let describe = |role: Role| c.settings(role).iter().map(|v| format!("[{}]", c.describe(v))).collect::<Vec<_>>().join(" ");
     let h = &t.history;
     let mut s = String::new();
     s.push_str(&format!("model            : {} ({parameters} parameters)\n", t.title));
@@ -54,7 +53,7 @@ fn settings_summary(t: &Trained, dir: &Path, files: &str) -> String {
         s.push_str(&format!("control          : {} (reads {}..{} as 0..1; trained on {}..{})\n", spec.name, spec.min, spec.max, spec.trained_min, spec.trained_max));
     }
     s.push_str(&format!("training         : {:.0} s, {} epochs ({}); {} settings, {:.1} s of audio\n", h.seconds(), h.epochs.len(), h.stopped_because, c.settings(Role::Train).len(), captures.seconds(Role::Train)));
-    s.push_str(&format!("validation ESR   : {:.4} (best; held-out setting {})\n", h.best_val_esr, describe(Role::Validation)));
+    s.push_str(&format!("validation ESR   : {:.4} (best; held-out setting {})\n", h.best_val_esr, c.describe_settings(Role::Validation)));
     for (setting, esr) in rows {
         s.push_str(&format!("test ESR         : {esr:.4} at {setting} (held out; {})\n", verdict(*esr)));
     }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ampsim_captures::{Capture, Captures, ControlSpec, Role};
+use ampsim_captures::{describe_setting, Capture, Captures, ControlSpec, Role};
 use crate::{Error, Result};
 
 /// The built-in amp's controls, by name (each 0..=1).
@@ -115,11 +115,7 @@ pub fn synthesise(dir: &Path, knobs: &[&str], settings: &[SynthSetting], base: &
 pub fn record_setting(direct: &[f32], knobs: &[&str], values: &[f64], base: &crate::data::amp::AmpConfig, recorder_gain: f64, lag_samples: i64, sample_rate_hz: u32) -> Result<crate::Recording> {
     let cfg = crate::data::amp::AmpConfig { output_gain: Some(recorder_gain), ..amp_at(base, knobs, values)? };
     let amp = crate::data::amp::render(direct, &cfg, sample_rate_hz)?;
-    crate::Recording::new(format!("the built-in amp at {}", describe(knobs, values)), direct.to_vec(), amp, sample_rate_hz)?.aligned_by(lag_samples)
-}
-
-fn describe(names: &[&str], values: &[f64]) -> String {
-    names.iter().zip(values).map(|(n, v)| format!("{n} {v}")).collect::<Vec<_>>().join(", ")
+    crate::Recording::new(format!("the built-in amp at {}", describe_setting(knobs, values)), direct.to_vec(), amp, sample_rate_hz)?.aligned_by(lag_samples)
 }
 
 #[cfg(test)]
