@@ -123,16 +123,22 @@ enum Command {
         /// Instead of --data: a manifest (TOML) of recordings of one rig at several settings of
         /// its controls, for one model conditioned on them (LSTM, WaveNet); whole settings held
         /// out as it says (see docs/conditioned-models.md).
-        #[arg(long, conflicts_with_all = ["data", "data_amp", "more_data"])]
+        #[arg(long, conflicts_with_all = ["data", "data_amp", "more_data", "test_data"])]
         captures: Option<PathBuf>,
         /// The amp recording as a separate mono file (same sample rate and length).
         #[arg(long)]
         data_amp: Option<PathBuf>,
         /// More stereo recordings through the same amp and settings (left direct, right amp),
-        /// used whole for training; validation and test stay on --data (LSTM, WaveNet).
-        /// Repeat for several files. More training audio lowers the test ESR most.
+        /// used whole for training; validation and test blocks stay on --data (LSTM, WaveNet).
+        /// Repeat for several files. More training audio lowers the test ESR most. With
+        /// several takes and no --test-data, the last one is held out as the test of playing
+        /// the model never heard (the verdict is given for it).
         #[arg(long = "more-data", value_name = "FILE")]
         more_data: Vec<PathBuf>,
+        /// Takes of the same rig and setting never trained on: the test of playing the model
+        /// never heard, which the verdict is given for (LSTM, WaveNet). Repeat for several.
+        #[arg(long = "test-data", value_name = "FILE")]
+        test_data: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = train_cmd::ModelKind::Wavenet)]
         model: train_cmd::ModelKind,
         /// NAM preset: standard, lite, feather, nano (LSTM and WaveNet A1); a2, a2-nano (WaveNet A2: 8 and 3 channels).
@@ -213,13 +219,20 @@ enum Command {
         tone_type: Option<String>,
     },
     /// Compare a model's output with the real amp: ESR (with NAM's verdict), pre-emphasised ESR,
-    /// spectral distance.
+    /// spectral distance — at the lag that fits best within 3 samples of the model's latency
+    /// (from --model or --latency; else estimated), and it says which.
     Compare {
-        /// The real amp (mono, or a stereo recording: its right channel, aligned to the left as
-        /// `train` aligns it, so that a model's rendering of the left channel lines up).
+        /// The real amp: a stereo recording (left the DI the model played, right the amp), or
+        /// the amp alone (mono, recorded with that DI).
         reference: PathBuf,
         /// The model's output (first channel).
         output: PathBuf,
+        /// The model that made the output: the latency it was trained at is in its metadata.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// The samples the amp lags the DI by, when known (instead of --model's or an estimate).
+        #[arg(long, conflicts_with = "model")]
+        latency: Option<i64>,
         /// Also write spectrograms of both side by side (PNG, atomically).
         #[arg(long)]
         png: Option<PathBuf>,
@@ -279,7 +292,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Info { file, amp } => info(&file, amp.as_deref())?,
-        Command::Train { data, captures, data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency } => {
+        Command::Train { data, captures, data_amp, more_data, test_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency } => {
             if !(minutes > 0.0) || epochs == 0 {
                 anyhow::bail!("--minutes and --epochs must be positive");
             }
@@ -288,11 +301,11 @@ fn run(cli: Cli) -> Result<()> {
                 (None, Some(c)) => c.clone(),
                 (None, None) => bail!("give --data or --captures"),
             };
-            train_cmd::run(train_cmd::TrainArgs { data, captures: captures.is_some(), data_amp, more_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency })?;
+            train_cmd::run(train_cmd::TrainArgs { data, captures: captures.is_some(), data_amp, more_data, test_data, model, preset, epochs, minutes, loss, out, resume, name, seed, latency })?;
         }
         Command::Process { model, input, output, block_samples, slim, engine, set, extrapolate } => process(&model, &input, &output, block_samples, slim, engine, &set, extrapolate)?,
         Command::Export { model, nam, name, modeled_by, gear_type, tone_type } => export(&model, &nam, NamMetadata { name, modeled_by, gear_type, tone_type, ..NamMetadata::default() })?,
-        Command::Compare { reference, output, png } => compare(&reference, &output, png.as_deref())?,
+        Command::Compare { reference, output, model, latency, png } => compare(&reference, &output, model.as_deref(), latency, png.as_deref())?,
         Command::Plugin { model, name, loader, out, install: _ } => plugin(model, name, loader, out)?,
     }
     Ok(())
@@ -504,8 +517,19 @@ fn describe_pair(rec: &Recording) {
     let takes = rec.takes();
     if takes.len() > 1 {
         let seconds: Vec<String> = takes.iter().map(|t| format!("{:.1}", t.duration_seconds())).collect();
-        println!("takes       : {} separated by digital silence ({} s); `train` trains on them as takes: the first holds validation and test", takes.len(), seconds.join(", "));
+        println!("takes       : {} separated by digital silence ({} s); `train` trains on them as takes: the first holds validation and test blocks, the last is held out whole as playing the model never heard (the verdict is given for it)", takes.len(), seconds.join(", "));
+        match Recording::aligned_together(&takes) {
+            Ok((_, lag, estimates)) => {
+                for (k, est) in estimates.iter().enumerate() {
+                    println!("latency     : take {}: {est}", k + 1);
+                }
+                println!("latency     : `train` shifts every take by {lag} samples, the smallest of their lags: one rig has one latency, and a sample of delay left in costs a causal model nothing, while one too many asks it to predict the future");
+            }
+            Err(e) => println!("latency     : not estimated ({e})"),
+        }
+        return;
     }
+    println!("test        : one take: a model's test is on blocks of the take it trains on, which promises more than new playing will give; record a second take (`train --test-data`) to hear how it plays what it never heard");
     match rec.estimate_latency() {
         Ok(est) => {
             println!("latency     : {est}");
@@ -555,36 +579,45 @@ fn reamp_file(out: &std::path::Path, seconds: f64, seed: u64, di: Option<&std::p
     Ok(())
 }
 
-fn compare(reference: &std::path::Path, output: &std::path::Path, png: Option<&std::path::Path>) -> Result<()> {
+fn compare(reference: &std::path::Path, output: &std::path::Path, model: Option<&std::path::Path>, latency: Option<i64>, png: Option<&std::path::Path>) -> Result<()> {
     let r = read_wav(reference)?;
     let o = read_wav(output)?;
     if r.sample_rate_hz != o.sample_rate_hz {
         anyhow::bail!("{} is at {} Hz but {} is at {} Hz", reference.display(), r.sample_rate_hz, output.display(), o.sample_rate_hz);
     }
-    // A stereo training file: the model was trained on it aligned, so its amp channel is
-    // aligned the same way before the model's output is held against it.
-    let aligned;
-    let real = if let [direct, amp] = &r.channels[..] {
-        let rec = Recording::new(reference.display().to_string(), direct.clone(), amp.clone(), r.sample_rate_hz)?;
-        let (rec, lag) = rec.aligned()?;
-        println!("reference aligned: {lag}");
-        aligned = rec.amp;
-        &aligned
-    } else {
-        &r.channels[0]
+    let out = &o.channels[0];
+    let amp = r.channels.last().expect("a WAV file has a channel");
+    let trained = match model {
+        Some(m) => Some(ampsim_engine::nam::NamFile::read(m)?.trained_latency_samples().ok_or_else(|| anyhow::anyhow!("{} does not say the latency it was trained at (ampsim writes it since 2026-12); give --latency", m.display()))?),
+        None => None,
     };
-    let n = real.len().min(o.channels[0].len());
-    if n < 4096 {
-        anyhow::bail!("{} and {} share only {n} samples; at least 4096 are needed", reference.display(), output.display());
+    // The lag to search around: the model's own, a given one, or the amp's lag behind the DI
+    // (stereo) or behind the output (mono), estimated.
+    let (center, why) = match (trained, latency, &r.channels[..]) {
+        (Some(lag), _, _) => (lag, "the latency the model was trained at".to_string()),
+        (None, Some(lag), _) => (lag, "given".to_string()),
+        (None, None, [direct, _]) => {
+            let est = Recording::new(reference.display().to_string(), direct.clone(), amp.clone(), r.sample_rate_hz)?.estimate_latency()?;
+            (est.lag_samples, format!("the amp behind the DI, {est}"))
+        }
+        (None, None, _) => {
+            let est = ampsim_core::data::align::estimate_latency(out, amp, ampsim_core::data::align::MAX_LAG_SAMPLES, r.sample_rate_hz)?;
+            (est.lag_samples, format!("the amp behind the output, {est}"))
+        }
+    };
+    if amp.len().min(out.len()) < 4096 {
+        anyhow::bail!("{} and {} share only {} samples; at least 4096 are needed", reference.display(), output.display(), amp.len().min(out.len()));
     }
-    let (real, out) = (&real[..n], &o.channels[0][..n]);
-    let s = ampsim_core::evaluation::compare::score(real, out, r.sample_rate_hz)?;
+    let l = ampsim_core::evaluation::compare::score_at_best_lag(amp, out, center, 3, r.sample_rate_hz)?;
+    let s = l.scores;
     if r.len_frames() != o.len_frames() {
-        println!("note: the files differ in length; comparing the first {n} samples");
+        println!("note: the files differ in length; comparing the samples they share");
     }
+    println!("lag                : {} samples, the best within ±3 of {center} ({why}; ESR there {:.4})", l.lag_samples, l.at_center.esr);
     println!("ESR                : {:.4} ({})", s.esr, ampsim_core::evaluation::compare::verdict(s.esr));
     println!("pre-emphasised ESR : {:.4}", s.esr_pre_emphasised);
     println!("spectral distance  : {:.2} dB (mean |difference| of average spectra, 80 Hz - 8 kHz)", s.spectral_distance_db);
+    let (real, out) = ampsim_core::evaluation::compare::overlap_at_lag(amp, out, l.lag_samples);
     if let Some(png) = png {
         let cfg = ampsim_core::evaluation::spectrum::SpectrogramConfig::default();
         let a = ampsim_core::evaluation::spectrum::spectrogram(real, r.sample_rate_hz, &cfg)?;

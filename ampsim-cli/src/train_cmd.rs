@@ -66,6 +66,8 @@ pub struct TrainArgs {
     pub data_amp: Option<PathBuf>,
     /// Further stereo recordings used whole for training (sequence models).
     pub more_data: Vec<PathBuf>,
+    /// Takes never trained on: the test of playing the model never heard.
+    pub test_data: Vec<PathBuf>,
     pub model: ModelKind,
     pub preset: String,
     pub epochs: usize,
@@ -126,17 +128,19 @@ fn capture_of(args: &TrainArgs) -> Result<(Source, CaptureConfig)> {
         if args.captures {
             bail!("--captures trains an LSTM or a WaveNet conditioned on the controls; the dense network has no controls");
         }
-        if !args.more_data.is_empty() {
-            bail!("--more-data works for the LSTM and WaveNet; the dense network trains on --data only");
+        if !(args.more_data.is_empty() && args.test_data.is_empty()) {
+            bail!("--more-data and --test-data work for the LSTM and WaveNet; the dense network trains on --data only");
         }
         if args.resume {
             bail!("--resume works for the LSTM and WaveNet; the dense network trains from scratch");
         }
     }
-    let source = if args.captures { Source::Captures(args.data.clone()) } else { Source::Recording { path: args.data.clone(), amp: args.data_amp.clone(), more: args.more_data.clone() } };
+    let source = if args.captures { Source::Captures(args.data.clone()) } else { Source::Recording { path: args.data.clone(), amp: args.data_amp.clone(), more: args.more_data.clone(), unheard: args.test_data.clone() } };
     let config = CaptureConfig {
         architecture: args.model.architecture(),
         preset: args.preset.clone(),
+        model: None,
+        hold_out_last_take: true,
         budget_seconds: args.minutes * 60.0,
         max_epochs: args.epochs,
         loss: args.loss.config(),

@@ -71,6 +71,12 @@ pub struct NamFile {
 }
 
 impl NamFile {
+    /// The samples the amp lagged the DI by when the model was trained
+    /// (`metadata.training.latency_samples`, written by ampsim), when the file says.
+    pub fn trained_latency_samples(&self) -> Option<i64> {
+        self.metadata.get("training")?.get("latency_samples")?.as_i64()
+    }
+
     /// Read and check a `.nam` file.
     pub fn read(path: impl AsRef<Path>) -> Result<NamFile> {
         let path = path.as_ref();

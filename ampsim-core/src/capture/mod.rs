@@ -31,11 +31,12 @@ use tch::{nn, Device};
 
 use crate::data::align::LatencyEstimate;
 use crate::data::captures::LoadedCaptures;
+use crate::data::split::Split;
 use crate::data::windows::Windows;
-use crate::evaluation::compare::ModelReport;
+use crate::evaluation::compare::{ModelReport, Scores};
 use crate::models::{CausalModel, Lstm, LstmConfig, Mlp, WaveNet, WaveNetConfig};
 use crate::training::losses::LossConfig;
-use crate::training::{History, RunControl, SeqData};
+use crate::training::{History, RunControl, SeqData, SeqFitConfig};
 use crate::{Error, Recording, Result};
 
 /// The kind of model a capture trains.
@@ -64,12 +65,17 @@ impl Architecture {
 #[derive(Debug)]
 pub enum Source {
     /// A recording: a stereo file (left DI, right amp), or the DI with the amp in a second
-    /// (mono) file; takes joined with digital silence train as separate takes, the first
-    /// holding validation and test. `more`: further stereo recordings of the same rig, used
-    /// whole for training.
-    Recording { path: PathBuf, amp: Option<PathBuf>, more: Vec<PathBuf> },
+    /// (mono) file; takes joined with digital silence are separate takes, the first holding
+    /// the validation and test blocks. `more`: further stereo recordings of the same rig.
+    /// `unheard`: takes of the same rig kept out of training altogether, the test of playing
+    /// the model never heard; when none is given and there are several takes, the last one is
+    /// (see [`CaptureConfig::hold_out_last_take`]).
+    Recording { path: PathBuf, amp: Option<PathBuf>, more: Vec<PathBuf>, unheard: Vec<PathBuf> },
     /// A recording already loaded (e.g. by a notebook), as recorded (not yet aligned).
     Loaded(Recording),
+    /// Takes already loaded, as recorded: the first holds the validation and test blocks;
+    /// `unheard` as in [`Source::Recording`].
+    Takes { takes: Vec<Recording>, unheard: Vec<Recording> },
     /// A captures manifest: the rig at several settings of its knobs (a conditioned model).
     Captures(PathBuf),
     /// A captures set already loaded and aligned (e.g. by a notebook).
@@ -79,7 +85,7 @@ pub enum Source {
 impl Source {
     /// One stereo recording.
     pub fn recording(path: impl Into<PathBuf>) -> Source {
-        Source::Recording { path: path.into(), amp: None, more: Vec::new() }
+        Source::Recording { path: path.into(), amp: None, more: Vec::new(), unheard: Vec::new() }
     }
 
     /// A captures manifest (`captures.toml`).
@@ -88,13 +94,30 @@ impl Source {
     }
 }
 
+/// A model's shape given in full, instead of by a preset (e.g. an experiment with the LSTM's
+/// burn-in, or a WaveNet whose knobs only reach the input mixers).
+#[derive(Clone, Debug)]
+pub enum ModelConfig {
+    /// Its `controls` are set to the captures set's.
+    Lstm(LstmConfig),
+    /// With a captures set and no controls of its own, FiLM-conditioned on the set's knobs
+    /// (as a preset is); with controls, they must be as many as the set has.
+    WaveNet(WaveNetConfig),
+}
+
 /// How a capture trains. Defaults: WaveNet `standard`, 10 minutes, up to 1000 epochs, the
-/// default loss (ESR + pre-emphasised ESR + DC), seed 0, the latency estimated.
+/// default loss (ESR + pre-emphasised ESR + DC), seed 0, the latency estimated, the last of
+/// several takes held out as playing the model never heard.
 #[derive(Clone, Debug)]
 pub struct CaptureConfig {
     pub architecture: Architecture,
     /// NAM's preset: `standard`, `lite`, `feather`, `nano` (LSTM and WaveNet A1); `a2`, `a2-nano`.
     pub preset: String,
+    /// The model's shape in full, instead of `architecture` and `preset` (default `None`).
+    pub model: Option<ModelConfig>,
+    /// With several takes and none given as `unheard`, keep the last one out of training: the
+    /// test of playing the model never heard, which the verdict is given for (default true).
+    pub hold_out_last_take: bool,
     /// The training time budget.
     pub budget_seconds: f64,
     pub max_epochs: usize,
@@ -110,7 +133,7 @@ pub struct CaptureConfig {
 
 impl Default for CaptureConfig {
     fn default() -> Self {
-        CaptureConfig { architecture: Architecture::WaveNet, preset: "standard".into(), budget_seconds: 600.0, max_epochs: 1000, loss: LossConfig::default(), seed: 0, latency_samples: None, name: None }
+        CaptureConfig { architecture: Architecture::WaveNet, preset: "standard".into(), model: None, hold_out_last_take: true, budget_seconds: 600.0, max_epochs: 1000, loss: LossConfig::default(), seed: 0, latency_samples: None, name: None }
     }
 }
 
@@ -131,13 +154,20 @@ impl std::fmt::Display for Finding {
     }
 }
 
+/// Takes kept out of training: the test of playing the model never heard.
+struct Unheard {
+    data: SeqData,
+    names: Vec<String>,
+}
+
 /// The model being trained, and the data it trains and is scored on.
 enum Job {
     /// A causal model on one rig at one setting: the aligned recording (validation and test
-    /// blocks from it) and the latency it was aligned by.
-    Sequence { model: Box<dyn CausalModel>, train: SeqData, validation: SeqData, test: SeqData, rec: Recording, latency: LatencyEstimate },
+    /// blocks from it, as `split` says), the takes it never trains on, and the latency all were
+    /// aligned by.
+    Sequence { model: Box<dyn CausalModel>, train: SeqData, validation: SeqData, test: SeqData, unheard: Option<Unheard>, rec: Recording, split: Split, latency: LatencyEstimate },
     /// The post's dense network on windows of one recording.
-    Dense { model: Mlp, train: Windows, validation: Windows, test: Windows, rec: Recording, latency: LatencyEstimate },
+    Dense { model: Mlp, train: Windows, validation: Windows, test: Windows, rec: Recording, split: Split, latency: LatencyEstimate },
     /// A causal model conditioned on the knobs of a captures set.
     Knobs { model: Box<dyn CausalModel>, train: SeqData, validation: SeqData, captures: LoadedCaptures },
 }
@@ -147,6 +177,8 @@ pub struct Capture {
     config: CaptureConfig,
     findings: Vec<Finding>,
     job: Job,
+    /// How the LSTM or WaveNet trains (None for the dense network).
+    training: Option<SeqFitConfig>,
     vs: nn::VarStore,
     device: Device,
 }
@@ -169,6 +201,37 @@ impl Capture {
         &self.config
     }
 
+    /// How the model will train: the defaults for it ([`SeqFitConfig::for_model`]) with the
+    /// capture's budget, epochs, loss and seed. None for the dense network.
+    pub fn training(&self) -> Option<&SeqFitConfig> {
+        self.training.as_ref()
+    }
+
+    /// Change how the model trains (batch, segment, learning rate, …; an experiment's knobs).
+    /// An error for the dense network, which trains by [`crate::training::FitConfig`].
+    pub fn tune(&mut self, change: impl FnOnce(&mut SeqFitConfig)) -> Result<()> {
+        let training = self.training.as_mut().ok_or_else(|| Error::invalid("training", "the dense network trains by the post's recipe; only the LSTM and WaveNet take training settings"))?;
+        change(training);
+        Ok(())
+    }
+
+    /// The recording as aligned for training (None for a captures set).
+    pub fn recording(&self) -> Option<&Recording> {
+        match &self.job {
+            Job::Sequence { rec, .. } | Job::Dense { rec, .. } => Some(rec),
+            Job::Knobs { .. } => None,
+        }
+    }
+
+    /// How the aligned recording was shared out into training, validation and test blocks: the
+    /// same for every architecture given the same recording (None for a captures set).
+    pub fn split(&self) -> Option<&Split> {
+        match &self.job {
+            Job::Sequence { split, .. } | Job::Dense { split, .. } => Some(split),
+            Job::Knobs { .. } => None,
+        }
+    }
+
     /// The model's name in reports: `Wavenet standard`, `Lstm nano with 3 control(s)`.
     pub fn title(&self) -> String {
         let base = format!("{} {}", self.config.architecture.label(), self.config.preset);
@@ -188,6 +251,17 @@ impl Capture {
 
 /// Build the causal model `config` names in `vs`, reading `controls` knobs (0: none).
 pub fn build_model(vs: &nn::VarStore, config: &CaptureConfig, controls: usize) -> Result<Box<dyn CausalModel>> {
+    match &config.model {
+        Some(ModelConfig::Lstm(c)) => return Ok(Box::new(Lstm::new(&vs.root(), &LstmConfig { controls, ..c.clone() })?)),
+        Some(ModelConfig::WaveNet(c)) => {
+            let c = if controls > 0 && c.layers[0].condition_size == 1 { c.clone().with_controls_film(controls) } else { c.clone() };
+            if c.layers[0].condition_size != 1 + controls {
+                return Err(Error::invalid("model", format!("the WaveNet reads {} control(s), the data has {controls}", c.layers[0].condition_size - 1)));
+            }
+            return Ok(Box::new(WaveNet::new(&vs.root(), &c)?));
+        }
+        None => {}
+    }
     Ok(match (config.architecture, controls) {
         (Architecture::WaveNet, 0) => Box::new(WaveNet::new(&vs.root(), &WaveNetConfig::preset(&config.preset)?)?),
         // FiLM as well as the input mixers: half the held-out error at the same time (docs/experiments.md).
@@ -197,10 +271,21 @@ pub fn build_model(vs: &nn::VarStore, config: &CaptureConfig, controls: usize) -
     })
 }
 
+/// How a model played takes it never heard.
+#[derive(Clone, Debug)]
+pub struct UnheardScores {
+    pub scores: Scores,
+    /// The takes, as named when loaded.
+    pub takes: Vec<String>,
+    /// Scored audio, seconds.
+    pub seconds: f64,
+}
+
 /// How the trained model did.
 pub enum Scored {
-    /// On the test blocks of the recording, with the latency it was aligned by.
-    Recording { report: Box<ModelReport>, latency: LatencyEstimate, sample_rate_hz: u32 },
+    /// On the test blocks of the recording (takes it trained on), on the takes it never heard
+    /// (when there were some), with the latency all were aligned by.
+    Recording { report: Box<ModelReport>, unheard: Option<UnheardScores>, latency: LatencyEstimate, sample_rate_hz: u32 },
     /// At each held-out test setting of a captures set (`describe`, ESR).
     Settings { rows: Vec<(String, f64)>, captures: Box<LoadedCaptures>, parameters: i64 },
 }
@@ -218,10 +303,12 @@ pub struct Trained {
 }
 
 impl Trained {
-    /// The test ESR the verdict is given for: on the test blocks, or the mean over the held-out
-    /// settings (None when none was held out).
+    /// The test ESR the verdict is given for: on the takes it never heard when there were some,
+    /// else on the test blocks; or the mean over the held-out settings (None when none was held
+    /// out).
     pub fn test_esr(&self) -> Option<f64> {
         match &self.scored {
+            Scored::Recording { unheard: Some(u), .. } => Some(u.scores.esr),
             Scored::Recording { report, .. } => Some(report.scores.esr),
             Scored::Settings { rows, .. } if !rows.is_empty() => Some(rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64),
             Scored::Settings { .. } => None,
@@ -273,7 +360,11 @@ impl Trained {
             Scored::Settings { captures, .. } => captures.captures.controls.clone(),
             Scored::Recording { .. } => Vec::new(),
         };
-        crate::interop::nam::NamMetadata { name, validation_esr: Some(self.history.best_val_esr), controls, ..Default::default() }
+        let latency_samples = match &self.scored {
+            Scored::Settings { captures, .. } => captures.lag_samples,
+            Scored::Recording { latency, .. } => latency.lag_samples,
+        };
+        crate::interop::nam::NamMetadata { name, validation_esr: Some(self.history.best_val_esr), test_esr: self.test_esr(), latency_samples: Some(latency_samples), controls, ..Default::default() }
     }
 }
 
@@ -336,12 +427,53 @@ mod tests {
     }
 
     #[test]
+    fn the_last_of_several_takes_is_held_out_and_the_verdict_is_given_for_it() {
+        let takes: Vec<Recording> = (0..3).map(|seed| Recording::synthetic(12.0, 10 + seed, &Default::default(), &Default::default()).unwrap()).collect();
+        let unheard_name = takes[2].name.clone();
+        let capture = Capture::prepare(Source::Takes { takes: takes.clone(), unheard: Vec::new() }, quick(Architecture::Lstm)).unwrap();
+        let said: Vec<String> = capture.findings().iter().map(ToString::to_string).collect();
+        assert!(said.iter().any(|l| l.starts_with("held out, never trained on: ") && l.contains(&unheard_name)), "{said:?}");
+        let trained = capture.fit(&RunControl::quiet()).unwrap();
+        let Scored::Recording { report, unheard: Some(u), latency, .. } = &trained.scored else { panic!("the last take is scored as unheard") };
+        assert_eq!(u.takes.len(), 1);
+        assert!(u.takes[0].starts_with(&unheard_name), "{:?}", u.takes);
+        assert!((u.seconds - 12.0).abs() < 0.5, "the whole take is scored: {} s", u.seconds);
+        assert_eq!(trained.test_esr(), Some(u.scores.esr), "the verdict is for the unheard take");
+        assert_ne!(u.scores.esr, report.scores.esr);
+        let dir = tmpdir("capture", "unheard");
+        let summary = trained.write_to(&dir).unwrap();
+        assert!(summary.contains(&format!("unheard ESR      : {:.4}", u.scores.esr)) && summary.contains("for playing it never heard"), "{summary}");
+        let file = ampsim_engine::nam::NamFile::read(dir.join("model.nam")).unwrap();
+        assert_eq!(file.trained_latency_samples(), Some(latency.lag_samples), "the latency it trained at is in the .nam");
+        std::fs::remove_dir_all(dir).unwrap();
+        // Told not to, it trains on every take; a given unheard take is held out instead.
+        let all = Capture::prepare(Source::Takes { takes: takes.clone(), unheard: Vec::new() }, CaptureConfig { hold_out_last_take: false, ..quick(Architecture::Lstm) }).unwrap();
+        assert!(all.findings().iter().all(|f| !f.to_string().starts_with("held out")));
+        let given = Capture::prepare(Source::Takes { takes: takes[..2].to_vec(), unheard: vec![takes[2].clone()] }, quick(Architecture::Lstm)).unwrap();
+        let said: Vec<String> = given.findings().iter().map(ToString::to_string).collect();
+        assert!(said.iter().any(|l| l.starts_with("held out") && l.contains(&unheard_name)), "{said:?}");
+    }
+
+    #[test]
+    fn every_architecture_is_split_alike_and_a_training_change_reaches_the_run() {
+        let rec = Recording::synthetic(30.0, 5, &Default::default(), &Default::default()).unwrap();
+        let dense = Capture::prepare(Source::Loaded(rec.clone()), quick(Architecture::Dense)).unwrap();
+        let mut lstm = Capture::prepare(Source::Loaded(rec), quick(Architecture::Lstm)).unwrap();
+        assert_eq!(dense.split(), lstm.split(), "the same test samples for every model");
+        assert!(dense.training().is_none() && dense.recording().is_some());
+        lstm.tune(|t| (t.max_epochs, t.steps_per_epoch) = (2, Some(2))).unwrap();
+        assert_eq!(lstm.training().unwrap().steps_per_epoch, Some(2));
+        let trained = lstm.fit(&RunControl::quiet()).unwrap();
+        assert_eq!(trained.history.epochs.len(), 2, "the tuned run, not the configured one epoch");
+    }
+
+    #[test]
     fn a_run_stopped_before_its_first_epoch_has_nothing_to_write() {
         let rec = Recording::synthetic(30.0, 4, &Default::default(), &Default::default()).unwrap();
         let capture = Capture::prepare(Source::Loaded(rec), quick(Architecture::WaveNet)).unwrap();
         let stopped = RunControl { stop: Some(Arc::new(AtomicBool::new(true))), ..RunControl::quiet() };
         assert!(matches!(capture.fit(&stopped), Err(Error::Stopped)));
-        let more = Source::Recording { path: "a.wav".into(), amp: None, more: vec!["b.wav".into()] };
+        let more = Source::Recording { path: "a.wav".into(), amp: None, more: vec!["b.wav".into()], unheard: Vec::new() };
         let e = Capture::prepare(more, quick(Architecture::Dense)).map(|_| ()).unwrap_err().to_string();
         assert!(e.contains("a.wav"), "the missing file is named: {e}");
     }

@@ -2,7 +2,7 @@
 
 use tch::{nn, Device};
 
-use super::{build_model, Architecture, Capture, CaptureConfig, Finding, Job, Scored, Source, Trained};
+use super::{build_model, Architecture, Capture, CaptureConfig, Finding, Job, Scored, Source, Trained, Unheard, UnheardScores};
 use crate::data::align::LatencyEstimate;
 use crate::data::captures::{Captures, LoadedCaptures, Role};
 use crate::data::checks;
@@ -17,7 +17,7 @@ pub(super) fn prepare(source: Source, config: CaptureConfig, device: Device) -> 
     if config.architecture == Architecture::Dense && matches!(source, Source::Captures(_) | Source::LoadedCaptures(_)) {
         return Err(Error::invalid("architecture", "a captures set trains an LSTM or a WaveNet conditioned on the controls; the dense network has no controls"));
     }
-    let (job, vs) = match source {
+    let (job, vs, training) = match source {
         Source::Captures(manifest) => {
             let captures = Captures::read(&manifest)?;
             let names: Vec<&str> = captures.controls.iter().map(|c| c.name.as_str()).collect();
@@ -27,20 +27,37 @@ pub(super) fn prepare(source: Source, config: CaptureConfig, device: Device) -> 
             knobs_job(loaded, &config, device, &mut findings)?
         }
         Source::LoadedCaptures(loaded) => knobs_job(loaded, &config, device, &mut findings)?,
-        Source::Recording { path, amp, more } => {
+        Source::Recording { path, amp, more, unheard } => {
             let raw = match &amp {
                 Some(a) => Recording::load_pair(&path, a)?,
                 None => Recording::load(&path)?,
             };
             let more = more.iter().map(|p| more_take(p, &path, &raw)).collect::<Result<Vec<_>>>()?;
-            recording_job(raw, more, &path.display().to_string(), &config, device, &mut findings)?
+            let unheard = unheard.iter().map(|p| more_take(p, &path, &raw)).collect::<Result<Vec<_>>>()?;
+            recording_job(raw, more, unheard, &path.display().to_string(), &config, device, &mut findings)?
         }
         Source::Loaded(raw) => {
             let origin = raw.name.clone();
-            recording_job(raw, Vec::new(), &origin, &config, device, &mut findings)?
+            recording_job(raw, Vec::new(), Vec::new(), &origin, &config, device, &mut findings)?
+        }
+        Source::Takes { mut takes, unheard } => {
+            if takes.is_empty() {
+                return Err(Error::invalid("takes", "no takes given to train on"));
+            }
+            let first = takes.remove(0);
+            if let Some(t) = takes.iter().chain(&unheard).find(|t| t.sample_rate_hz != first.sample_rate_hz) {
+                return Err(Error::invalid("takes", format!("{} is at {} Hz, {} at {} Hz", t.name, t.sample_rate_hz, first.name, first.sample_rate_hz)));
+            }
+            let origin = first.name.clone();
+            recording_job(first, takes, unheard, &origin, &config, device, &mut findings)?
         }
     };
-    Ok(Capture { config, findings, job, vs, device })
+    Ok(Capture { config, findings, job, training, vs, device })
+}
+
+/// How a causal model trains in a capture: its defaults, with the capture's budget.
+fn training_of(model: &dyn crate::models::CausalModel, config: &CaptureConfig) -> SeqFitConfig {
+    SeqFitConfig { max_epochs: config.max_epochs, max_seconds: Some(config.budget_seconds), loss: config.loss.clone(), seed: config.seed, ..SeqFitConfig::for_model(model) }
 }
 
 /// A `--more-data` recording, as recorded, at the sample rate of the main one.
@@ -52,11 +69,15 @@ fn more_take(path: &std::path::Path, main: &std::path::Path, rec: &Recording) ->
     Ok(extra)
 }
 
+type Prepared = (Job, nn::VarStore, Option<SeqFitConfig>);
+
 /// One rig at one setting: its takes checked and aligned together, the first split into
-/// training, validation and test blocks, the others (and `more`) training whole.
-fn recording_job(raw: Recording, mut more: Vec<Recording>, origin: &str, config: &CaptureConfig, device: Device, findings: &mut Vec<Finding>) -> Result<(Job, nn::VarStore)> {
+/// training, validation and test blocks, the others (and `more`) training whole but for the
+/// `unheard` ones (or, when none is given, the last of several), kept for the test of playing
+/// the model never heard.
+fn recording_job(raw: Recording, mut more: Vec<Recording>, unheard: Vec<Recording>, origin: &str, config: &CaptureConfig, device: Device, findings: &mut Vec<Finding>) -> Result<Prepared> {
     let dense = config.architecture == Architecture::Dense;
-    if dense && !more.is_empty() {
+    if dense && !(more.is_empty() && unheard.is_empty()) {
         return Err(Error::invalid("more", "more takes work for the LSTM and WaveNet; the dense network trains on one recording"));
     }
     // Takes joined with digital silence train as the takes they are (as more takes do).
@@ -70,14 +91,44 @@ fn recording_job(raw: Recording, mut more: Vec<Recording>, origin: &str, config:
         findings.push(Finding::Note(format!("{origin}: {} takes separated by digital silence: the first holds validation and test, the others train whole (as --more-data)", takes.len() + 1)));
         more.splice(0..0, takes);
     }
-    for rec in std::iter::once(&raw).chain(&more) {
+    let mut unheard: Vec<Recording> = unheard.iter().flat_map(Recording::takes).collect();
+    if unheard.is_empty() && config.hold_out_last_take && !more.is_empty() {
+        unheard.push(more.pop().expect("a take"));
+    }
+    let held = unheard.len();
+    for rec in std::iter::once(&raw).chain(&more).chain(&unheard) {
         findings.extend(checks::check(rec)?.into_iter().map(|w| Finding::Warning(format!("{}: {w}", rec.name))));
     }
-    let (rec, more, latency) = align_takes(raw, more, config.latency_samples, findings)?;
+    let (rec, mut more, latency) = align_takes(raw, more.into_iter().chain(unheard).collect(), config.latency_samples, findings)?;
+    let unheard = more.split_off(more.len() - held);
+    if held > 0 {
+        let seconds: f64 = unheard.iter().map(Recording::duration_seconds).sum();
+        findings.push(Finding::Note(format!("held out, never trained on: {} ({seconds:.1} s), the test of playing it never heard", unheard.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "))));
+    } else if !dense {
+        findings.push(Finding::Note("one take: the test is on blocks of the take it trains on, which promises more than new playing will give; a second take (--test-data) tests playing it never heard".into()));
+    }
     training::seed_everything(config.seed);
     let vs = nn::VarStore::new(device);
-    let job = if dense { dense_job(rec, latency, &vs, device, findings)? } else { sequence_job(rec, more, latency, config, &vs, device, findings)? };
-    Ok((job, vs))
+    let split = Split::standard_with_signal(&rec.amp[..usable_samples(&rec)?], rec.sample_rate_hz)?;
+    findings.push(Finding::Note(format!("split: {}", split.describe(rec.sample_rate_hz))));
+    let (job, training) = if dense {
+        (dense_job(rec, split, latency, &vs, device)?, None)
+    } else {
+        let job = sequence_job(rec, split, more, unheard, latency, config, &vs, device, findings)?;
+        let Job::Sequence { model, .. } = &job else { unreachable!("a sequence job") };
+        let training = training_of(model.as_ref(), config);
+        (job, Some(training))
+    };
+    Ok((job, vs, training))
+}
+
+/// The samples every architecture can score: the dense network needs its future samples after
+/// the last target, so the split of any model stops that far before the end (the same test
+/// samples for all).
+fn usable_samples(rec: &Recording) -> Result<usize> {
+    let spec = WindowSpec::default();
+    let usable = rec.len_samples().checked_sub(spec.future_samples + 1).filter(|&n| n > spec.window_samples * 2);
+    usable.ok_or_else(|| Error::BadRecording { name: rec.name.clone(), reason: format!("too short to train on: {:.1} s", rec.duration_seconds()) })
 }
 
 /// The recording and `more`, all shifted by one lag: `given` when known, else the smallest of
@@ -111,34 +162,36 @@ fn align_takes(raw: Recording, more: Vec<Recording>, given: Option<i64>, finding
     Ok((rec, aligned, latency))
 }
 
-fn sequence_job(rec: Recording, more: Vec<Recording>, latency: LatencyEstimate, config: &CaptureConfig, vs: &nn::VarStore, device: Device, findings: &mut Vec<Finding>) -> Result<Job> {
+#[allow(clippy::too_many_arguments)]
+fn sequence_job(rec: Recording, split: Split, more: Vec<Recording>, unheard: Vec<Recording>, latency: LatencyEstimate, config: &CaptureConfig, vs: &nn::VarStore, device: Device, findings: &mut Vec<Finding>) -> Result<Job> {
     let model = build_model(vs, config, 0)?;
     checks::long_enough(&rec, model.warm_up_samples(), &format!("{} {}", config.architecture.label(), config.preset))?;
-    let split = Split::standard_with_signal(&rec.amp, rec.sample_rate_hz)?;
-    findings.push(Finding::Note(format!("split: {}", split.describe(rec.sample_rate_hz))));
     let [mut train, validation, test] = SeqData::from_split(&rec.direct, &rec.amp, &split, model.warm_up_samples(), device)?;
     for extra in &more {
         train.push_take(&extra.direct, &extra.amp)?;
     }
     findings.push(Finding::Note(format!("training audio: {:.2} s", train.len() as f64 / rec.sample_rate_hz as f64)));
-    Ok(Job::Sequence { model, train, validation, test, rec, latency })
+    let unheard = match unheard.is_empty() {
+        true => None,
+        false => {
+            let takes: Vec<(&[f32], &[f32])> = unheard.iter().map(|r| (r.direct.as_slice(), r.amp.as_slice())).collect();
+            Some(Unheard { data: SeqData::from_takes(&takes, device)?, names: unheard.iter().map(|r| r.name.clone()).collect() })
+        }
+    };
+    Ok(Job::Sequence { model, train, validation, test, unheard, rec, split, latency })
 }
 
-fn dense_job(rec: Recording, latency: LatencyEstimate, vs: &nn::VarStore, device: Device, findings: &mut Vec<Finding>) -> Result<Job> {
+fn dense_job(rec: Recording, split: Split, latency: LatencyEstimate, vs: &nn::VarStore, device: Device) -> Result<Job> {
     let spec = WindowSpec::default();
-    let usable = rec.len_samples().checked_sub(spec.future_samples + 1).filter(|&n| n > spec.window_samples * 2);
-    let usable = usable.ok_or_else(|| Error::BadRecording { name: rec.name.clone(), reason: format!("too short for the dense network's {}-sample window", spec.window_samples) })?;
     checks::long_enough(&rec, spec.window_samples, "dense network")?;
-    let split = Split::standard_with_signal(&rec.amp[..usable], rec.sample_rate_hz)?;
-    findings.push(Finding::Note(format!("split: {}", split.describe(rec.sample_rate_hz))));
     let model = Mlp::new(&vs.root(), &MlpConfig::default())?;
     let windows = |r: &[std::ops::Range<usize>]| make_xy_ranges(&rec.direct, &rec.amp, r, spec, device);
     let (train, validation, test) = (windows(&split.train)?, windows(&split.validation)?, windows(&split.test)?);
-    Ok(Job::Dense { model, train, validation, test, rec, latency })
+    Ok(Job::Dense { model, train, validation, test, rec, split, latency })
 }
 
 /// Several settings of one rig, loaded and aligned by one lag: a model that reads the knobs.
-fn knobs_job(loaded: LoadedCaptures, config: &CaptureConfig, device: Device, findings: &mut Vec<Finding>) -> Result<(Job, nn::VarStore)> {
+fn knobs_job(loaded: LoadedCaptures, config: &CaptureConfig, device: Device, findings: &mut Vec<Finding>) -> Result<Prepared> {
     let c = &loaded.captures;
     findings.push(Finding::Note(format!("aligned: {}", loaded.describe_alignment())));
     let test = if c.settings(Role::Test).is_empty() { "none held out".into() } else { c.describe_settings(Role::Test) };
@@ -147,30 +200,32 @@ fn knobs_job(loaded: LoadedCaptures, config: &CaptureConfig, device: Device, fin
     let vs = nn::VarStore::new(device);
     let model = build_model(&vs, config, c.controls.len())?;
     let (train, validation) = (SeqData::from_captures(&loaded, Role::Train, device)?, SeqData::from_captures(&loaded, Role::Validation, device)?);
-    Ok((Job::Knobs { model, train, validation, captures: loaded }, vs))
+    let training = training_of(model.as_ref(), config);
+    Ok((Job::Knobs { model, train, validation, captures: loaded }, vs, Some(training)))
 }
 
 pub(super) fn fit(capture: Capture, control: &RunControl) -> Result<Trained> {
     let title = capture.title();
-    let Capture { config, job, mut vs, device, .. } = capture;
-    let seq_cfg = |model: &dyn crate::models::CausalModel| SeqFitConfig { max_epochs: config.max_epochs, max_seconds: Some(config.budget_seconds), loss: config.loss.clone(), seed: config.seed, ..SeqFitConfig::for_model(model) };
+    let Capture { config, job, mut vs, device, training, .. } = capture;
+    let seq_cfg = training.unwrap_or_default();
     let (history, scored, model) = match job {
-        Job::Sequence { model, train, validation, test, rec, latency } => {
-            let history = started(fit_sequence(&model, &mut vs, &train, &validation, &seq_cfg(model.as_ref()), control)?)?;
+        Job::Sequence { model, train, validation, test, unheard, rec, latency, .. } => {
+            let history = started(fit_sequence(&model, &mut vs, &train, &validation, &seq_cfg, control)?)?;
             let report = ModelReport::for_sequence(&title, model.as_ref(), &vs, &history, &test, rec.sample_rate_hz)?;
-            (history, Scored::Recording { report: Box::new(report), latency, sample_rate_hz: rec.sample_rate_hz }, Some(model))
+            let unheard = unheard.map(|u| score_unheard(model.as_ref(), u, rec.sample_rate_hz)).transpose()?;
+            (history, Scored::Recording { report: Box::new(report), unheard, latency, sample_rate_hz: rec.sample_rate_hz }, Some(model))
         }
-        Job::Dense { model, train, validation, test, rec, latency } => {
+        Job::Dense { model, train, validation, test, rec, latency, .. } => {
             if control.resume {
                 return Err(Error::invalid("resume", "resuming works for the LSTM and WaveNet; the dense network trains from scratch"));
             }
             let cfg = FitConfig { epochs: config.max_epochs, max_seconds: Some(config.budget_seconds), seed: config.seed, ..FitConfig::default() };
             let history = started(training::fit(&model, &vs, &train, Some(&validation), &cfg, control)?)?;
             let report = ModelReport::for_windows(&title, &model, &vs, &history, &test, rec.sample_rate_hz)?;
-            (history, Scored::Recording { report: Box::new(report), latency, sample_rate_hz: rec.sample_rate_hz }, None)
+            (history, Scored::Recording { report: Box::new(report), unheard: None, latency, sample_rate_hz: rec.sample_rate_hz }, None)
         }
         Job::Knobs { model, train, validation, captures } => {
-            let history = started(fit_sequence(&model, &mut vs, &train, &validation, &seq_cfg(model.as_ref()), control)?)?;
+            let history = started(fit_sequence(&model, &mut vs, &train, &validation, &seq_cfg, control)?)?;
             let mut rows = Vec::new();
             for values in captures.captures.settings(Role::Test) {
                 rows.push((captures.captures.describe(&values), training::validation_esr(&model, &SeqData::at_setting(&captures, &values, device)?)?));
@@ -180,6 +235,13 @@ pub(super) fn fit(capture: Capture, control: &RunControl) -> Result<Trained> {
         }
     };
     Ok(Trained { config, title, history, scored, model, vs, device })
+}
+
+/// How `model` plays the takes it never heard, each from silence (as a guitarist starts).
+fn score_unheard(model: &dyn crate::models::CausalModel, unheard: Unheard, sample_rate_hz: u32) -> Result<UnheardScores> {
+    let (real, predicted) = training::predict_scored(model, &unheard.data)?;
+    let scores = crate::evaluation::compare::score(&real, &predicted, sample_rate_hz)?;
+    Ok(UnheardScores { scores, takes: unheard.names, seconds: real.len() as f64 / sample_rate_hz as f64 })
 }
 
 /// The history of a run that finished at least one epoch.

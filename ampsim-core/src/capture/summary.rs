@@ -24,7 +24,7 @@ pub(super) fn summary(t: &Trained, dir: &Path, nam: Option<&Path>, history: &Pat
 }
 
 fn recording_summary(t: &Trained, files: &str) -> String {
-    let Scored::Recording { report, latency, .. } = &t.scored else { unreachable!("a recording's run") };
+    let Scored::Recording { report, unheard, latency, .. } = &t.scored else { unreachable!("a recording's run") };
     let stopped = &t.history.stopped_because;
     let mut s = String::new();
     s.push_str(&format!("model            : {}\n", report.name));
@@ -32,9 +32,20 @@ fn recording_summary(t: &Trained, files: &str) -> String {
     s.push_str(&format!("training         : {:.0} s, {} epochs ({stopped})\n", report.train_seconds, report.epochs));
     s.push_str(&format!("validation ESR   : {:.4} (best)\n", t.history.best_val_esr));
     let sc = &report.scores;
-    s.push_str(&format!("test ESR         : {:.4} (pre-emphasised {:.4}, spectral distance {:.2} dB)\n", sc.esr, sc.esr_pre_emphasised, sc.spectral_distance_db));
-    s.push_str(&format!("verdict          : {} (NAM's scale for the test ESR: < 0.01 great, < 0.035 not bad, < 0.1 might sound OK, < 0.3 probably won't sound great, else something went wrong)\n", verdict(sc.esr)));
-    s.push_str(&format!("alignment        : {latency}\n"));
+    let on = |sc: &crate::evaluation::compare::Scores| format!("{:.4} (pre-emphasised {:.4}, spectral distance {:.2} dB)", sc.esr, sc.esr_pre_emphasised, sc.spectral_distance_db);
+    let scale = "NAM's scale: < 0.01 great, < 0.035 not bad, < 0.1 might sound OK, < 0.3 probably won't sound great, else something went wrong";
+    match unheard {
+        Some(u) => {
+            s.push_str(&format!("test ESR         : {} on held-out blocks of the takes it trained on\n", on(sc)));
+            s.push_str(&format!("unheard ESR      : {} on playing it never heard ({:.1} s: {})\n", on(&u.scores), u.seconds, u.takes.join(", ")));
+            s.push_str(&format!("verdict          : {} (for playing it never heard; {scale})\n", verdict(u.scores.esr)));
+        }
+        None => {
+            s.push_str(&format!("test ESR         : {}\n", on(sc)));
+            s.push_str(&format!("verdict          : {} (on held-out blocks of the one take it trained on, which new playing rarely matches; give a second take with --test-data for an honest one; {scale})\n", verdict(sc.esr)));
+        }
+    }
+    s.push_str(&format!("alignment        : {latency} (written into model.nam: compare its output with the amp advanced by {} samples)\n", latency.lag_samples));
     if latency.is_uncertain() {
         s.push_str("                   the alignment was uncertain: a poor test ESR may come from it; check with `ampsim info`, or give --latency\n");
     }

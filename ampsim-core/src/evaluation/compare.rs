@@ -61,6 +61,50 @@ pub fn score(real: &[f32], predicted: &[f32], sample_rate_hz: u32) -> Result<Sco
     })
 }
 
+/// How a model's output scored against the amp at the lag that fits it best.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LaggedScores {
+    /// The lag searched around (the model's trained latency, a given one or an estimate).
+    pub center_samples: i64,
+    /// The best lag within the search: the amp advanced by this many samples.
+    pub lag_samples: i64,
+    /// At the best lag.
+    pub scores: Scores,
+    /// At the center lag.
+    pub at_center: Scores,
+}
+
+/// Score `output` (a model's output on the DI's time line) against the amp recorded with that
+/// DI, `amp` advanced by each lag within `radius_samples` of `center_samples` (a sample or two
+/// of latency the model learned, or an estimate a sample off, would otherwise score as a poor
+/// model); the lag with the lowest ESR wins. Both are cut to their common length at each lag.
+pub fn score_at_best_lag(amp: &[f32], output: &[f32], center_samples: i64, radius_samples: i64, sample_rate_hz: u32) -> Result<LaggedScores> {
+    let at = |lag: i64| -> Result<Scores> {
+        let (a, o) = overlap_at_lag(amp, output, lag);
+        if a.len() < SPECTRUM_FFT_SIZE {
+            return Err(Error::invalid("output", format!("only {} samples overlap the amp at a lag of {lag} samples; at least {SPECTRUM_FFT_SIZE} are needed", a.len())));
+        }
+        score(a, o, sample_rate_hz)
+    };
+    let at_center = at(center_samples)?;
+    let (mut lag_samples, mut scores) = (center_samples, at_center);
+    for lag in center_samples - radius_samples..=center_samples + radius_samples {
+        let s = at(lag)?;
+        if s.esr < scores.esr {
+            (lag_samples, scores) = (lag, s);
+        }
+    }
+    Ok(LaggedScores { center_samples, lag_samples, scores, at_center })
+}
+
+/// `amp` advanced by `lag_samples` against `output`, both cut to the samples they then share.
+pub fn overlap_at_lag<'a>(amp: &'a [f32], output: &'a [f32], lag_samples: i64) -> (&'a [f32], &'a [f32]) {
+    let skip = |x: &'a [f32]| x.get(lag_samples.unsigned_abs() as usize..).unwrap_or(&[]);
+    let (a, o) = if lag_samples >= 0 { (skip(amp), output) } else { (amp, skip(output)) };
+    let n = a.len().min(o.len());
+    (&a[..n], &o[..n])
+}
+
 /// The largest |a − b| over two renderings of the same samples (e.g. a model and its `.nam`).
 pub fn max_abs_difference(a: &[f32], b: &[f32]) -> Result<f32> {
     if a.len() != b.len() {
@@ -230,6 +274,18 @@ pub fn training_curves(title: &str, reports: &[ModelReport]) -> Result<Figure> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_best_lag_is_found_within_the_search_and_the_center_is_reported() {
+        let rec = crate::Recording::synthetic(4.0, 3, &Default::default(), &Default::default()).unwrap();
+        // The model's output: the amp as it sounded 2 samples earlier (it learned a lag of 2).
+        let out: Vec<f32> = rec.amp[2..].to_vec();
+        let l = super::score_at_best_lag(&rec.amp, &out, 0, 3, rec.sample_rate_hz).unwrap();
+        assert_eq!((l.center_samples, l.lag_samples), (0, 2));
+        assert!(l.scores.esr < 1e-12 && l.at_center.esr > 0.01, "{l:?}");
+        let far = super::score_at_best_lag(&rec.amp, &out, 6, 3, rec.sample_rate_hz).unwrap();
+        assert_eq!(far.lag_samples, 3, "only within the radius");
+    }
+
     use super::*;
     use crate::Recording;
 

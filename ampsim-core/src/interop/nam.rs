@@ -33,6 +33,13 @@ pub struct NamMetadata {
     pub tone_type: Option<String>,
     /// Validation ESR of the training run, written under `metadata.training`.
     pub validation_esr: Option<f64>,
+    /// The ESR the run's verdict was given for (on playing it never heard when it had some),
+    /// written under `metadata.training`.
+    pub test_esr: Option<f64>,
+    /// The samples the amp lagged the DI by in the training data, which the model learned to
+    /// leave out (`metadata.training.latency_samples`): a model's output is to be compared with
+    /// the amp advanced by this much.
+    pub latency_samples: Option<i64>,
     /// A conditioned model's controls, in the order it reads them (written as the top-level
     /// `controls` list). Left empty for a conditioned model, they are named `control1`, … over
     /// the normalised range 0..1.
@@ -47,6 +54,12 @@ fn metadata_json(meta: &NamMetadata) -> Value {
     });
     if let Some(esr) = meta.validation_esr {
         m["training"] = json!({"trainer": format!("ampsim {}", env!("CARGO_PKG_VERSION")), "validation_esr": esr});
+        if let Some(esr) = meta.test_esr {
+            m["training"]["test_esr"] = json!(esr);
+        }
+        if let Some(lag) = meta.latency_samples {
+            m["training"]["latency_samples"] = json!(lag);
+        }
     }
     m
 }
