@@ -128,8 +128,8 @@ fn capture_of(args: &TrainArgs) -> Result<(Source, CaptureConfig)> {
         if args.captures {
             bail!("--captures trains an LSTM or a WaveNet conditioned on the controls; the dense network has no controls");
         }
-        if !(args.more_data.is_empty() && args.test_data.is_empty()) {
-            bail!("--more-data and --test-data work for the LSTM and WaveNet; the dense network trains on --data only");
+        if !args.more_data.is_empty() {
+            bail!("--more-data works for the LSTM and WaveNet; the dense network trains on --data only");
         }
         if args.resume {
             bail!("--resume works for the LSTM and WaveNet; the dense network trains from scratch");

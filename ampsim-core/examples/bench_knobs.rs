@@ -15,16 +15,16 @@
 
 use std::path::Path;
 
+use ampsim_core::capture::{Architecture, Capture, CaptureConfig, ModelConfig, Source};
 use ampsim_core::data::captures::{Captures, LoadedCaptures, Role};
-use ampsim_core::models::{CausalModel, Lstm, LstmConfig, WaveNet, WaveNetConfig};
-use ampsim_core::tch::{nn, Device};
-use ampsim_core::training::{fit_sequence, validation_esr, RunControl, SeqData, SeqFitConfig};
+use ampsim_core::tch::Device;
+use ampsim_core::training::{validation_esr, RunControl, SeqData};
+use ampsim_core::models::WaveNetConfig;
+use ampsim_core::Recording;
 
-/// The recordings at one setting without their knob values (for a model of that setting
-/// alone), and how many there are.
-fn plain_data(caps: &LoadedCaptures, values: &[f64]) -> ampsim_core::Result<(SeqData, usize)> {
-    let takes: Vec<(&[f32], &[f32])> = caps.captures.captures.iter().zip(&caps.recordings).filter(|(c, _)| c.values == values).map(|(_, r)| (r.direct.as_slice(), r.amp.as_slice())).collect();
-    Ok((SeqData::from_takes(&takes, Device::Cpu)?, takes.len()))
+/// The recordings at one setting (already aligned), for a model of that setting alone.
+fn takes_at(caps: &LoadedCaptures, values: &[f64]) -> Vec<Recording> {
+    caps.captures.captures.iter().zip(&caps.recordings).filter(|(c, _)| c.values == values).map(|(_, r)| r.clone()).collect()
 }
 
 fn main() -> ampsim_core::Result<()> {
@@ -49,34 +49,39 @@ fn main() -> ampsim_core::Result<()> {
     if kind == "baseline" {
         for values in &tests {
             let near = caps.nearest_training_setting(values).expect("a training setting");
-            // The snapshot's own recordings, without the knob inputs.
-            let (train, takes) = plain_data(&caps, &near)?;
-            ampsim_core::tch::manual_seed(seed as i64);
-            let mut vs = nn::VarStore::new(Device::Cpu);
-            let model = WaveNet::new(&vs.root(), &WaveNetConfig::preset(&preset)?)?;
-            let cfg = SeqFitConfig { max_seconds: Some(seconds), seed, patience: 100_000, ..SeqFitConfig::for_model(&model) };
-            let history = fit_sequence(&model, &mut vs, &train, &train, &cfg, &RunControl::quiet())?;
-            let esr = validation_esr(&model, &plain_data(&caps, values)?.0)?;
-            println!("held-out {}: ESR {esr:.4} from a WaveNet {preset} of {} ({} epochs, {:.0} s, {takes} take(s))", c.describe(values), c.describe(&near), history.epochs.len(), history.seconds());
+            // The snapshot's own recordings (aligned already), without the knob inputs.
+            let takes = takes_at(&caps, &near);
+            let n = takes.len();
+            let config = CaptureConfig { preset: preset.clone(), budget_seconds: seconds, seed, latency_samples: Some(0), hold_out_last_take: false, ..CaptureConfig::default() };
+            let mut capture = Capture::prepare(Source::Takes { takes, unheard: Vec::new() }, config)?;
+            capture.tune(|t| t.patience = 100_000)?;
+            let trained = capture.fit(&RunControl::quiet())?;
+            let held = takes_at(&caps, values);
+            let held: Vec<(&[f32], &[f32])> = held.iter().map(|r| (r.direct.as_slice(), r.amp.as_slice())).collect();
+            let esr = validation_esr(trained.model.as_deref().expect("a WaveNet"), &SeqData::from_takes(&held, Device::Cpu)?)?;
+            let history = &trained.history;
+            println!("held-out {}: ESR {esr:.4} from a WaveNet {preset} of {} ({} epochs, {:.0} s, {n} take(s))", c.describe(values), c.describe(&near), history.epochs.len(), history.seconds());
             sum += esr;
         }
         println!("no-knobs baseline: held-out mean ESR {:.4} over {} settings", sum / tests.len() as f64, tests.len());
         return Ok(());
     }
-    ampsim_core::tch::manual_seed(seed as i64);
-    let mut vs = nn::VarStore::new(Device::Cpu);
     let k = c.controls.len();
-    let model: Box<dyn CausalModel> = match kind.as_str() {
-        "wavenet" => Box::new(WaveNet::new(&vs.root(), &WaveNetConfig::preset(&preset)?.with_controls(k))?),
-        _ => Box::new(Lstm::new(&vs.root(), &LstmConfig { controls: k, ..LstmConfig::preset(&preset)? })?),
+    let (architecture, model) = match kind.as_str() {
+        // The knobs read by the input mixers only (no FiLM), as this benchmark first measured.
+        "wavenet" => (Architecture::WaveNet, Some(ModelConfig::WaveNet(WaveNetConfig::preset(&preset)?.with_controls(k)))),
+        _ => (Architecture::Lstm, None),
     };
-    let cfg = SeqFitConfig { max_seconds: Some(seconds), seed, patience: 100_000, ..SeqFitConfig::for_model(&model) };
-    let history = fit_sequence(&model, &mut vs, &SeqData::from_captures(&caps, Role::Train, Device::Cpu)?, &SeqData::from_captures(&caps, Role::Validation, Device::Cpu)?, &cfg, &RunControl::quiet())?;
+    let config = CaptureConfig { architecture, preset: preset.clone(), model, budget_seconds: seconds, seed, ..CaptureConfig::default() };
+    let mut capture = Capture::prepare(Source::LoadedCaptures(caps.clone()), config)?;
+    capture.tune(|t| t.patience = 100_000)?;
+    let trained = capture.fit(&RunControl::quiet())?;
+    let (history, model) = (&trained.history, trained.model.as_deref().expect("a causal model"));
     println!("{kind} {preset} with {k} controls: {} epochs in {:.0} s, best validation ESR {:.4}", history.epochs.len(), history.seconds(), history.best_val_esr);
     for values in &tests {
-        let esr = validation_esr(&model, &SeqData::at_setting(&caps, values, Device::Cpu)?)?;
+        let esr = validation_esr(model, &SeqData::at_setting(&caps, values, Device::Cpu)?)?;
         let near = caps.nearest_training_setting(values).expect("a training setting");
-        let at_near = validation_esr(&model, &SeqData::at_setting_told(&caps, values, &near, Device::Cpu)?)?;
+        let at_near = validation_esr(model, &SeqData::at_setting_told(&caps, values, &near, Device::Cpu)?)?;
         println!("held-out {}: ESR {esr:.4}; with the knobs at {} {at_near:.4}", c.describe(values), c.describe(&near));
         sum += esr;
     }

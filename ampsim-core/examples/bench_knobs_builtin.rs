@@ -17,9 +17,10 @@
 use ampsim_core::data::amp::AmpConfig;
 use ampsim_core::data::captures::{record_setting, synth_settings, synthesise, LoadedCaptures, Role};
 use ampsim_core::data::synth::{guitar_di, GuitarConfig};
-use ampsim_core::models::{WaveNet, WaveNetConfig};
-use ampsim_core::tch::{nn, Device};
-use ampsim_core::training::{fit_sequence, validation_esr, RunControl, SeqData, SeqFitConfig};
+use ampsim_core::capture::{Capture, CaptureConfig, ModelConfig, Source};
+use ampsim_core::models::WaveNetConfig;
+use ampsim_core::tch::Device;
+use ampsim_core::training::{validation_esr, RunControl, SeqData};
 
 const KNOBS: [&str; 2] = ["gain", "treble"];
 const SEED: u64 = 2019;
@@ -52,32 +53,30 @@ fn main() -> ampsim_core::Result<()> {
     if kind == "per-setting" {
         let each = seconds / train_settings.len() as f64;
         for (values, fresh) in train_settings.iter().zip(&at_training) {
-            let takes: Vec<(&[f32], &[f32])> = c.captures.iter().zip(&caps.recordings).filter(|(k, _)| &k.values == values).map(|(_, r)| (r.direct.as_slice(), r.amp.as_slice())).collect();
-            let train = SeqData::from_takes(&takes, Device::Cpu)?;
-            ampsim_core::tch::manual_seed(SEED as i64);
-            let mut vs = nn::VarStore::new(Device::Cpu);
-            let model = WaveNet::new(&vs.root(), &WaveNetConfig::preset(&preset)?)?;
-            let cfg = SeqFitConfig { max_seconds: Some(each), seed: SEED, patience: 100_000, ..SeqFitConfig::for_model(&model) };
-            let history = fit_sequence(&model, &mut vs, &train, &train, &cfg, &RunControl::quiet())?;
-            let esr = validation_esr(&model, &SeqData::new(&fresh.direct, &fresh.amp, Device::Cpu)?)?;
+            // The setting's own recording (aligned already), without the knob inputs.
+            let takes = c.captures.iter().zip(&caps.recordings).filter(|(k, _)| &k.values == values).map(|(_, r)| r.clone()).collect();
+            let config = CaptureConfig { preset: preset.clone(), budget_seconds: each, seed: SEED, latency_samples: Some(0), hold_out_last_take: false, ..CaptureConfig::default() };
+            let mut capture = Capture::prepare(Source::Takes { takes, unheard: Vec::new() }, config)?;
+            capture.tune(|t| t.patience = 100_000)?;
+            let trained = capture.fit(&RunControl::quiet())?;
+            let (history, model) = (&trained.history, trained.model.as_deref().expect("a WaveNet"));
+            let esr = validation_esr(model, &SeqData::new(&fresh.direct, &fresh.amp, Device::Cpu)?)?;
             println!("training setting {}: ESR {esr:.4} ({} epochs, {:.0} s)", c.describe(values), history.epochs.len(), history.seconds());
             scores.push(esr);
         }
         println!("per-setting WaveNets {preset}, {:.0} s each: mean ESR on the training settings {:.4}", each, mean(&scores));
         return Ok(());
     }
-    ampsim_core::tch::manual_seed(SEED as i64);
-    let mut vs = nn::VarStore::new(Device::Cpu);
-    let config = match how.as_str() {
+    let wavenet = match how.as_str() {
         "film" => WaveNetConfig::preset(&preset)?.with_controls_film(KNOBS.len()),
         _ => WaveNetConfig::preset(&preset)?.with_controls(KNOBS.len()),
     };
-    let model = WaveNet::new(&vs.root(), &config)?;
-    let cfg = SeqFitConfig { max_seconds: Some(seconds), seed: SEED, ..SeqFitConfig::for_model(&model) };
-    let history = fit_sequence(&model, &mut vs, &SeqData::from_captures(&caps, Role::Train, Device::Cpu)?, &SeqData::from_captures(&caps, Role::Validation, Device::Cpu)?, &cfg, &RunControl::quiet())?;
+    let config = CaptureConfig { preset: preset.clone(), model: Some(ModelConfig::WaveNet(wavenet)), budget_seconds: seconds, seed: SEED, ..CaptureConfig::default() };
+    let trained = Capture::prepare(Source::LoadedCaptures(caps.clone()), config)?.fit(&RunControl::quiet())?;
+    let (history, model) = (&trained.history, trained.model.as_deref().expect("a WaveNet"));
     println!("WaveNet {preset} conditioned ({how}): {} epochs in {:.0} s, best validation ESR {:.4}", history.epochs.len(), history.seconds(), history.best_val_esr);
     for values in &test_settings {
-        let esr = validation_esr(&model, &SeqData::at_setting(&caps, values, Device::Cpu)?)?;
+        let esr = validation_esr(model, &SeqData::at_setting(&caps, values, Device::Cpu)?)?;
         println!("held-out {}: ESR {esr:.4}", c.describe(values));
         scores.push(esr);
     }
@@ -86,7 +85,7 @@ fn main() -> ampsim_core::Result<()> {
     for (values, fresh) in train_settings.iter().zip(&at_training) {
         let knobs = c.normalised(values);
         let data = SeqData::from_conditioned_takes(&[(fresh.direct.as_slice(), fresh.amp.as_slice(), knobs.as_slice())], Device::Cpu)?;
-        let esr = validation_esr(&model, &data)?;
+        let esr = validation_esr(model, &data)?;
         println!("training setting {}: ESR {esr:.4}", c.describe(values));
         trained.push(esr);
     }

@@ -155,8 +155,8 @@ impl std::fmt::Display for Finding {
 }
 
 /// Takes kept out of training: the test of playing the model never heard.
-struct Unheard {
-    data: SeqData,
+struct Unheard<D> {
+    data: D,
     names: Vec<String>,
 }
 
@@ -165,9 +165,9 @@ enum Job {
     /// A causal model on one rig at one setting: the aligned recording (validation and test
     /// blocks from it, as `split` says), the takes it never trains on, and the latency all were
     /// aligned by.
-    Sequence { model: Box<dyn CausalModel>, train: SeqData, validation: SeqData, test: SeqData, unheard: Option<Unheard>, rec: Recording, split: Split, latency: LatencyEstimate },
-    /// The post's dense network on windows of one recording.
-    Dense { model: Mlp, train: Windows, validation: Windows, test: Windows, rec: Recording, split: Split, latency: LatencyEstimate },
+    Sequence { model: Box<dyn CausalModel>, train: SeqData, validation: SeqData, test: SeqData, unheard: Option<Unheard<SeqData>>, rec: Recording, split: Split, latency: LatencyEstimate },
+    /// The post's dense network on windows of one recording (and of the takes it never hears).
+    Dense { model: Mlp, train: Windows, validation: Windows, test: Windows, unheard: Option<Unheard<Windows>>, rec: Recording, split: Split, latency: LatencyEstimate },
     /// A causal model conditioned on the knobs of a captures set.
     Knobs { model: Box<dyn CausalModel>, train: SeqData, validation: SeqData, captures: LoadedCaptures },
 }
@@ -303,6 +303,49 @@ pub struct Trained {
 }
 
 impl Trained {
+    /// The same run under another name (in its report, tables and summary).
+    pub fn named(mut self, name: &str) -> Trained {
+        self.title = name.into();
+        if let Scored::Recording { report, .. } = &mut self.scored {
+            report.name = name.into();
+        }
+        self
+    }
+
+    /// One line on how it did: the best validation ESR, the test ESR on held-out blocks and on
+    /// playing it never heard (or the mean over held-out settings), with the verdict.
+    pub fn headline(&self) -> String {
+        let h = &self.history;
+        let mut s = format!("{}: best validation ESR {:.4} (epoch {} of {})", self.title, h.best_val_esr, h.best_epoch, h.epochs.len());
+        if let Some(r) = self.report() {
+            s.push_str(&format!("; test ESR {:.4} on held-out blocks of what it trained on", r.scores.esr));
+        }
+        if let Some(u) = self.unheard() {
+            s.push_str(&format!(", {:.4} on {:.1} s it never heard", u.scores.esr, u.seconds));
+        }
+        if let Some(esr) = self.test_esr() {
+            s.push_str(&format!(" → {}", crate::evaluation::compare::verdict(esr)));
+        }
+        s
+    }
+
+    /// The report on the test blocks of a recording (None for a captures set): what notebook
+    /// 04's table, spectra and players show.
+    pub fn report(&self) -> Option<&ModelReport> {
+        match &self.scored {
+            Scored::Recording { report, .. } => Some(report),
+            Scored::Settings { .. } => None,
+        }
+    }
+
+    /// How it played the takes it never heard, when there were some.
+    pub fn unheard(&self) -> Option<&UnheardScores> {
+        match &self.scored {
+            Scored::Recording { unheard, .. } => unheard.as_ref(),
+            Scored::Settings { .. } => None,
+        }
+    }
+
     /// The test ESR the verdict is given for: on the takes it never heard when there were some,
     /// else on the test blocks; or the mean over the held-out settings (None when none was held
     /// out).
@@ -366,6 +409,22 @@ impl Trained {
         };
         crate::interop::nam::NamMetadata { name, validation_esr: Some(self.history.best_val_esr), test_esr: self.test_esr(), latency_samples: Some(latency_samples), controls, ..Default::default() }
     }
+}
+
+/// One row per run: the test ESR on held-out blocks of the takes it trained on, on the takes it
+/// never heard (NaN when it had none), and the verdict on each.
+pub fn verdicts_table(runs: &[&Trained]) -> Result<polars::prelude::DataFrame> {
+    use crate::evaluation::compare::verdict;
+    let blocks: Vec<f64> = runs.iter().map(|t| t.report().map_or(f64::NAN, |r| r.scores.esr)).collect();
+    let unheard: Vec<f64> = runs.iter().map(|t| t.unheard().map_or(f64::NAN, |u| u.scores.esr)).collect();
+    let word = |v: &[f64]| v.iter().map(|&e| if e.is_nan() { "" } else { verdict(e) }).collect::<Vec<_>>();
+    Ok(polars::df!(
+        "model" => runs.iter().map(|t| t.title.clone()).collect::<Vec<_>>(),
+        "test_esr_heard_takes" => blocks.clone(),
+        "verdict_heard" => word(&blocks),
+        "test_esr_never_heard" => unheard.clone(),
+        "verdict_never_heard" => word(&unheard),
+    )?)
 }
 
 #[cfg(test)]
@@ -452,6 +511,15 @@ mod tests {
         let given = Capture::prepare(Source::Takes { takes: takes[..2].to_vec(), unheard: vec![takes[2].clone()] }, quick(Architecture::Lstm)).unwrap();
         let said: Vec<String> = given.findings().iter().map(ToString::to_string).collect();
         assert!(said.iter().any(|l| l.starts_with("held out") && l.contains(&unheard_name)), "{said:?}");
+        // The dense network is tested on a take it never heard too.
+        let short = |seed| Recording::synthetic(4.0, seed, &Default::default(), &Default::default()).unwrap();
+        let dense = Capture::prepare(Source::Takes { takes: vec![short(20)], unheard: vec![short(21)] }, quick(Architecture::Dense)).unwrap();
+        let trained = dense.fit(&RunControl::quiet()).unwrap().named("dense (post)");
+        let u = trained.unheard().expect("scored on the unheard take");
+        assert!(trained.headline().starts_with("dense (post): ") && trained.headline().contains("never heard"), "{}", trained.headline());
+        let table = verdicts_table(&[&trained]).unwrap();
+        assert_eq!(table.column("test_esr_never_heard").unwrap().f64().unwrap().get(0), Some(u.scores.esr));
+        assert!(u.seconds > 3.5 && u.scores.esr.is_finite() && trained.test_esr() == Some(u.scores.esr), "{u:?}");
     }
 
     #[test]

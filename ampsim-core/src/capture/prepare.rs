@@ -77,8 +77,8 @@ type Prepared = (Job, nn::VarStore, Option<SeqFitConfig>);
 /// the model never heard.
 fn recording_job(raw: Recording, mut more: Vec<Recording>, unheard: Vec<Recording>, origin: &str, config: &CaptureConfig, device: Device, findings: &mut Vec<Finding>) -> Result<Prepared> {
     let dense = config.architecture == Architecture::Dense;
-    if dense && !(more.is_empty() && unheard.is_empty()) {
-        return Err(Error::invalid("more", "more takes work for the LSTM and WaveNet; the dense network trains on one recording"));
+    if dense && !more.is_empty() {
+        return Err(Error::invalid("more", "more takes work for the LSTM and WaveNet; the dense network trains on one recording (it may be tested on others)"));
     }
     // Takes joined with digital silence train as the takes they are (as more takes do).
     let mut takes = raw.takes();
@@ -92,7 +92,7 @@ fn recording_job(raw: Recording, mut more: Vec<Recording>, unheard: Vec<Recordin
         more.splice(0..0, takes);
     }
     let mut unheard: Vec<Recording> = unheard.iter().flat_map(Recording::takes).collect();
-    if unheard.is_empty() && config.hold_out_last_take && !more.is_empty() {
+    if unheard.is_empty() && config.hold_out_last_take && !more.is_empty() && !dense {
         unheard.push(more.pop().expect("a take"));
     }
     let held = unheard.len();
@@ -104,7 +104,7 @@ fn recording_job(raw: Recording, mut more: Vec<Recording>, unheard: Vec<Recordin
     if held > 0 {
         let seconds: f64 = unheard.iter().map(Recording::duration_seconds).sum();
         findings.push(Finding::Note(format!("held out, never trained on: {} ({seconds:.1} s), the test of playing it never heard", unheard.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "))));
-    } else if !dense {
+    } else {
         findings.push(Finding::Note("one take: the test is on blocks of the take it trains on, which promises more than new playing will give; a second take (--test-data) tests playing it never heard".into()));
     }
     training::seed_everything(config.seed);
@@ -112,7 +112,7 @@ fn recording_job(raw: Recording, mut more: Vec<Recording>, unheard: Vec<Recordin
     let split = Split::standard_with_signal(&rec.amp[..usable_samples(&rec)?], rec.sample_rate_hz)?;
     findings.push(Finding::Note(format!("split: {}", split.describe(rec.sample_rate_hz))));
     let (job, training) = if dense {
-        (dense_job(rec, split, latency, &vs, device)?, None)
+        (dense_job(rec, split, unheard, latency, &vs, device)?, None)
     } else {
         let job = sequence_job(rec, split, more, unheard, latency, config, &vs, device, findings)?;
         let Job::Sequence { model, .. } = &job else { unreachable!("a sequence job") };
@@ -181,13 +181,18 @@ fn sequence_job(rec: Recording, split: Split, more: Vec<Recording>, unheard: Vec
     Ok(Job::Sequence { model, train, validation, test, unheard, rec, split, latency })
 }
 
-fn dense_job(rec: Recording, split: Split, latency: LatencyEstimate, vs: &nn::VarStore, device: Device) -> Result<Job> {
+fn dense_job(rec: Recording, split: Split, unheard: Vec<Recording>, latency: LatencyEstimate, vs: &nn::VarStore, device: Device) -> Result<Job> {
     let spec = WindowSpec::default();
     checks::long_enough(&rec, spec.window_samples, "dense network")?;
+    let unheard = match unheard.as_slice() {
+        [] => None,
+        [take] => Some(Unheard { data: make_xy_ranges(&take.direct, &take.amp, &[0..usable_samples(take)?], spec, device)?, names: vec![take.name.clone()] }),
+        _ => return Err(Error::invalid("unheard", "the dense network is tested on one take it never heard; give one")),
+    };
     let model = Mlp::new(&vs.root(), &MlpConfig::default())?;
     let windows = |r: &[std::ops::Range<usize>]| make_xy_ranges(&rec.direct, &rec.amp, r, spec, device);
     let (train, validation, test) = (windows(&split.train)?, windows(&split.validation)?, windows(&split.test)?);
-    Ok(Job::Dense { model, train, validation, test, rec, split, latency })
+    Ok(Job::Dense { model, train, validation, test, unheard, rec, split, latency })
 }
 
 /// Several settings of one rig, loaded and aligned by one lag: a model that reads the knobs.
@@ -215,14 +220,23 @@ pub(super) fn fit(capture: Capture, control: &RunControl) -> Result<Trained> {
             let unheard = unheard.map(|u| score_unheard(model.as_ref(), u, rec.sample_rate_hz)).transpose()?;
             (history, Scored::Recording { report: Box::new(report), unheard, latency, sample_rate_hz: rec.sample_rate_hz }, Some(model))
         }
-        Job::Dense { model, train, validation, test, rec, latency, .. } => {
+        Job::Dense { model, train, validation, test, unheard, rec, latency, .. } => {
             if control.resume {
                 return Err(Error::invalid("resume", "resuming works for the LSTM and WaveNet; the dense network trains from scratch"));
             }
             let cfg = FitConfig { epochs: config.max_epochs, max_seconds: Some(config.budget_seconds), seed: config.seed, ..FitConfig::default() };
             let history = started(training::fit(&model, &vs, &train, Some(&validation), &cfg, control)?)?;
             let report = ModelReport::for_windows(&title, &model, &vs, &history, &test, rec.sample_rate_hz)?;
-            (history, Scored::Recording { report: Box::new(report), unheard: None, latency, sample_rate_hz: rec.sample_rate_hz }, None)
+            let unheard = match unheard {
+                Some(u) => {
+                    let predicted = training::dense::predict(&model, &u.data, training::dense::PREDICT_BATCH)?;
+                    let real = u.data.target_samples()?;
+                    let scores = crate::evaluation::compare::score(&real, &predicted, rec.sample_rate_hz)?;
+                    Some(UnheardScores { scores, takes: u.names, seconds: real.len() as f64 / rec.sample_rate_hz as f64 })
+                }
+                None => None,
+            };
+            (history, Scored::Recording { report: Box::new(report), unheard, latency, sample_rate_hz: rec.sample_rate_hz }, None)
         }
         Job::Knobs { model, train, validation, captures } => {
             let history = started(fit_sequence(&model, &mut vs, &train, &validation, &seq_cfg, control)?)?;
@@ -238,7 +252,7 @@ pub(super) fn fit(capture: Capture, control: &RunControl) -> Result<Trained> {
 }
 
 /// How `model` plays the takes it never heard, each from silence (as a guitarist starts).
-fn score_unheard(model: &dyn crate::models::CausalModel, unheard: Unheard, sample_rate_hz: u32) -> Result<UnheardScores> {
+fn score_unheard(model: &dyn crate::models::CausalModel, unheard: Unheard<SeqData>, sample_rate_hz: u32) -> Result<UnheardScores> {
     let (real, predicted) = training::predict_scored(model, &unheard.data)?;
     let scores = crate::evaluation::compare::score(&real, &predicted, sample_rate_hz)?;
     Ok(UnheardScores { scores, takes: unheard.names, seconds: real.len() as f64 / sample_rate_hz as f64 })
