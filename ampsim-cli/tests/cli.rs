@@ -256,18 +256,22 @@ fn ctrl_c_keeps_the_best_checkpoint_and_resume_continues() {
         assert!(run.join(f).exists(), "{f} missing");
     }
     let epochs_before = std::fs::read_to_string(run.join("history.csv")).unwrap().lines().count() - 1;
-    // --resume goes on from the saved epoch, here with a 4-s recording more to train on.
-    let more = d.join("more.wav");
+    // --resume goes on from the saved epoch, here with a 4-s recording more to train on and a
+    // 3-s one it never trains on (the test of playing it never heard).
+    let (more, unheard) = (d.join("more.wav"), d.join("unheard.wav"));
     assert!(ampsim().args(["synth", "--seconds", "4", "--seed", "5", "--out", &s(&more)]).status().unwrap().success());
-    let out = train(&["--minutes", "0.05", "--resume", "--more-data", &s(&more)]).output().unwrap();
+    assert!(ampsim().args(["synth", "--seconds", "3", "--seed", "6", "--out", &s(&unheard)]).status().unwrap().success());
+    let out = train(&["--minutes", "0.05", "--resume", "--more-data", &s(&more), "--test-data", &s(&unheard)]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = std::fs::read_to_string(run.join("summary.txt")).unwrap();
+    assert!(summary.contains("unheard ESR") && summary.contains("unheard.wav") && summary.contains("for playing it never heard"), "{summary}");
     let audio_seconds = |text: &[u8]| -> f64 {
         let text = String::from_utf8_lossy(text);
         let line = text.lines().find(|l| l.starts_with("training audio: ")).unwrap_or_else(|| panic!("no training audio line in {text}"));
         line.trim_start_matches("training audio: ").trim_end_matches(" s").parse().unwrap()
     };
     let added = audio_seconds(&out.stdout) - audio_seconds(&out_first.stdout);
-    assert!((added - 4.0).abs() < 0.01, "{added} s added");
+    assert!((added - 4.0).abs() < 0.02, "{added} s added (each figure rounded to 10 ms)");
     let history = std::fs::read_to_string(run.join("history.csv")).unwrap();
     let epochs: Vec<usize> = history.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
     assert!(epochs.len() > epochs_before && epochs == (1..=epochs.len()).collect::<Vec<_>>(), "{epochs:?} after {epochs_before}");
@@ -549,5 +553,49 @@ fn knobs_are_recorded_trained_played_at_a_setting_and_in_a_plugin_host() {
     assert_eq!(at(&pack, "pack.wav", &[]), at(larger, "larger.wav", &[]), "the larger size plays at the knobs");
     fails_with(&["export".into(), "--model".into(), s(&nam), "--model".into(), s(&plain), "--nam".into(), s(&d.join("mixed.nam"))], "every size of a container reads the same controls");
     assert!(!d.join("mixed.nam").exists());
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+/// The ESR printed on the line starting with `label`.
+fn printed_esr(text: &str, label: &str) -> f64 {
+    let line = text.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("no {label} in {text}"));
+    line.split(':').nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn compare_scores_a_model_at_the_latency_it_trained_at_as_the_best_lag_by_hand() {
+    let d = tmpdir("latency");
+    // Three takes of the same rig (53 samples late), trained on two; a fourth played through it.
+    let take = |k: u64, seconds: &str| {
+        let p = d.join(format!("take{k}.wav"));
+        assert!(ampsim().args(["synth", "--seconds", seconds, "--seed", &k.to_string(), "--latency-samples", "53", "--out", &s(&p)]).status().unwrap().success());
+        p
+    };
+    let (a, b, c, other) = (take(1, "12"), take(2, "6"), take(3, "6"), take(4, "6"));
+    let run = d.join("run");
+    let out = ampsim().args(["train", "--data", &s(&a), "--more-data", &s(&b), "--more-data", &s(&c), "--model", "lstm", "--preset", "nano", "--epochs", "2", "--out", &s(&run)]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = std::fs::read_to_string(run.join("summary.txt")).unwrap();
+    assert!(summary.contains("unheard ESR") && summary.contains("take3.wav"), "the last take is held out: {summary}");
+    let file = ampsim_engine::nam::NamFile::read(run.join("model.nam")).unwrap();
+    let trained = file.trained_latency_samples().expect("the .nam says its latency");
+    assert!((trained - 53).abs() <= 2, "{trained}");
+    let rendered = d.join("rendered.wav");
+    assert!(ampsim().args(["process", "--model", &s(&run.join("model.nam")), &s(&other), &s(&rendered)]).status().unwrap().success());
+    let out = ampsim().args(["compare", &s(&other), &s(&rendered), "--model", &s(&run.join("model.nam"))]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success() && text.contains(&format!("within ±3 of {trained} (the latency the model was trained at")), "{text}");
+    // By hand: the amp advanced by every lag within 3 samples of it; the best ESR.
+    let amp = ampsim_core::data::audio::read_wav(&other).unwrap().channels.remove(1);
+    let played = ampsim_core::data::audio::read_wav(&rendered).unwrap().channels.remove(0);
+    let best = (trained - 3..=trained + 3)
+        .map(|lag| {
+            let (a, p) = (&amp[lag as usize..], &played[..]);
+            let n = a.len().min(p.len());
+            ampsim_core::training::losses::esr(&a[..n], &p[..n]).unwrap()
+        })
+        .fold(f64::INFINITY, f64::min);
+    let said = printed_esr(&text, "ESR ");
+    assert!((said - best).abs() <= 5e-5 + 1e-9, "compare said {said}, by hand {best}: {text}");
     std::fs::remove_dir_all(d).unwrap();
 }
