@@ -19,6 +19,9 @@ pub enum ModelKind {
     Lstm,
     /// The post's dense network (4000-sample window with 300 future samples; no .nam).
     Mlp,
+    /// With --captures: preamp LSTM → the amp's tone stack as its circuit, turned by the
+    /// treble, middle and bass → power-amp LSTM (a model of the knobs from few settings).
+    Greybox,
 }
 
 impl ModelKind {
@@ -27,6 +30,7 @@ impl ModelKind {
             ModelKind::Wavenet => Architecture::WaveNet,
             ModelKind::Lstm => Architecture::Lstm,
             ModelKind::Mlp => Architecture::Dense,
+            ModelKind::Greybox => Architecture::GreyBox,
         }
     }
 }

@@ -25,6 +25,7 @@
 //! runs in vector code; elsewhere in portable code.
 
 pub mod activation;
+pub mod circuit;
 pub mod controls;
 pub mod error;
 mod kernels;

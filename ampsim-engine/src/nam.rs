@@ -2,6 +2,8 @@
 //! "SlimmableContainer"), `config`, `weights` (one flat list in NAM's order), `sample_rate` and
 //! `metadata`. Versions 0.5 to 0.7 read, in both of their WaveNet layouts.
 
+use crate::models::GreyBox;
+use crate::schema::grey_box::{GreyBoxShape, ARCHITECTURE as GREY_BOX};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -20,7 +22,7 @@ pub const SLIMMABLE_CONTAINER: &str = "SlimmableContainer";
 pub const MAX_SUBMODELS: usize = 16;
 
 /// The architectures a `.nam` file may hold (besides containers of them).
-pub const ARCHITECTURES: [&str; 2] = ["WaveNet", "LSTM"];
+pub const ARCHITECTURES: [&str; 3] = ["WaveNet", "LSTM", crate::schema::grey_box::ARCHITECTURE];
 
 /// A `.nam` document as stored: what this module reads and ampsim-core writes.
 #[derive(Debug, Serialize, Deserialize)]
@@ -193,6 +195,7 @@ impl NamFile {
                 }
             }
             "LSTM" => Box::new(Lstm::new(LstmShape::from_nam(&self.config).map_err(fail)?, &self.weights).map_err(fail)?),
+            GREY_BOX => Box::new(GreyBox::new(GreyBoxShape::from_nam(&self.config).map_err(fail)?, &self.weights).map_err(fail)?),
             other => return Err(fail(unsupported(other))),
         })
     }
@@ -233,6 +236,7 @@ pub fn weight_count(architecture: &str, config: &Value) -> Result<usize, String>
     match architecture {
         "WaveNet" => Ok(own_wavenet(config)?.0.nam_weight_count()),
         "LSTM" => Ok(LstmShape::from_nam(config)?.nam_weight_count()),
+        GREY_BOX => Ok(GreyBoxShape::from_nam(config)?.nam_weight_count()),
         other => Err(unsupported(other)),
     }
 }
@@ -258,6 +262,7 @@ pub fn control_inputs(architecture: &str, config: &Value) -> Result<usize, Strin
             (cfg, false) => Ok(cfg.layers.first().map_or(1, |a| a.condition_size).saturating_sub(1)),
         },
         "LSTM" => Ok(LstmShape::from_nam(config)?.controls),
+        GREY_BOX => Ok(GreyBoxShape::from_nam(config)?.controls),
         other => Err(unsupported(other)),
     }
 }

@@ -34,7 +34,8 @@ use crate::data::captures::LoadedCaptures;
 use crate::data::split::Split;
 use crate::data::windows::Windows;
 use crate::evaluation::compare::{ModelReport, Scores};
-use crate::models::{CausalModel, Lstm, LstmConfig, Mlp, WaveNet, WaveNetConfig};
+use crate::data::captures::ControlSpec;
+use crate::models::{CausalModel, GreyBox, GreyBoxConfig, Lstm, LstmConfig, Mlp, WaveNet, WaveNetConfig};
 use crate::training::losses::LossConfig;
 use crate::training::{History, RunControl, SeqData, SeqFitConfig};
 use crate::{Error, Recording, Result};
@@ -48,6 +49,9 @@ pub enum Architecture {
     Lstm,
     /// The post's dense network (a 4000-sample window with 300 future samples; no `.nam`).
     Dense,
+    /// The grey-box knob model: preamp LSTM → the amp's tone stack as its circuit, turned by
+    /// the `treble`, `middle` and `bass` controls → power-amp LSTM (captures sets only).
+    GreyBox,
 }
 
 impl Architecture {
@@ -57,6 +61,7 @@ impl Architecture {
             Architecture::WaveNet => "Wavenet",
             Architecture::Lstm => "Lstm",
             Architecture::Dense => "Mlp",
+            Architecture::GreyBox => "GreyBox",
         }
     }
 }
@@ -234,7 +239,10 @@ impl Capture {
 
     /// The model's name in reports: `Wavenet standard`, `Lstm nano with 3 control(s)`.
     pub fn title(&self) -> String {
-        let base = format!("{} {}", self.config.architecture.label(), self.config.preset);
+        let base = match self.config.architecture {
+            Architecture::GreyBox => "grey-box (LSTM, tone stack, LSTM)".to_string(),
+            a => format!("{} {}", a.label(), self.config.preset),
+        };
         match &self.job {
             Job::Knobs { captures, .. } => format!("{base} with {} control(s)", captures.captures.controls.len()).to_lowercase(),
             Job::Dense { .. } => "dense".into(),
@@ -249,8 +257,13 @@ impl Capture {
     }
 }
 
-/// Build the causal model `config` names in `vs`, reading `controls` knobs (0: none).
-pub fn build_model(vs: &nn::VarStore, config: &CaptureConfig, controls: usize) -> Result<Box<dyn CausalModel>> {
+/// Build the causal model `config` names in `vs`, reading the knobs `controls` (none: a capture
+/// of one setting) of audio at `sample_rate_hz`.
+pub fn build_model(vs: &nn::VarStore, config: &CaptureConfig, controls: &[ControlSpec], sample_rate_hz: u32) -> Result<Box<dyn CausalModel>> {
+    if config.architecture == Architecture::GreyBox {
+        return Ok(Box::new(GreyBox::new(&vs.root(), &grey_box_config(config, controls, sample_rate_hz)?)?));
+    }
+    let controls = controls.len();
     match &config.model {
         Some(ModelConfig::Lstm(c)) => return Ok(Box::new(Lstm::new(&vs.root(), &LstmConfig { controls, ..c.clone() })?)),
         Some(ModelConfig::WaveNet(c)) => {
@@ -268,7 +281,27 @@ pub fn build_model(vs: &nn::VarStore, config: &CaptureConfig, controls: usize) -
         (Architecture::WaveNet, k) => Box::new(WaveNet::new(&vs.root(), &WaveNetConfig::preset(&config.preset)?.with_controls_film(k))?),
         (Architecture::Lstm, k) => Box::new(Lstm::new(&vs.root(), &LstmConfig { controls: k, ..LstmConfig::preset(&config.preset)? })?),
         (Architecture::Dense, _) => return Err(Error::invalid("architecture", "the dense network is not a causal model (it reads a window with future samples)")),
+        (Architecture::GreyBox, _) => unreachable!("built above"),
     })
+}
+
+/// The grey-box model for `controls`, whose treble, middle and bass turn its tone stack's pots
+/// (named `treble`, `middle` or `mid`, `bass`; any other control has no place in the circuit).
+fn grey_box_config(config: &CaptureConfig, controls: &[ControlSpec], sample_rate_hz: u32) -> Result<GreyBoxConfig> {
+    let find = |names: &[&str]| controls.iter().position(|c| names.contains(&c.name.to_lowercase().as_str()));
+    let (Some(treble), Some(middle), Some(bass)) = (find(&["treble"]), find(&["middle", "mid"]), find(&["bass"])) else {
+        let named = controls.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(Error::invalid("architecture", format!("the grey-box model turns a tone stack's treble, middle and bass; the recordings have {}", if named.is_empty() { "no controls (train it on a captures set)".into() } else { named })));
+    };
+    if let Some(other) = controls.iter().find(|c| !["treble", "middle", "mid", "bass"].contains(&c.name.to_lowercase().as_str())) {
+        return Err(Error::invalid("architecture", format!("the grey-box model turns treble, middle and bass only; `{}` has no place in its circuit (train an LSTM or a WaveNet)", other.name)));
+    }
+    let knobs = ampsim_engine::schema::grey_box::KnobInputs { treble, middle, bass };
+    let mut c = GreyBoxConfig::new(controls.len(), knobs, sample_rate_hz as f64);
+    if let Some(ModelConfig::Lstm(l)) = &config.model {
+        (c.preamp, c.power_amp) = (LstmConfig { controls: 0, ..l.clone() }, LstmConfig { controls: 0, ..l.clone() });
+    }
+    Ok(c)
 }
 
 /// How a model played takes it never heard.

@@ -14,6 +14,9 @@ use crate::{Error, Recording, Result};
 
 pub(super) fn prepare(source: Source, config: CaptureConfig, device: Device) -> Result<Capture> {
     let mut findings = Vec::new();
+    if config.architecture == Architecture::GreyBox && !matches!(source, Source::Captures(_) | Source::LoadedCaptures(_)) {
+        return Err(Error::invalid("architecture", "the grey-box model is a model of the knobs: train it on a captures set (recordings at several settings)"));
+    }
     if config.architecture == Architecture::Dense && matches!(source, Source::Captures(_) | Source::LoadedCaptures(_)) {
         return Err(Error::invalid("architecture", "a captures set trains an LSTM or a WaveNet conditioned on the controls; the dense network has no controls"));
     }
@@ -164,7 +167,7 @@ fn align_takes(raw: Recording, more: Vec<Recording>, given: Option<i64>, finding
 
 #[allow(clippy::too_many_arguments)]
 fn sequence_job(rec: Recording, split: Split, more: Vec<Recording>, unheard: Vec<Recording>, latency: LatencyEstimate, config: &CaptureConfig, vs: &nn::VarStore, device: Device, findings: &mut Vec<Finding>) -> Result<Job> {
-    let model = build_model(vs, config, 0)?;
+    let model = build_model(vs, config, &[], rec.sample_rate_hz)?;
     checks::long_enough(&rec, model.warm_up_samples(), &format!("{} {}", config.architecture.label(), config.preset))?;
     let [mut train, validation, test] = SeqData::from_split(&rec.direct, &rec.amp, &split, model.warm_up_samples(), device)?;
     for extra in &more {
@@ -203,7 +206,7 @@ fn knobs_job(loaded: LoadedCaptures, config: &CaptureConfig, device: Device, fin
     findings.push(Finding::Note(format!("training: {} settings, {:.1} s; validation {}; test {test}", c.settings(Role::Train).len(), loaded.seconds(Role::Train), c.describe_settings(Role::Validation))));
     training::seed_everything(config.seed);
     let vs = nn::VarStore::new(device);
-    let model = build_model(&vs, config, c.controls.len())?;
+    let model = build_model(&vs, config, &c.controls, loaded.sample_rate_hz)?;
     let (train, validation) = (SeqData::from_captures(&loaded, Role::Train, device)?, SeqData::from_captures(&loaded, Role::Validation, device)?);
     let training = training_of(model.as_ref(), config);
     Ok((Job::Knobs { model, train, validation, captures: loaded }, vs, Some(training)))

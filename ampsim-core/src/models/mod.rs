@@ -11,11 +11,13 @@
 //! config and weight order included — and [`ARCHITECTURES`] lists them, one line each.
 
 pub mod activation;
+pub mod grey_box;
 pub mod lstm;
 pub mod mlp;
 pub mod wavenet;
 pub mod weights;
 
+pub use grey_box::{GreyBox, GreyBoxConfig};
 pub use lstm::{Lstm, LstmConfig};
 pub use activation::Activation;
 pub use mlp::{Mlp, MlpConfig};
@@ -121,7 +123,7 @@ pub struct Architecture {
 }
 
 /// Every causal architecture, one line each.
-pub const ARCHITECTURES: &[Architecture] = &[wavenet::ARCHITECTURE, lstm::ARCHITECTURE];
+pub const ARCHITECTURES: &[Architecture] = &[wavenet::ARCHITECTURE, lstm::ARCHITECTURE, grey_box::ARCHITECTURE];
 
 /// The architecture NAM calls `nam_name`.
 pub fn architecture(nam_name: &str) -> Option<&'static Architecture> {

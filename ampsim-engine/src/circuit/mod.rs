@@ -1,0 +1,3 @@
+//! Parts of an amp modelled as the circuits they are (the grey-box knob model's physics).
+
+pub mod tone_stack;
