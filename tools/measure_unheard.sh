@@ -12,6 +12,7 @@ out="${OUT:-/tmp/ampsim-unheard}"
 minutes="${MINUTES:-10}"
 ampsim="${AMPSIM:-$root/target/release/ampsim}"
 if [ ! -d "$shared" ]; then echo "measure_unheard: no $shared: skipped"; exit 0; fi
+mkdir -p "$out"
 [ -x "$ampsim" ] || (cd "$root" && cargo build --quiet --release -p ampsim-cli)
 for setting in b10_m0_t0 b0_m0_t10; do
   take="$shared/jvm410h_gain5_${setting}_take"

@@ -85,13 +85,17 @@ impl GreyBoxShape {
     }
 }
 
-/// The circuit and gain stored in `w` (the [`TONE_STACK_WEIGHTS`] values), checked: components
-/// positive and finite, tapers within ±20, the gain finite.
+/// The circuit and gain stored in `w` (the [`TONE_STACK_WEIGHTS`] values), checked: resistors
+/// within 1 Ω..100 MΩ, capacitors within 0.1 pF..10 mF, tapers within ±20, the gain finite.
 pub fn tone_stack_from_weights(w: &[f32]) -> Result<(ToneStackCircuit, f64), String> {
     let v: Vec<f64> = w.iter().map(|&x| x as f64).collect();
     let [r1, r2, r3, r4, c1, c2, c3, tt, tm, tb, gain] = v[..] else { return Err(format!("{TONE_STACK_WEIGHTS} tone-stack weights expected, {} given", w.len())) };
     if [r1, r2, r3, r4, c1, c2, c3].iter().any(|x| !(x.is_finite() && *x > 0.0)) {
         return Err("tone stack: every resistor and capacitor must be a positive number".into());
+    }
+    // Far beyond any tone stack, and far inside what f64 coefficients hold.
+    if [r1, r2, r3, r4].iter().any(|r| !(1.0..=1e8).contains(r)) || [c1, c2, c3].iter().any(|c| !(1e-13..=1e-2).contains(c)) {
+        return Err("tone stack: resistors must lie within 1 Ω..100 MΩ and capacitors within 0.1 pF..10 mF".into());
     }
     if [tt, tm, tb].iter().any(|a| !(a.abs() <= 20.0)) || !gain.is_finite() {
         return Err("tone stack: tapers must lie within ±20 and the gain be finite".into());
