@@ -139,8 +139,10 @@ enum Command {
         /// never heard, which the verdict is given for (LSTM, WaveNet). Repeat for several.
         #[arg(long = "test-data", value_name = "FILE")]
         test_data: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value_t = train_cmd::ModelKind::Wavenet)]
-        model: train_cmd::ModelKind,
+        /// The model (default: lstm for a recording, which plays takes it never heard best —
+        /// docs/experiments.md; wavenet, with FiLM, for --captures).
+        #[arg(long, value_enum)]
+        model: Option<train_cmd::ModelKind>,
         /// NAM preset: standard, lite, feather, nano (LSTM and WaveNet A1); a2, a2-nano (WaveNet A2: 8 and 3 channels).
         #[arg(long, default_value = "standard")]
         preset: String,

@@ -72,7 +72,8 @@ pub struct TrainArgs {
     pub more_data: Vec<PathBuf>,
     /// Takes never trained on: the test of playing the model never heard.
     pub test_data: Vec<PathBuf>,
-    pub model: ModelKind,
+    /// None: the default for the source (LSTM for a recording, FiLM WaveNet for a captures set).
+    pub model: Option<ModelKind>,
     pub preset: String,
     pub epochs: usize,
     pub minutes: f64,
@@ -128,7 +129,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
 
 /// `args` as a capture: where its data comes from and how it trains.
 fn capture_of(args: &TrainArgs) -> Result<(Source, CaptureConfig)> {
-    if args.model == ModelKind::Mlp {
+    let model = args.model.unwrap_or(if args.captures { ModelKind::Wavenet } else { ModelKind::Lstm });
+    if model == ModelKind::Mlp {
         if args.captures {
             bail!("--captures trains an LSTM or a WaveNet conditioned on the controls; the dense network has no controls");
         }
@@ -141,7 +143,7 @@ fn capture_of(args: &TrainArgs) -> Result<(Source, CaptureConfig)> {
     }
     let source = if args.captures { Source::Captures(args.data.clone()) } else { Source::Recording { path: args.data.clone(), amp: args.data_amp.clone(), more: args.more_data.clone(), unheard: args.test_data.clone() } };
     let config = CaptureConfig {
-        architecture: args.model.architecture(),
+        architecture: model.architecture(),
         preset: args.preset.clone(),
         model: None,
         hold_out_last_take: true,

@@ -167,7 +167,7 @@ fn every_command_refuses_bad_input_with_one_line_and_leaves_no_output() {
     fails_with(&v(&["train", "--data", &s(&missing), "--out", &s(&d.join("run1"))]), "missing.wav");
     fails_with(&v(&["train", "--data", &s(&junk), "--out", &s(&d.join("run2"))]), "junk.wav");
     fails_with(&v(&["train", "--data", &s(&di44), "--data-amp", &s(&amp48), "--out", &s(&d.join("run3"))]), "Hz");
-    fails_with(&v(&["train", "--data", &s(&short), "--out", &s(&d.join("run4"))]), "too short for the Wavenet standard");
+    fails_with(&v(&["train", "--data", &s(&short), "--out", &s(&d.join("run4"))]), "too short for the Lstm standard");
     let five = d.join("five.wav");
     assert!(ampsim().args(["synth", "--seconds", "5", "--out", &s(&five)]).status().unwrap().success());
     fails_with(&v(&["train", "--data", &s(&five), "--out", "/proc/ampsim-run"]), "/proc/ampsim-run");

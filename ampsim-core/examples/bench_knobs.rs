@@ -52,7 +52,7 @@ fn main() -> ampsim_core::Result<()> {
             // The snapshot's own recordings (aligned already), without the knob inputs.
             let takes = takes_at(&caps, &near);
             let n = takes.len();
-            let config = CaptureConfig { preset: preset.clone(), budget_seconds: seconds, seed, latency_samples: Some(0), hold_out_last_take: false, ..CaptureConfig::default() };
+            let config = CaptureConfig { architecture: Architecture::WaveNet, preset: preset.clone(), budget_seconds: seconds, seed, latency_samples: Some(0), hold_out_last_take: false, ..CaptureConfig::default() };
             let mut capture = Capture::prepare(Source::Takes { takes, unheard: Vec::new() }, config)?;
             capture.tune(|t| t.patience = 100_000)?;
             let trained = capture.fit(&RunControl::quiet())?;

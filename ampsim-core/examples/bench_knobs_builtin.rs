@@ -17,7 +17,7 @@
 use ampsim_core::data::amp::AmpConfig;
 use ampsim_core::data::captures::{record_setting, synth_settings, synthesise, LoadedCaptures, Role};
 use ampsim_core::data::synth::{guitar_di, GuitarConfig};
-use ampsim_core::capture::{Capture, CaptureConfig, ModelConfig, Source};
+use ampsim_core::capture::{Architecture, Capture, CaptureConfig, ModelConfig, Source};
 use ampsim_core::models::WaveNetConfig;
 use ampsim_core::tch::Device;
 use ampsim_core::training::{validation_esr, RunControl, SeqData};
@@ -55,7 +55,7 @@ fn main() -> ampsim_core::Result<()> {
         for (values, fresh) in train_settings.iter().zip(&at_training) {
             // The setting's own recording (aligned already), without the knob inputs.
             let takes = c.captures.iter().zip(&caps.recordings).filter(|(k, _)| &k.values == values).map(|(_, r)| r.clone()).collect();
-            let config = CaptureConfig { preset: preset.clone(), budget_seconds: each, seed: SEED, latency_samples: Some(0), hold_out_last_take: false, ..CaptureConfig::default() };
+            let config = CaptureConfig { architecture: Architecture::WaveNet, preset: preset.clone(), budget_seconds: each, seed: SEED, latency_samples: Some(0), hold_out_last_take: false, ..CaptureConfig::default() };
             let mut capture = Capture::prepare(Source::Takes { takes, unheard: Vec::new() }, config)?;
             capture.tune(|t| t.patience = 100_000)?;
             let trained = capture.fit(&RunControl::quiet())?;
@@ -71,7 +71,7 @@ fn main() -> ampsim_core::Result<()> {
         "film" => WaveNetConfig::preset(&preset)?.with_controls_film(KNOBS.len()),
         _ => WaveNetConfig::preset(&preset)?.with_controls(KNOBS.len()),
     };
-    let config = CaptureConfig { preset: preset.clone(), model: Some(ModelConfig::WaveNet(wavenet)), budget_seconds: seconds, seed: SEED, ..CaptureConfig::default() };
+    let config = CaptureConfig { architecture: Architecture::WaveNet, preset: preset.clone(), model: Some(ModelConfig::WaveNet(wavenet)), budget_seconds: seconds, seed: SEED, ..CaptureConfig::default() };
     let trained = Capture::prepare(Source::LoadedCaptures(caps.clone()), config)?.fit(&RunControl::quiet())?;
     let (history, model) = (&trained.history, trained.model.as_deref().expect("a WaveNet"));
     println!("WaveNet {preset} conditioned ({how}): {} epochs in {:.0} s, best validation ESR {:.4}", history.epochs.len(), history.seconds(), history.best_val_esr);

@@ -110,9 +110,10 @@ pub enum ModelConfig {
     WaveNet(WaveNetConfig),
 }
 
-/// How a capture trains. Defaults: WaveNet `standard`, 10 minutes, up to 1000 epochs, the
-/// default loss (ESR + pre-emphasised ESR + DC), seed 0, the latency estimated, the last of
-/// several takes held out as playing the model never heard.
+/// How a capture trains. Defaults: LSTM `standard` (on real takes it never heard, a JVM410H's,
+/// it scored 1.75× lower than the WaveNet at 10 minutes on 2 cores: docs/experiments.md),
+/// 10 minutes, up to 1000 epochs, the default loss (ESR + pre-emphasised ESR + DC), seed 0,
+/// the latency estimated, the last of several takes held out as playing the model never heard.
 #[derive(Clone, Debug)]
 pub struct CaptureConfig {
     pub architecture: Architecture,
@@ -138,7 +139,7 @@ pub struct CaptureConfig {
 
 impl Default for CaptureConfig {
     fn default() -> Self {
-        CaptureConfig { architecture: Architecture::WaveNet, preset: "standard".into(), model: None, hold_out_last_take: true, budget_seconds: 600.0, max_epochs: 1000, loss: LossConfig::default(), seed: 0, latency_samples: None, name: None }
+        CaptureConfig { architecture: Architecture::Lstm, preset: "standard".into(), model: None, hold_out_last_take: true, budget_seconds: 600.0, max_epochs: 1000, loss: LossConfig::default(), seed: 0, latency_samples: None, name: None }
     }
 }
 
