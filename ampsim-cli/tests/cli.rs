@@ -81,6 +81,16 @@ fn s(p: &std::path::Path) -> String {
     p.display().to_string()
 }
 
+/// The built-in amp recorded by `ampsim synth` at a 2-point grid of `knobs` and one random
+/// setting, 4 s each, into `d/set`: the folder and its manifest.
+fn knob_set(d: &std::path::Path, knobs: &str) -> (PathBuf, PathBuf) {
+    let set = d.join("set");
+    let out = ampsim().args(["synth", "--knobs", knobs, "--grid", "2", "--random", "1", "--seconds", "4", "--out"]).arg(&set).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest = set.join("captures.toml");
+    (set, manifest)
+}
+
 /// A fresh model of `kind` ("wavenet" or "lstm", nano preset) written as a .nam at `rate_hz`.
 fn nano_nam(path: &std::path::Path, kind: &str, rate_hz: u32) {
     preset_nam(path, kind, "nano", rate_hz)
@@ -449,10 +459,7 @@ fn process_plays_a_dense_checkpoint_lined_up_with_its_input() {
 fn knobs_are_recorded_trained_played_at_a_setting_and_in_a_plugin_host() {
     use ampsim_core::data::audio::read_wav;
     let d = tmpdir("knobs");
-    let set = d.join("set");
-    let out = ampsim().args(["synth", "--knobs", "gain,treble", "--grid", "2", "--random", "1", "--seconds", "4", "--out"]).arg(&set).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let manifest = set.join("captures.toml");
+    let (set, manifest) = knob_set(&d, "gain,treble");
     assert_eq!(std::fs::read_dir(&set).unwrap().count(), 6, "five recordings and the manifest");
     let run = d.join("run");
     let out = ampsim().args(["train", "--captures", &s(&manifest), "--model", "lstm", "--preset", "nano", "--epochs", "2", "--out", &s(&run)]).output().unwrap();
@@ -607,10 +614,7 @@ fn compare_scores_a_model_at_the_latency_it_trained_at_as_the_best_lag_by_hand()
 fn a_grey_box_model_of_the_tone_knobs_trains_and_plays_at_a_setting() {
     use ampsim_core::data::audio::read_wav;
     let d = tmpdir("greybox");
-    let set = d.join("set");
-    let out = ampsim().args(["synth", "--knobs", "bass,middle,treble", "--grid", "2", "--random", "1", "--seconds", "4", "--out"]).arg(&set).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let manifest = set.join("captures.toml");
+    let (set, manifest) = knob_set(&d, "bass,middle,treble");
     let run = d.join("run");
     let out = ampsim().args(["train", "--captures", &s(&manifest), "--model", "greybox", "--epochs", "1", "--out", &s(&run)]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

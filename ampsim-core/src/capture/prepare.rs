@@ -233,9 +233,7 @@ pub(super) fn fit(capture: Capture, control: &RunControl) -> Result<Trained> {
             let unheard = match unheard {
                 Some(u) => {
                     let predicted = training::dense::predict(&model, &u.data, training::dense::PREDICT_BATCH)?;
-                    let real = u.data.target_samples()?;
-                    let scores = crate::evaluation::compare::score(&real, &predicted, rec.sample_rate_hz)?;
-                    Some(UnheardScores { scores, takes: u.names, seconds: real.len() as f64 / rec.sample_rate_hz as f64 })
+                    Some(unheard_scores(&u.data.target_samples()?, &predicted, u.names, rec.sample_rate_hz)?)
                 }
                 None => None,
             };
@@ -257,8 +255,13 @@ pub(super) fn fit(capture: Capture, control: &RunControl) -> Result<Trained> {
 /// How `model` plays the takes it never heard, each from silence (as a guitarist starts).
 fn score_unheard(model: &dyn crate::models::CausalModel, unheard: Unheard<SeqData>, sample_rate_hz: u32) -> Result<UnheardScores> {
     let (real, predicted) = training::predict_scored(model, &unheard.data)?;
-    let scores = crate::evaluation::compare::score(&real, &predicted, sample_rate_hz)?;
-    Ok(UnheardScores { scores, takes: unheard.names, seconds: real.len() as f64 / sample_rate_hz as f64 })
+    unheard_scores(&real, &predicted, unheard.names, sample_rate_hz)
+}
+
+/// The scores of `predicted` against `real` over the takes `names`.
+fn unheard_scores(real: &[f32], predicted: &[f32], names: Vec<String>, sample_rate_hz: u32) -> Result<UnheardScores> {
+    let scores = crate::evaluation::compare::score(real, predicted, sample_rate_hz)?;
+    Ok(UnheardScores { scores, takes: names, seconds: real.len() as f64 / sample_rate_hz as f64 })
 }
 
 /// The history of a run that finished at least one epoch.

@@ -88,7 +88,7 @@ pub fn score_at_best_lag(amp: &[f32], output: &[f32], center_samples: i64, radiu
     };
     let at_center = at(center_samples)?;
     let (mut lag_samples, mut scores) = (center_samples, at_center);
-    for lag in center_samples - radius_samples..=center_samples + radius_samples {
+    for lag in (center_samples - radius_samples..=center_samples + radius_samples).filter(|&l| l != center_samples) {
         let s = at(lag)?;
         if s.esr < scores.esr {
             (lag_samples, scores) = (lag, s);

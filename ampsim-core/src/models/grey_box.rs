@@ -12,7 +12,7 @@
 //! filter in f64 — so libtorch and the engine agree to the LSTMs' rounding. The knobs of a
 //! segment or block are read at its first sample.
 
-use ampsim_engine::circuit::tone_stack::{Knobs, ToneStack, ToneStackCircuit, LINEAR_TAPER};
+use ampsim_engine::circuit::tone_stack::{Knobs, ToneStack, ToneStackCircuit, BILINEAR_TERMS, LINEAR_TAPER};
 use ampsim_engine::schema::grey_box::{self as schema, tone_stack_from_weights, GreyBoxShape, KnobInputs, TONE_STACK_WEIGHTS};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -179,11 +179,12 @@ impl GreyBox {
         y.fft_irfft(n, -1, "backward").narrow(1, 0, t)
     }
 
-    /// The circuit as the engine plays it, at the knobs of `controls` (`[K]`).
-    fn tone_stack_player(&self, controls: &Tensor) -> ToneStack {
+    /// The circuit as the engine plays it, at the knobs of `controls` (`[K]`), and the gain.
+    fn tone_stack_player(&self, controls: &Tensor) -> (ToneStack, f64) {
         let p = Vec::<f64>::try_from(self.positions(&controls.unsqueeze(0)).squeeze_dim(0)).expect("3 positions");
         let knobs = Knobs { treble: p[0], middle: p[1], bass: p[2] };
-        ToneStack::new(self.circuit().0, self.config.sample_rate_hz, knobs)
+        let (circuit, gain) = self.circuit();
+        (ToneStack::new(circuit, self.config.sample_rate_hz, knobs), gain)
     }
 
     /// One stretch `[time]` with the controls `[K]` and the filter starting from `state`: the
@@ -192,13 +193,12 @@ impl GreyBox {
         let device = audio.device();
         let (u, s) = self.preamp.forward_with_state(&audio.unsqueeze(0), &nn::LSTMState((pre.0.shallow_clone(), pre.1.shallow_clone())));
         *pre = (s.0 .0, s.0 .1);
-        let mut player = self.tone_stack_player(&controls.to_device(Device::Cpu));
+        let (mut player, gain) = self.tone_stack_player(&controls.to_device(Device::Cpu));
         player.set_state(filter);
         let u = Vec::<f32>::try_from(u.squeeze_dim(0).to_device(Device::Cpu))?;
         let mut v = vec![0.0; u.len()];
         player.process(&u, &mut v);
-        let gain = self.circuit().1 as f32;
-        v.iter_mut().for_each(|x| *x *= gain);
+        v.iter_mut().for_each(|x| *x *= gain as f32);
         let (y, s) = self.power_amp.forward_with_state(&Tensor::from_slice(&v).to_device(device).unsqueeze(0), &nn::LSTMState((post.0.shallow_clone(), post.1.shallow_clone())));
         *post = (s.0 .0, s.0 .1);
         Ok((y.squeeze_dim(0), player.state()))
@@ -220,9 +220,8 @@ impl GreyBox {
 
 /// `s = c·(1 − z⁻¹)/(1 + z⁻¹)` in third-order `b`, `a` (`[batch, 4]`), normalised to `a0` = 1.
 fn bilinear(b: &Tensor, a: &Tensor, c: f64) -> (Tensor, Tensor) {
-    // As `ampsim_engine::circuit::tone_stack`: (1 − z⁻¹)^k (1 + z⁻¹)^(3−k) → z⁰..z⁻³, times c^k.
-    let terms = [[1.0, 3.0, 3.0, 1.0], [1.0, 1.0, -1.0, -1.0], [1.0, -1.0, -1.0, 1.0], [1.0, -3.0, 3.0, -1.0]];
-    let m: Vec<f64> = (0..4).flat_map(|k| terms[k].map(|w| w * c.powi(k as i32))).collect();
+    // As the engine's filter: row k of the terms times c^k.
+    let m: Vec<f64> = BILINEAR_TERMS.iter().enumerate().flat_map(|(k, row)| row.map(|w| w * c.powi(k as i32))).collect();
     let m = Tensor::from_slice(&m).view([4, 4]).to_device(b.device());
     let (bd, ad) = (b.matmul(&m), a.matmul(&m));
     let a0 = ad.narrow(1, 0, 1);

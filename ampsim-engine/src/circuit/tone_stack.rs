@@ -103,13 +103,15 @@ impl ToneStackCircuit {
     }
 }
 
+/// The bilinear transform of a third-order filter, term by term: row k holds
+/// `(1 − z⁻¹)^k (1 + z⁻¹)^(3−k)` as coefficients of z⁰..z⁻³ (the trainer uses it too).
+pub const BILINEAR_TERMS: [[f64; 4]; 4] = [[1.0, 3.0, 3.0, 1.0], [1.0, 1.0, -1.0, -1.0], [1.0, -1.0, -1.0, 1.0], [1.0, -3.0, 3.0, -1.0]];
+
 /// `s = c·(1 − z⁻¹)/(1 + z⁻¹)` in a third-order `h`: multiply through by `(1 + z⁻¹)³`.
 fn bilinear(h: &Cubic, c: f64) -> Cubic {
-    // (1 − z⁻¹)^k (1 + z⁻¹)^(3−k), k = 0..3, as coefficients of z⁰..z⁻³.
-    const TERMS: [[f64; 4]; 4] = [[1.0, 3.0, 3.0, 1.0], [1.0, 1.0, -1.0, -1.0], [1.0, -1.0, -1.0, 1.0], [1.0, -3.0, 3.0, -1.0]];
     let mut out = Cubic { b: [0.0; 4], a: [0.0; 4] };
     let mut ck = 1.0;
-    for (k, term) in TERMS.iter().enumerate() {
+    for (k, term) in BILINEAR_TERMS.iter().enumerate() {
         for (j, &w) in term.iter().enumerate() {
             out.b[j] += h.b[k] * ck * w;
             out.a[j] += h.a[k] * ck * w;
