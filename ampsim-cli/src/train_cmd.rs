@@ -22,6 +22,9 @@ pub enum ModelKind {
     /// With --captures: preamp LSTM → the amp's tone stack as its circuit, turned by the
     /// treble, middle and bass → power-amp LSTM (a model of the knobs from few settings).
     Greybox,
+    /// An LSTM and a WaveNet of the preset, half the time each, their outputs averaged: plays
+    /// takes it never heard better than either (ampsim's engine and plugin play it; NAM's do not).
+    Ensemble,
 }
 
 impl ModelKind {
@@ -31,6 +34,7 @@ impl ModelKind {
             ModelKind::Lstm => Architecture::Lstm,
             ModelKind::Mlp => Architecture::Dense,
             ModelKind::Greybox => Architecture::GreyBox,
+            ModelKind::Ensemble => Architecture::Ensemble,
         }
     }
 }

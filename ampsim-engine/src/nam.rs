@@ -2,7 +2,8 @@
 //! "SlimmableContainer"), `config`, `weights` (one flat list in NAM's order), `sample_rate` and
 //! `metadata`. Versions 0.5 to 0.7 read, in both of their WaveNet layouts.
 
-use crate::models::GreyBox;
+use crate::models::{Ensemble, GreyBox};
+use crate::schema::ensemble::{self, ARCHITECTURE as ENSEMBLE};
 use crate::schema::grey_box::{GreyBoxShape, ARCHITECTURE as GREY_BOX};
 use std::path::Path;
 
@@ -21,7 +22,7 @@ pub const SLIMMABLE_CONTAINER: &str = "SlimmableContainer";
 /// Most sizes in one `SlimmableContainer` (NAM's have 2 or 3).
 pub const MAX_SUBMODELS: usize = 16;
 
-/// The architectures a `.nam` file may hold (besides containers of them).
+/// The architectures a `.nam` file may hold (besides containers and ensembles of them).
 pub const ARCHITECTURES: [&str; 3] = ["WaveNet", "LSTM", crate::schema::grey_box::ARCHITECTURE];
 
 /// A `.nam` document as stored: what this module reads and ampsim-core writes.
@@ -171,6 +172,24 @@ impl NamFile {
         self.submodels.last().map_or(self.weights.len(), |(_, m)| m.weight_count())
     }
 
+    /// An ensemble's members, each with its share of the weights and the file's controls
+    /// (empty for any other file).
+    pub fn ensemble_members(&self) -> Result<Vec<NamFile>> {
+        if self.architecture != ENSEMBLE {
+            return Ok(Vec::new());
+        }
+        let mut at = 0;
+        let mut out = Vec::new();
+        for (k, m) in ensemble::members(&self.config).map_err(|e| Error::model(&self.origin, e))?.into_iter().enumerate() {
+            let origin = format!("{} (member {})", self.origin, k + 1);
+            let count = weight_count(&m.architecture, &m.config).map_err(|e| Error::model(&origin, e))?;
+            let weights = self.weights.get(at..at + count).ok_or_else(|| Error::model(&origin, "the weights end before this member's"))?.to_vec();
+            at += count;
+            out.push(NamFile { version: self.version.clone(), architecture: m.architecture, sample_rate_hz: self.sample_rate_hz, metadata: Value::Null, config: m.config, controls: self.controls.clone(), weights, submodels: Vec::new(), origin });
+        }
+        Ok(out)
+    }
+
     /// The model, ready to play (a container: every size, the largest playing).
     pub fn renderer(&self) -> Result<Box<dyn Renderer>> {
         let fail = |e: String| Error::model(&self.origin, e);
@@ -195,6 +214,7 @@ impl NamFile {
                 }
             }
             "LSTM" => Box::new(Lstm::new(LstmShape::from_nam(&self.config).map_err(fail)?, &self.weights).map_err(fail)?),
+            ENSEMBLE => Box::new(Ensemble::new(self.ensemble_members()?.iter().map(NamFile::renderer).collect::<Result<Vec<_>>>()?).map_err(fail)?),
             GREY_BOX => Box::new(GreyBox::new(GreyBoxShape::from_nam(&self.config).map_err(fail)?, &self.weights).map_err(fail)?),
             other => return Err(fail(unsupported(other))),
         })
@@ -228,7 +248,7 @@ fn split_condition(config: &Value) -> (Value, Option<Value>) {
 }
 
 fn unsupported(name: &str) -> String {
-    format!("architecture \"{name}\" is not supported ({}, and {SLIMMABLE_CONTAINER}s of them, are)", ARCHITECTURES.join(" and "))
+    format!("architecture \"{name}\" is not supported ({}, and {SLIMMABLE_CONTAINER}s and {ENSEMBLE}s of them, are)", ARCHITECTURES.join(" and "))
 }
 
 /// How many weights an architecture's `config` needs.
@@ -237,6 +257,7 @@ pub fn weight_count(architecture: &str, config: &Value) -> Result<usize, String>
         "WaveNet" => Ok(own_wavenet(config)?.0.nam_weight_count()),
         "LSTM" => Ok(LstmShape::from_nam(config)?.nam_weight_count()),
         GREY_BOX => Ok(GreyBoxShape::from_nam(config)?.nam_weight_count()),
+        ENSEMBLE => ensemble::members(config)?.iter().map(|m| weight_count(&m.architecture, &m.config)).sum(),
         other => Err(unsupported(other)),
     }
 }
@@ -263,6 +284,13 @@ pub fn control_inputs(architecture: &str, config: &Value) -> Result<usize, Strin
         },
         "LSTM" => Ok(LstmShape::from_nam(config)?.controls),
         GREY_BOX => Ok(GreyBoxShape::from_nam(config)?.controls),
+        ENSEMBLE => {
+            let counts = ensemble::members(config)?.iter().map(|m| control_inputs(&m.architecture, &m.config)).collect::<Result<Vec<_>, _>>()?;
+            match counts.iter().position(|&k| k != counts[0]) {
+                Some(k) => Err(format!("member {} reads {} control(s), member 1 {}: an ensemble's members read the same knobs", k + 1, counts[k], counts[0])),
+                None => Ok(counts[0]),
+            }
+        }
         other => Err(unsupported(other)),
     }
 }

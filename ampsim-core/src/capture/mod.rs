@@ -35,7 +35,7 @@ use crate::data::split::Split;
 use crate::data::windows::Windows;
 use crate::evaluation::compare::{ModelReport, Scores};
 use crate::data::captures::ControlSpec;
-use crate::models::{CausalModel, GreyBox, GreyBoxConfig, Lstm, LstmConfig, Mlp, WaveNet, WaveNetConfig};
+use crate::models::{CausalModel, Ensemble, GreyBox, GreyBoxConfig, Lstm, LstmConfig, Mlp, WaveNet, WaveNetConfig};
 use crate::training::losses::LossConfig;
 use crate::training::{History, RunControl, SeqData, SeqFitConfig};
 use crate::{Error, Recording, Result};
@@ -52,6 +52,10 @@ pub enum Architecture {
     /// The grey-box knob model: preamp LSTM → the amp's tone stack as its circuit, turned by
     /// the `treble`, `middle` and `bass` controls → power-amp LSTM (captures sets only).
     GreyBox,
+    /// An LSTM and a WaveNet of the preset, trained one after the other on half the budget
+    /// each, their outputs averaged: on playing neither heard they go wrong in different
+    /// places, and their mean is closer to the amp (docs/experiments.md).
+    Ensemble,
 }
 
 impl Architecture {
@@ -62,6 +66,7 @@ impl Architecture {
             Architecture::Lstm => "Lstm",
             Architecture::Dense => "Mlp",
             Architecture::GreyBox => "GreyBox",
+            Architecture::Ensemble => "Ensemble",
         }
     }
 }
@@ -108,6 +113,17 @@ pub enum ModelConfig {
     /// With a captures set and no controls of its own, FiLM-conditioned on the set's knobs
     /// (as a preset is); with controls, they must be as many as the set has.
     WaveNet(WaveNetConfig),
+    /// Two or more of these, trained one after the other (the budget shared equally), their
+    /// outputs averaged.
+    Ensemble(Vec<ModelConfig>),
+}
+
+impl ModelConfig {
+    /// The ensemble [`Architecture::Ensemble`] trains: an LSTM and a WaveNet of `preset`
+    /// (`standard`, `lite`, `feather` or `nano`).
+    pub fn lstm_and_wavenet(preset: &str) -> Result<ModelConfig> {
+        Ok(ModelConfig::Ensemble(vec![ModelConfig::Lstm(LstmConfig::preset(preset)?), ModelConfig::WaveNet(WaveNetConfig::preset(preset)?)]))
+    }
 }
 
 /// How a capture trains. Defaults: LSTM `standard` (on real takes it never heard, a JVM410H's,
@@ -264,25 +280,38 @@ pub fn build_model(vs: &nn::VarStore, config: &CaptureConfig, controls: &[Contro
     if config.architecture == Architecture::GreyBox {
         return Ok(Box::new(GreyBox::new(&vs.root(), &grey_box_config(config, controls, sample_rate_hz)?)?));
     }
-    let controls = controls.len();
-    match &config.model {
-        Some(ModelConfig::Lstm(c)) => return Ok(Box::new(Lstm::new(&vs.root(), &LstmConfig { controls, ..c.clone() })?)),
-        Some(ModelConfig::WaveNet(c)) => {
+    let k = controls.len();
+    let root = vs.root();
+    if let Some(model) = &config.model {
+        return build_configured(&root, model, k);
+    }
+    Ok(match (config.architecture, k) {
+        (Architecture::Ensemble, _) => build_configured(&root, &ModelConfig::lstm_and_wavenet(&config.preset)?, k)?,
+        (Architecture::WaveNet, 0) => Box::new(WaveNet::new(&root, &WaveNetConfig::preset(&config.preset)?)?),
+        // FiLM as well as the input mixers: half the held-out error at the same time (docs/experiments.md).
+        (Architecture::WaveNet, k) => Box::new(WaveNet::new(&root, &WaveNetConfig::preset(&config.preset)?.with_controls_film(k))?),
+        (Architecture::Lstm, k) => Box::new(Lstm::new(&root, &LstmConfig { controls: k, ..LstmConfig::preset(&config.preset)? })?),
+        (Architecture::Dense, _) => return Err(Error::invalid("architecture", "the dense network is not a causal model (it reads a window with future samples)")),
+        (Architecture::GreyBox, _) => unreachable!("built above"),
+    })
+}
+
+/// The model `model` describes at `path`, reading `controls` knobs (an ensemble's member `i`
+/// under `path / i`).
+fn build_configured(path: &nn::Path, model: &ModelConfig, controls: usize) -> Result<Box<dyn CausalModel>> {
+    Ok(match model {
+        ModelConfig::Lstm(c) => Box::new(Lstm::new(path, &LstmConfig { controls, ..c.clone() })?),
+        ModelConfig::WaveNet(c) => {
             let c = if controls > 0 && c.layers[0].condition_size == 1 { c.clone().with_controls_film(controls) } else { c.clone() };
             if c.layers[0].condition_size != 1 + controls {
                 return Err(Error::invalid("model", format!("the WaveNet reads {} control(s), the data has {controls}", c.layers[0].condition_size - 1)));
             }
-            return Ok(Box::new(WaveNet::new(&vs.root(), &c)?));
+            Box::new(WaveNet::new(path, &c)?)
         }
-        None => {}
-    }
-    Ok(match (config.architecture, controls) {
-        (Architecture::WaveNet, 0) => Box::new(WaveNet::new(&vs.root(), &WaveNetConfig::preset(&config.preset)?)?),
-        // FiLM as well as the input mixers: half the held-out error at the same time (docs/experiments.md).
-        (Architecture::WaveNet, k) => Box::new(WaveNet::new(&vs.root(), &WaveNetConfig::preset(&config.preset)?.with_controls_film(k))?),
-        (Architecture::Lstm, k) => Box::new(Lstm::new(&vs.root(), &LstmConfig { controls: k, ..LstmConfig::preset(&config.preset)? })?),
-        (Architecture::Dense, _) => return Err(Error::invalid("architecture", "the dense network is not a causal model (it reads a window with future samples)")),
-        (Architecture::GreyBox, _) => unreachable!("built above"),
+        ModelConfig::Ensemble(members) => {
+            let built = members.iter().enumerate().map(|(i, m)| build_configured(&(path / i), m, controls)).collect::<Result<Vec<_>>>()?;
+            Box::new(Ensemble::new(built)?)
+        }
     })
 }
 
@@ -497,6 +526,39 @@ mod tests {
         engine.process(&x, &mut played);
         let model = trained.model.as_ref().unwrap();
         let want = Vec::<f32>::try_from(tch::no_grad(|| model.process(&tch::Tensor::from_slice(&x)))).unwrap();
+        let d = crate::evaluation::compare::max_abs_difference(&played, &want).unwrap();
+        assert!(d < 1e-5, "engine vs libtorch {d}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_ensemble_trains_its_members_apart_and_plays_their_mean() {
+        let rec = Recording::synthetic(30.0, 4, &Default::default(), &Default::default()).unwrap();
+        let trained = Capture::prepare(Source::Loaded(rec.clone()), quick(Architecture::Ensemble)).unwrap().fit(&RunControl::quiet()).unwrap();
+        let h = &trained.history;
+        assert_eq!(h.epochs.len(), 2, "an epoch for each member");
+        assert!(h.stopped_because.contains("member 1 (LSTM)") && h.stopped_because.contains("member 2 (WaveNet)"), "{}", h.stopped_because);
+        assert!(h.epochs.windows(2).all(|w| w[1].elapsed_seconds >= w[0].elapsed_seconds && w[1].epoch == w[0].epoch + 1));
+        // Each member keeps its best epoch; the mean of two models errs less than they do on
+        // average (the squared error is convex), so the trained weights must be the ones played.
+        let best = |rows: &[crate::training::Epoch]| rows.iter().filter_map(|e| e.val_esr).fold(f64::INFINITY, f64::min);
+        let members_mean = (best(&h.epochs[..1]) + best(&h.epochs[1..])) / 2.0;
+        assert!(h.best_val_esr <= members_mean + 1e-6, "ensemble {} vs its members' mean {members_mean}", h.best_val_esr);
+        let model = trained.model.as_ref().unwrap();
+        let x = tch::Tensor::from_slice(&rec.direct[..20_000]);
+        let parts: Vec<tch::Tensor> = model.members().iter().map(|m| tch::no_grad(|| m.process(&x))).collect();
+        let mean = (&parts[0] + &parts[1]) / 2.0;
+        assert!(tch::no_grad(|| model.process(&x)).allclose(&mean, 1e-6, 1e-7, false));
+        // Written and played by the engine, it renders as libtorch does.
+        let dir = tmpdir("capture", "ensemble");
+        trained.write_to(&dir).unwrap();
+        let file = ampsim_engine::nam::NamFile::read(dir.join("model.nam")).unwrap();
+        assert_eq!(file.architecture, "AmpsimEnsemble");
+        let mut engine = file.renderer().unwrap();
+        let input = rec.direct[..20_000].to_vec();
+        let mut played = vec![0.0; input.len()];
+        engine.process(&input, &mut played);
+        let want = Vec::<f32>::try_from(tch::no_grad(|| model.process(&x))).unwrap();
         let d = crate::evaluation::compare::max_abs_difference(&played, &want).unwrap();
         assert!(d < 1e-5, "engine vs libtorch {d}");
         std::fs::remove_dir_all(dir).unwrap();

@@ -8,8 +8,8 @@ use crate::data::captures::{Captures, LoadedCaptures, Role};
 use crate::data::checks;
 use crate::data::windows::{make_xy_ranges, Split, WindowSpec};
 use crate::evaluation::compare::ModelReport;
-use crate::models::{Mlp, MlpConfig};
-use crate::training::{self, fit_sequence, FitConfig, History, RunControl, SeqData, SeqFitConfig};
+use crate::models::{CausalModel, Mlp, MlpConfig, NamWeights, NamWeightsOut};
+use crate::training::{self, fit_sequence, Epoch, FitConfig, History, RunControl, SeqData, SeqFitConfig};
 use crate::{Error, Recording, Result};
 
 pub(super) fn prepare(source: Source, config: CaptureConfig, device: Device) -> Result<Capture> {
@@ -218,7 +218,7 @@ pub(super) fn fit(capture: Capture, control: &RunControl) -> Result<Trained> {
     let seq_cfg = training.unwrap_or_default();
     let (history, scored, model) = match job {
         Job::Sequence { model, train, validation, test, unheard, rec, latency, .. } => {
-            let history = started(fit_sequence(&model, &mut vs, &train, &validation, &seq_cfg, control)?)?;
+            let history = fit_causal(model.as_ref(), &mut vs, &train, &validation, &seq_cfg, &config, control)?;
             let report = ModelReport::for_sequence(&title, model.as_ref(), &vs, &history, &test, rec.sample_rate_hz)?;
             let unheard = unheard.map(|u| score_unheard(model.as_ref(), u, rec.sample_rate_hz)).transpose()?;
             (history, Scored::Recording { report: Box::new(report), unheard, latency, sample_rate_hz: rec.sample_rate_hz }, Some(model))
@@ -240,7 +240,7 @@ pub(super) fn fit(capture: Capture, control: &RunControl) -> Result<Trained> {
             (history, Scored::Recording { report: Box::new(report), unheard, latency, sample_rate_hz: rec.sample_rate_hz }, None)
         }
         Job::Knobs { model, train, validation, captures } => {
-            let history = started(fit_sequence(&model, &mut vs, &train, &validation, &seq_cfg, control)?)?;
+            let history = fit_causal(model.as_ref(), &mut vs, &train, &validation, &seq_cfg, &config, control)?;
             let mut rows = Vec::new();
             for values in captures.captures.settings(Role::Test) {
                 rows.push((captures.captures.describe(&values), training::validation_esr(&model, &SeqData::at_setting(&captures, &values, device)?)?));
@@ -250,6 +250,49 @@ pub(super) fn fit(capture: Capture, control: &RunControl) -> Result<Trained> {
         }
     };
     Ok(Trained { config, title, history, scored, model, vs, device })
+}
+
+/// Train a causal model by `cfg`; an ensemble member by member (see [`fit_members`]).
+fn fit_causal(model: &dyn CausalModel, vs: &mut nn::VarStore, train: &SeqData, validation: &SeqData, cfg: &SeqFitConfig, config: &CaptureConfig, control: &RunControl) -> Result<History> {
+    if model.members().is_empty() {
+        return started(fit_sequence(model, vs, train, validation, cfg, control)?);
+    }
+    fit_members(model, vs, train, validation, config, control)
+}
+
+/// Train an ensemble's members one after the other, each in a store of its own (so a batch
+/// still splits over the CPU's threads) on an equal share of the budget, by its own defaults
+/// (seeded `seed + i`); then load their weights into the ensemble. The history is theirs in
+/// turn, its best validation ESR the ensemble's. Not resumable; a stop loses the run.
+fn fit_members(model: &dyn CausalModel, vs: &mut nn::VarStore, train: &SeqData, validation: &SeqData, config: &CaptureConfig, control: &RunControl) -> Result<History> {
+    if control.resume {
+        return Err(Error::invalid("resume", "an ensemble trains its members one after the other and cannot resume; train it again"));
+    }
+    let members = model.members();
+    let share = config.budget_seconds / members.len() as f64;
+    let (mut weights, mut history, mut reasons) = (NamWeightsOut::new(), History::default(), Vec::new());
+    let quiet = RunControl { checkpoint: None, ..control.clone() };
+    for (i, m) in members.iter().enumerate() {
+        training::seed_everything(config.seed + i as u64);
+        let mut own = nn::VarStore::new(vs.device());
+        let fresh = m.replica(&own.root())?;
+        let cfg = SeqFitConfig { max_seconds: Some(share), seed: config.seed + i as u64, ..training_of(fresh.as_ref(), config) };
+        let h = started(fit_sequence(&fresh, &mut own, train, validation, &cfg, &quiet)?)?;
+        if control.stop_requested() {
+            return Err(Error::Stopped);
+        }
+        fresh.write_nam_weights(&mut weights)?;
+        let (offset_epochs, offset_seconds) = (history.epochs.len(), history.seconds());
+        reasons.push(format!("member {} ({}): {} epochs, {}", i + 1, fresh.nam_architecture(), h.epochs.len(), h.stopped_because));
+        history.epochs.extend(h.epochs.into_iter().map(|e| Epoch { epoch: e.epoch + offset_epochs, elapsed_seconds: e.elapsed_seconds + offset_seconds, ..e }));
+    }
+    let all = weights.into_vec();
+    let mut reader = NamWeights::new(&all);
+    model.read_nam_weights(&mut reader).and_then(|()| reader.finish()).map_err(|e| Error::invalid("ensemble", e.0))?;
+    history.best_val_esr = training::validation_esr(model, validation)?;
+    history.best_epoch = history.epochs.len();
+    history.stopped_because = reasons.join("; ");
+    Ok(history)
 }
 
 /// How `model` plays the takes it never heard, each from silence (as a guitarist starts).

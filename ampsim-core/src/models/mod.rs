@@ -4,19 +4,23 @@
 //! * [`Mlp`] — the post's dense network over a window of samples (non-causal: it sees 300
 //!   future samples);
 //! * [`Lstm`] — a stacked LSTM over raw samples (causal, stateful);
-//! * [`WaveNet`] — Neural Amp Modeler's feed-forward WaveNet (causal, fixed receptive field).
+//! * [`WaveNet`] — Neural Amp Modeler's feed-forward WaveNet (causal, fixed receptive field);
+//! * [`GreyBox`] — preamp LSTM, the amp's tone stack as a circuit, power-amp LSTM;
+//! * [`Ensemble`] — several of these trained apart, their outputs averaged.
 //!
 //! The causal models share one protocol, [`CausalModel`]: what training, rendering and the
 //! `.nam` format need. Each model's file implements it — its streaming state and its `.nam`
 //! config and weight order included — and [`ARCHITECTURES`] lists them, one line each.
 
 pub mod activation;
+pub mod ensemble;
 pub mod grey_box;
 pub mod lstm;
 pub mod mlp;
 pub mod wavenet;
 pub mod weights;
 
+pub use ensemble::Ensemble;
 pub use grey_box::{GreyBox, GreyBoxConfig};
 pub use lstm::{Lstm, LstmConfig};
 pub use activation::Activation;
@@ -67,6 +71,10 @@ pub trait CausalModel: Send {
     fn learning_rate_schedule(&self) -> Option<(f64, f64)> {
         None
     }
+    /// The models an ensemble averages, each trained on its own (empty for a single model).
+    fn members(&self) -> &[Box<dyn CausalModel>] {
+        &[]
+    }
 }
 
 impl CausalModel for Box<dyn CausalModel> {
@@ -78,6 +86,9 @@ impl CausalModel for Box<dyn CausalModel> {
     }
     fn learning_rate_schedule(&self) -> Option<(f64, f64)> {
         (**self).learning_rate_schedule()
+    }
+    fn members(&self) -> &[Box<dyn CausalModel>] {
+        (**self).members()
     }
     fn forward_aligned(&self, xs: &Tensor) -> Tensor {
         (**self).forward_aligned(xs)
@@ -123,7 +134,7 @@ pub struct Architecture {
 }
 
 /// Every causal architecture, one line each.
-pub const ARCHITECTURES: &[Architecture] = &[wavenet::ARCHITECTURE, lstm::ARCHITECTURE, grey_box::ARCHITECTURE];
+pub const ARCHITECTURES: &[Architecture] = &[wavenet::ARCHITECTURE, lstm::ARCHITECTURE, grey_box::ARCHITECTURE, ensemble::ARCHITECTURE];
 
 /// The architecture NAM calls `nam_name`.
 pub fn architecture(nam_name: &str) -> Option<&'static Architecture> {
@@ -246,7 +257,7 @@ mod tests {
     }
 
     /// Conditioned models (two controls beside the audio: LSTM, WaveNet A1 with and without
-    /// FiLM, A2): blocks equal the whole signal, the controls change the output, the `.nam`
+    /// FiLM, A2, an ensemble of two): blocks equal the whole signal, the controls change the output, the `.nam`
     /// weights round-trip, and the engine plays each as libtorch does.
     #[test]
     fn conditioned_models_stream_read_their_controls_and_round_trip() {
@@ -261,8 +272,13 @@ mod tests {
             Box::new(WaveNet::new(&(&vs.root() / "wavenet"), &WaveNetConfig::preset("nano").unwrap().with_controls(2)).unwrap()),
             Box::new(WaveNet::new(&(&vs.root() / "film"), &WaveNetConfig::preset("nano").unwrap().with_controls_film(2)).unwrap()),
             Box::new(WaveNet::new(&(&vs.root() / "a2"), &WaveNetConfig::preset("a2-nano").unwrap().with_controls(2)).unwrap()),
+            Box::new(Ensemble::new(vec![
+                Box::new(Lstm::new(&(&vs.root() / "ensemble" / 0), &LstmConfig { controls: 2, ..LstmConfig::preset("nano").unwrap() }).unwrap()),
+                Box::new(WaveNet::new(&(&vs.root() / "ensemble" / 1), &WaveNetConfig::preset("nano").unwrap().with_controls_film(2)).unwrap()),
+            ]).unwrap()),
         ];
-        for (m, what) in models.iter().zip(["LSTM", "WaveNet", "WaveNet with FiLM", "WaveNet A2"]) {
+        let names = ["LSTM", "WaveNet", "WaveNet with FiLM", "WaveNet A2", "ensemble of an LSTM and a WaveNet"];
+        for (m, what) in models.iter().zip(names) {
             assert_eq!(m.control_count(), 2, "{what}");
             let whole = tch::no_grad(|| m.process(&x));
             assert_eq!(whole.size(), vec![n], "{what}");
@@ -287,7 +303,7 @@ mod tests {
         }
         // The engine, its controls set before playing, renders what libtorch renders.
         let input = Vec::<f32>::try_from(audio.view([-1])).unwrap();
-        for (m, what) in models.iter().zip(["LSTM", "WaveNet", "WaveNet with FiLM", "WaveNet A2"]) {
+        for (m, what) in models.iter().zip(names) {
             let mut engine = crate::interop::render::engine_renderer(&**m, 48_000).unwrap();
             assert!(engine.set_controls(&[0.2, 0.9]), "{what}");
             let mut played = vec![0.0; input.len()];

@@ -2,6 +2,7 @@
 
 pub mod container;
 pub mod dense;
+pub mod ensemble;
 pub mod grey_box;
 pub mod lstm;
 pub mod slimmable;
@@ -9,6 +10,7 @@ pub mod wavenet;
 
 pub use container::Container;
 pub use dense::{DenseConfig, DenseLayer, DenseNet};
+pub use ensemble::Ensemble;
 pub use grey_box::GreyBox;
 pub use lstm::Lstm;
 pub use slimmable::SlimmableWaveNet;

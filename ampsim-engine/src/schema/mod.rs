@@ -2,6 +2,7 @@
 //! with ampsim's libtorch models) and the reader of NAM's flat weight list, which both use.
 
 pub mod a2;
+pub mod ensemble;
 pub mod grey_box;
 pub mod lstm;
 pub mod wavenet;
