@@ -1,5 +1,7 @@
 //! The steps of a capture: the data for each kind of job, then training and scoring.
 
+use std::sync::Arc;
+
 use tch::{nn, Device};
 
 use super::{build_model, Architecture, Capture, CaptureConfig, Finding, Job, Scored, Source, Trained, Unheard, UnheardScores};
@@ -9,7 +11,7 @@ use crate::data::checks;
 use crate::data::windows::{make_xy_ranges, Split, WindowSpec};
 use crate::evaluation::compare::ModelReport;
 use crate::models::{CausalModel, Mlp, MlpConfig, NamWeights, NamWeightsOut};
-use crate::training::{self, fit_sequence, Epoch, FitConfig, History, RunControl, SeqData, SeqFitConfig};
+use crate::training::{self, fit_sequence, Epoch, EpochHook, FitConfig, History, RunControl, SeqData, SeqFitConfig};
 use crate::{Error, Recording, Result};
 
 pub(super) fn prepare(source: Source, config: CaptureConfig, device: Device) -> Result<Capture> {
@@ -107,6 +109,8 @@ fn recording_job(raw: Recording, mut more: Vec<Recording>, unheard: Vec<Recordin
     if held > 0 {
         let seconds: f64 = unheard.iter().map(Recording::duration_seconds).sum();
         findings.push(Finding::Note(format!("held out, never trained on: {} ({seconds:.1} s), the test of playing it never heard", unheard.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "))));
+        let trained: Vec<&Recording> = std::iter::once(&rec).chain(&more).collect();
+        findings.extend(unheard.iter().filter_map(|u| checks::coverage(&trained, u)).map(Finding::Warning));
     } else {
         findings.push(Finding::Note("one take: the test is on blocks of the take it trains on, which promises more than new playing will give; a second take (--test-data) tests playing it never heard".into()));
     }
@@ -271,20 +275,22 @@ fn fit_members(model: &dyn CausalModel, vs: &mut nn::VarStore, train: &SeqData, 
     let members = model.members();
     let share = config.budget_seconds / members.len() as f64;
     let (mut weights, mut history, mut reasons) = (NamWeightsOut::new(), History::default(), Vec::new());
-    let quiet = RunControl { checkpoint: None, ..control.clone() };
     for (i, m) in members.iter().enumerate() {
         training::seed_everything(config.seed + i as u64);
         let mut own = nn::VarStore::new(vs.device());
         let fresh = m.replica(&own.root())?;
         let cfg = SeqFitConfig { max_seconds: Some(share), seed: config.seed + i as u64, ..training_of(fresh.as_ref(), config) };
-        let h = started(fit_sequence(&fresh, &mut own, train, validation, &cfg, &quiet)?)?;
+        // Epochs counted on from the members before, so a progress bar only moves forward.
+        let (epochs_before, seconds_before) = (history.epochs.len(), history.seconds());
+        let on = move |e: Epoch| Epoch { epoch: e.epoch + epochs_before, elapsed_seconds: e.elapsed_seconds + seconds_before, ..e };
+        let on_epoch = control.on_epoch.clone().map(|EpochHook(f)| EpochHook(Arc::new(move |e: &Epoch| f(&on(e.clone())))));
+        let h = started(fit_sequence(&fresh, &mut own, train, validation, &cfg, &RunControl { checkpoint: None, on_epoch, ..control.clone() })?)?;
         if control.stop_requested() {
             return Err(Error::Stopped);
         }
         fresh.write_nam_weights(&mut weights)?;
-        let (offset_epochs, offset_seconds) = (history.epochs.len(), history.seconds());
         reasons.push(format!("member {} ({}): {} epochs, {}", i + 1, fresh.nam_architecture(), h.epochs.len(), h.stopped_because));
-        history.epochs.extend(h.epochs.into_iter().map(|e| Epoch { epoch: e.epoch + offset_epochs, elapsed_seconds: e.elapsed_seconds + offset_seconds, ..e }));
+        history.epochs.extend(h.epochs.into_iter().map(on));
     }
     let all = weights.into_vec();
     let mut reader = NamWeights::new(&all);
