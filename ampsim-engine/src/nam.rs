@@ -17,7 +17,7 @@ use crate::models::{slimmable, Container, Lstm, SlimmableWaveNet, WaveNet};
 use crate::{Error, Renderer, Result};
 
 /// NAM's name for a file that holds one model at several sizes; the plugin's "Slim" knob picks one.
-pub const SLIMMABLE_CONTAINER: &str = "SlimmableContainer";
+pub use crate::schema::SLIMMABLE_CONTAINER;
 
 /// Most sizes in one `SlimmableContainer` (NAM's have 2 or 3).
 pub const MAX_SUBMODELS: usize = 16;

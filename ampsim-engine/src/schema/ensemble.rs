@@ -36,7 +36,7 @@ pub fn members(config: &Value) -> Result<Vec<Member>, String> {
         .map(|(k, m)| {
             let architecture = m.get("architecture").and_then(Value::as_str).ok_or_else(|| format!("member {} names no \"architecture\"", k + 1))?;
             let config = m.get("config").filter(|c| c.is_object()).ok_or_else(|| format!("member {} has no \"config\" object", k + 1))?;
-            if architecture == ARCHITECTURE || architecture == crate::nam::SLIMMABLE_CONTAINER {
+            if architecture == ARCHITECTURE || architecture == super::SLIMMABLE_CONTAINER {
                 return Err(format!("member {} is an {architecture}: an ensemble holds single models", k + 1));
             }
             Ok(Member { architecture: architecture.into(), config: config.clone() })

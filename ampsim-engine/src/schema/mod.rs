@@ -7,6 +7,9 @@ pub mod grey_box;
 pub mod lstm;
 pub mod wavenet;
 
+/// NAM's name for a file that holds one model at several sizes; the plugin's "Slim" knob picks one.
+pub const SLIMMABLE_CONTAINER: &str = "SlimmableContainer";
+
 /// NAM's flat weight list, read front to back as each layer takes its share (as NAM's C++
 /// engine builds each layer from a weight iterator). The one reader of it: the engine's models
 /// and `ampsim-core`'s libtorch models both read through it. It refuses to run past the end,
