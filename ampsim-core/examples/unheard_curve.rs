@@ -8,11 +8,9 @@
 //! PREFIX names the takes: `PREFIX_take{N}.wav`, e.g.
 //! `../shared/data/real/jvm410h-settings/jvm410h_gain5_b10_m0_t0`. TRAIN=1,2,3,4,5,8 and
 //! UNHEARD=7,9 pick the takes; LAG=2 aligns them (amp delayed by LAG samples). The training
-//! knobs of `bench_seq` apply: LR, DECAY, PRE_WEIGHT, DC_WEIGHT, EMA, SEGMENT, BATCH, SEED, and the
-//! LSTM's BURN_IN and TRUNCATE (0: the whole segment).
+//! knobs of `bench_seq` apply: LR, DECAY, PRE_WEIGHT, DC_WEIGHT, EMA, SEGMENT, BATCH, SEED.
 
-use ampsim_core::capture::{build_model, Architecture, CaptureConfig, ModelConfig};
-use ampsim_core::models::LstmConfig;
+use ampsim_core::capture::{build_model, Architecture, CaptureConfig};
 use ampsim_core::training::{fit_sequence, RunControl, SeqData, SeqFitConfig};
 use ampsim_core::Recording;
 use ampsim_core::tch::{nn, Device};
@@ -49,16 +47,7 @@ fn main() -> ampsim_core::Result<()> {
     let (unheard, _) = takes(prefix, "UNHEARD", "7,9", lag)?;
     let train = SeqData::from_takes(&pairs(&train), Device::Cpu)?;
     let unheard = SeqData::from_takes(&pairs(&unheard), Device::Cpu)?;
-    let mut config = CaptureConfig { architecture, preset: preset.into(), ..CaptureConfig::default() };
-    if architecture == Architecture::Lstm {
-        let d = LstmConfig::preset(preset)?;
-        let truncate_samples = match env("TRUNCATE") {
-            Some(0.0) => None,
-            Some(n) => Some(n as usize),
-            None => d.truncate_samples,
-        };
-        config.model = Some(ModelConfig::Lstm(LstmConfig { burn_in_samples: env("BURN_IN").map_or(d.burn_in_samples, |v| v as usize), truncate_samples, ..d }));
-    }
+    let config = CaptureConfig { architecture, preset: preset.into(), ..CaptureConfig::default() };
     let mut vs = nn::VarStore::new(Device::Cpu);
     ampsim_core::training::seed_everything(env("SEED").map_or(0, |v| v as u64));
     let model = build_model(&vs, &config, &[], rate)?;
