@@ -178,16 +178,19 @@ impl NamFile {
         if self.architecture != ENSEMBLE {
             return Ok(Vec::new());
         }
-        let mut at = 0;
-        let mut out = Vec::new();
-        for (k, m) in ensemble::members(&self.config).map_err(|e| Error::model(&self.origin, e))?.into_iter().enumerate() {
-            let origin = format!("{} (member {})", self.origin, k + 1);
-            let count = weight_count(&m.architecture, &m.config).map_err(|e| Error::model(&origin, e))?;
-            let weights = self.weights.get(at..at + count).ok_or_else(|| Error::model(&origin, "the weights end before this member's"))?.to_vec();
-            at += count;
-            out.push(NamFile { version: self.version.clone(), architecture: m.architecture, sample_rate_hz: self.sample_rate_hz, metadata: Value::Null, config: m.config, controls: self.controls.clone(), weights, submodels: Vec::new(), origin });
-        }
-        Ok(out)
+        let parts = ensemble_parts(&self.config, &self.weights).map_err(|e| Error::model(&self.origin, e))?;
+        let member = |(k, (m, weights)): (usize, (ensemble::Member, &[f32]))| NamFile {
+            version: self.version.clone(),
+            architecture: m.architecture,
+            sample_rate_hz: self.sample_rate_hz,
+            metadata: Value::Null,
+            config: m.config,
+            controls: self.controls.clone(),
+            weights: weights.to_vec(),
+            submodels: Vec::new(),
+            origin: format!("{} (member {})", self.origin, k + 1),
+        };
+        Ok(parts.into_iter().enumerate().map(member).collect())
     }
 
     /// The model, ready to play (a container: every size, the largest playing).
@@ -249,6 +252,19 @@ fn split_condition(config: &Value) -> (Value, Option<Value>) {
 
 fn unsupported(name: &str) -> String {
     format!("architecture \"{name}\" is not supported ({}, and {SLIMMABLE_CONTAINER}s and {ENSEMBLE}s of them, are)", ARCHITECTURES.join(" and "))
+}
+
+/// An ensemble's members (its `config`) each with its share of `weights`, in order.
+pub fn ensemble_parts<'w>(config: &Value, weights: &'w [f32]) -> Result<Vec<(ensemble::Member, &'w [f32])>, String> {
+    let mut at = 0;
+    let mut parts = Vec::new();
+    for (k, m) in ensemble::members(config)?.into_iter().enumerate() {
+        let count = weight_count(&m.architecture, &m.config).map_err(|e| format!("member {}: {e}", k + 1))?;
+        let own = weights.get(at..at + count).ok_or_else(|| format!("member {}: the weights end before its {count}", k + 1))?;
+        at += count;
+        parts.push((m, own));
+    }
+    Ok(parts)
 }
 
 /// How many weights an architecture's `config` needs.

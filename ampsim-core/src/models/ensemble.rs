@@ -102,14 +102,10 @@ impl CausalModel for Ensemble {
 
 /// An ensemble's members built from its `.nam` config, member `i` under `vs / i`.
 fn from_nam(config: &Value, weights: &[f32], vs: &nn::Path) -> std::result::Result<Box<dyn CausalModel>, String> {
-    let mut at = 0;
     let mut members = Vec::new();
-    for (i, m) in schema::members(config)?.into_iter().enumerate() {
+    for (i, (m, own)) in ampsim_engine::nam::ensemble_parts(config, weights)?.into_iter().enumerate() {
         let arch = super::architecture(&m.architecture).ok_or_else(|| format!("member {}: architecture \"{}\" is not supported", i + 1, m.architecture))?;
-        let count = ampsim_engine::nam::weight_count(&m.architecture, &m.config)?;
-        let own = weights.get(at..at + count).ok_or_else(|| format!("member {}: the weights end before its {count}", i + 1))?;
         members.push((arch.from_nam)(&m.config, own, &(vs / i))?);
-        at += count;
     }
     Ok(Box::new(Ensemble::new(members).map_err(|e| e.to_string())?))
 }
